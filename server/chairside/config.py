@@ -1,0 +1,106 @@
+"""Every setting in one place.
+
+Each field of :class:`Settings` is read from an environment variable
+``CHAIRSIDE_<NAME>`` (upper case); command-line flags override them.  The
+table in the README is checked against this module by the tests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+ENV_PREFIX = "CHAIRSIDE_"
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("chairside", appauthor=False))
+
+
+def _setting(default: Any, doc: str) -> Any:
+    return field(default=default, metadata={"doc": doc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Server
+    host: str = _setting("127.0.0.1", "Address the HTTP/WebSocket server listens on.")
+    port: int = _setting(8000, "TCP port of the server.")
+    log_level: str = _setting("info", "Logging level: debug, info, warning, error.")
+    data_dir: str = _setting("", "Where Chairside keeps its data; empty means the user's data directory (e.g. ~/.local/share/chairside).")
+    # Speech model
+    model: str = _setting("base", "Speech model: a catalogue name (`chairside models list`) or the path of a CTranslate2 Whisper directory.")
+    models_dir: str = _setting("", "Where catalogue models are installed; empty means <data_dir>/models.")
+    compute_type: str = _setting("int8", "CTranslate2 compute type (int8, int8_float32, float32, ...).")
+    threads: int = _setting(1, "CPU threads of one decode. 1 is fastest for Whisper base on a small machine (measured: docs/benchmarks.md).")
+    asr_workers: int = _setting(0, "Decodes that run in parallel, each with `threads` threads; 0 means one per core.")
+    language: str = _setting("fr", "Default session language (fr or en).")
+    # Streaming recognition
+    partial_interval_s: float = _setting(0.5, "Re-decode the open utterance after this much new audio (seconds).")
+    partial_beam_size: int = _setting(1, "Beam size of partial decodes (1 = greedy, fastest).")
+    final_beam_size: int = _setting(5, "Beam size of the final decode at the end of an utterance.")
+    agreement_n: int = _setting(3, "LocalAgreement-n: consecutive partial hypotheses that must agree before words become stable (2 = classic, 3 = fewer early mistakes).")
+    asr_window_s: float = _setting(25.0, "Longest audio decoded at once; a longer utterance is cut at a committed word boundary (must stay under Whisper's 30 s).")
+    # Voice activity detection
+    vad_threshold: float = _setting(0.5, "Silero speech probability that starts speech (speech ends below threshold - 0.15).")
+    vad_min_speech_ms: int = _setting(250, "Speech shorter than this is ignored.")
+    vad_min_silence_ms: int = _setting(500, "Silence that ends an utterance.")
+    vad_speech_pad_ms: int = _setting(200, "Audio kept before speech starts and after it ends.")
+    vad_max_utterance_s: float = _setting(60.0, "An utterance is ended after this long even without a pause.")
+    # Limits
+    max_sessions: int = _setting(8, "Concurrent streaming sessions; more are refused with `server_busy`.")
+    max_session_s: float = _setting(4 * 3600.0, "Longest session, in seconds of audio.")
+    idle_timeout_s: float = _setting(30.0, "A session that receives nothing for this long is closed.")
+    max_frame_bytes: int = _setting(512 * 1024, "Largest binary audio frame accepted.")
+    max_vocabulary_terms: int = _setting(64, "Most vocabulary terms a session may send.")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> "Settings":
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is not None and raw != "":
+                values[f.name] = _parse(f, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir) if self.data_dir else default_data_dir()
+
+    @property
+    def models_path(self) -> Path:
+        return Path(self.models_dir) if self.models_dir else self.data_path / "models"
+
+    @property
+    def cpu_threads(self) -> int:
+        return self.threads or (os.cpu_count() or 1)
+
+    @property
+    def decode_workers(self) -> int:
+        return self.asr_workers or max(1, (os.cpu_count() or 1) // self.cpu_threads)
+
+
+def _parse(f: dataclasses.Field, raw: str) -> Any:
+    kind = f.type if isinstance(f.type, type) else {"int": int, "float": float, "str": str, "bool": bool}[f.type]
+    try:
+        if kind is bool:
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+        return kind(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{ENV_PREFIX}{f.name.upper()}={raw!r} is not a valid {kind.__name__}") from exc
+
+
+def settings_table() -> str:
+    """The configuration table of the README, as Markdown."""
+    rows = ["| setting | environment variable | default | meaning |", "| --- | --- | --- | --- |"]
+    for f in dataclasses.fields(Settings):
+        default = f.default if f.default != "" else "(empty)"
+        rows.append(f"| {f.name} | `{ENV_PREFIX}{f.name.upper()}` | `{default}` | {f.metadata['doc']} |")
+    return "\n".join(rows)

@@ -1,0 +1,136 @@
+"""The wire protocol v1 in code: one typed model per message.
+
+Client → server messages are validated on the way in
+(:func:`parse_client_message`); server → client events are built from these
+models only.  ``docs/protocol.md`` documents the same messages with examples.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+PROTOCOL_VERSION = 1
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------
+# client → server
+
+
+class Start(_Message):
+    type: Literal["start"]
+    language: Literal["fr", "en"] = "fr"
+    sample_rate: int = Field(16000, ge=8000, le=48000)
+    encoding: Literal["pcm_s16le", "pcm_f32le"] = "pcm_s16le"
+    channels: int = Field(1, ge=1, le=2)
+    vocabulary: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default_factory=list, max_length=256)
+
+    @field_validator("vocabulary")
+    @classmethod
+    def _clean(cls, terms: list[str]) -> list[str]:
+        return [" ".join(t.split()) for t in terms if t.strip()]
+
+
+class Stop(_Message):
+    type: Literal["stop"]
+
+
+ClientMessage = Annotated[Union[Start, Stop], Field(discriminator="type")]
+_client_adapter: TypeAdapter = TypeAdapter(ClientMessage)
+CLIENT_TYPES = ("start", "stop")
+
+
+class ProtocolError(Exception):
+    """Bad input from a client: ``code`` is machine-readable."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def parse_client_message(text: str) -> Start | Stop:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProtocolError("invalid_json", f"text frame is not JSON: {exc.msg} at position {exc.pos}") from exc
+    if not isinstance(data, dict):
+        raise ProtocolError("invalid_json", "a message must be a JSON object")
+    kind = data.get("type")
+    if kind not in CLIENT_TYPES:
+        raise ProtocolError("unknown_message", f"unknown message type {kind!r}; expected one of {', '.join(CLIENT_TYPES)}")
+    try:
+        return _client_adapter.validate_python(data)
+    except ValidationError as exc:
+        details = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'message'}: {e['msg']}" for e in exc.errors())
+        raise ProtocolError("invalid_message", f"invalid {kind!r} message: {details}") from exc
+
+
+# --------------------------------------------------------------------------
+# server → client
+
+
+class Ready(_Message):
+    type: Literal["ready"] = "ready"
+    protocol: int = PROTOCOL_VERSION
+    session_id: str
+    language: str
+    model: str
+    sample_rate: int  # of the client's audio, as announced
+    asr_sample_rate: int = 16000
+
+
+class Vad(_Message):
+    type: Literal["vad"] = "vad"
+    event: Literal["speech_start", "speech_end"]
+    utterance: int
+    t: float  # seconds of session audio
+
+
+class Partial(_Message):
+    type: Literal["partial"] = "partial"
+    utterance: int
+    stable: str  # committed, never changes: later partials and the final start with it
+    unstable: str  # may still change
+    audio_end: float  # session audio time the hypothesis covers
+
+
+class WordTiming(_Message):
+    word: str
+    start: float
+    end: float
+    probability: float
+
+
+class Final(_Message):
+    type: Literal["final"] = "final"
+    utterance: int
+    text: str
+    words: list[WordTiming]
+    start: float
+    end: float
+    language: str
+    end_of_utterance: bool = True  # false: a long utterance was cut, more follows
+
+
+class Error(_Message):
+    type: Literal["error"] = "error"
+    code: str
+    message: str
+    fatal: bool = False  # true: the server closes the connection after it
+
+
+class Closed(_Message):
+    type: Literal["closed"] = "closed"
+    reason: str
+    audio_seconds: float
+    utterances: int
+
+
+ServerEvent = Union[Ready, Vad, Partial, Final, Error, Closed]

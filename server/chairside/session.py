@@ -1,0 +1,224 @@
+"""One dictation session: audio → VAD → streaming ASR → events.
+
+The session knows nothing of sockets: the WebSocket transport, the WebRTC
+transport and ``chairside transcribe`` all feed it audio and read
+``session.events``.  Recognition runs in a per-session worker task, so the
+events of one session are always in order: for each utterance, ``vad``
+speech_start, partials, ``vad`` speech_end, then its final(s) (a partial
+already under way may arrive after speech_end, never after the final).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import deque
+
+import numpy as np
+
+from . import events as ev
+from .asr.engine import AsrEngine
+from .asr.streaming import FinalResult, StreamingOptions, UtteranceTranscriber
+from .audio import SAMPLE_RATE
+from .audio.pcm import PcmDecoder, Resampler
+from .audio.vad import Endpointer, SileroVad, VadEvent, VadOptions
+from .config import Settings
+
+log = logging.getLogger(__name__)
+
+
+class SessionLimit(Exception):
+    """The session reached its configured maximum duration."""
+
+
+class Session:
+    def __init__(self, *, engine: AsrEngine, vad: SileroVad, settings: Settings, start: ev.Start, model_name: str = "") -> None:
+        self.id = uuid.uuid4().hex
+        self.settings = settings
+        self.language = start.language
+        self.engine = engine
+        self.events: asyncio.Queue[ev.ServerEvent | None] = asyncio.Queue()  # None: end of stream (transport)
+        self.decoder = PcmDecoder(start.encoding, start.channels)
+        self.resampler = Resampler(start.sample_rate)
+        self.endpointer = Endpointer(
+            vad.stream(),
+            VadOptions(
+                threshold=settings.vad_threshold,
+                min_speech_ms=settings.vad_min_speech_ms,
+                min_silence_ms=settings.vad_min_silence_ms,
+                speech_pad_ms=settings.vad_speech_pad_ms,
+                max_utterance_s=settings.vad_max_utterance_s,
+            ),
+        )
+        self.streaming = StreamingOptions(
+            language=start.language,
+            vocabulary=tuple(start.vocabulary[: settings.max_vocabulary_terms]),
+            partial_interval_s=settings.partial_interval_s,
+            partial_beam_size=settings.partial_beam_size,
+            final_beam_size=settings.final_beam_size,
+            window_s=settings.asr_window_s,
+            agreement_n=settings.agreement_n,
+        )
+        self.samples = 0  # 16 kHz samples received
+        self.utterances = 0
+        self._buffer = np.zeros(0, np.float32)  # recent stream audio ...
+        self._buffer_start = 0  # ... starting at this sample
+        self._preroll = (settings.vad_speech_pad_ms + settings.vad_min_speech_ms) * SAMPLE_RATE // 1000 + SAMPLE_RATE
+        self._open: tuple[int, UtteranceTranscriber] | None = None
+        self._closing: deque[tuple[int, UtteranceTranscriber]] = deque()
+        self._last_partial: dict[int, tuple[str, str]] = {}
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._emit(ev.Ready(session_id=self.id, language=start.language, model=model_name, sample_rate=start.sample_rate))
+        self._worker = asyncio.create_task(self._run(), name=f"session-{self.id[:8]}")
+
+    @property
+    def audio_seconds(self) -> float:
+        return self.samples / SAMPLE_RATE
+
+    # -- audio in --------------------------------------------------------------
+
+    def feed_pcm(self, data: bytes) -> None:
+        """Raw client audio; raises PcmError on a malformed frame, SessionLimit
+        when the session is over its maximum duration."""
+        self.feed(self.resampler.push(self.decoder.decode(data)))
+
+    def feed(self, samples: np.ndarray) -> None:
+        """16 kHz mono float32 audio."""
+        if self._stopping:
+            return
+        if samples.size:
+            self._buffer = np.concatenate([self._buffer, samples])
+            self.samples += samples.size
+            for event in self.endpointer.feed(samples):
+                self._on_vad(event)
+            self._fill_open(self.samples)
+            self._trim_buffer()
+            self._wake.set()
+        if self.audio_seconds > self.settings.max_session_s:
+            raise SessionLimit(f"session reached its maximum duration of {self.settings.max_session_s:g} s of audio")
+
+    def _slice(self, start: int, end: int) -> np.ndarray:
+        return self._buffer[max(0, start - self._buffer_start) : max(0, end - self._buffer_start)]
+
+    def _fill_open(self, until: int) -> None:
+        if self._open is not None:
+            u = self._open[1]
+            have = u.start + u.audio.size
+            if until > have:
+                u.append(self._slice(have, until))
+
+    def _trim_buffer(self) -> None:
+        keep_from = self.samples - self._preroll
+        if self._open is not None:
+            u = self._open[1]
+            keep_from = min(keep_from, u.start + u.audio.size)
+        drop = keep_from - self._buffer_start
+        if drop > 0:
+            self._buffer = self._buffer[drop:]
+            self._buffer_start = keep_from
+
+    def _on_vad(self, event: VadEvent) -> None:
+        if event.kind == "speech_start":
+            self.utterances += 1
+            u = UtteranceTranscriber(engine=self.engine, options=self.streaming, start=event.sample)
+            self._open = (self.utterances, u)
+            self._emit(ev.Vad(event="speech_start", utterance=self.utterances, t=round(event.t, 3)))
+        elif self._open is not None:
+            uid, u = self._open
+            self._fill_open(event.sample)
+            u.close(event.sample)
+            self._open = None
+            self._closing.append((uid, u))
+            self._emit(ev.Vad(event="speech_end", utterance=uid, t=round(event.t, 3)))
+
+    # -- end -------------------------------------------------------------------
+
+    async def stop(self, reason: str = "stop") -> None:
+        """Flush: end the open utterance, wait for every final, send ``closed``."""
+        if not self._stopping:
+            try:
+                self.feed(self.resampler.flush())
+            except SessionLimit:
+                pass
+            for event in self.endpointer.finish(self.samples):
+                self._on_vad(event)
+            self._stopping = True
+            self._wake.set()
+        await asyncio.shield(self._worker)
+        self._emit(ev.Closed(reason=reason, audio_seconds=round(self.audio_seconds, 3), utterances=self.utterances))
+
+    async def close(self) -> None:
+        """Abandon the session (client gone): stop recognising at once."""
+        self._stopping = True
+        self._worker.cancel()
+        await asyncio.gather(self._worker, return_exceptions=True)
+
+    # -- recognition worker ------------------------------------------------------
+
+    def _emit(self, event: ev.ServerEvent) -> None:
+        self.events.put_nowait(event)
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while await self._step():
+                    pass
+                if self._stopping and not self._closing:
+                    return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("session %s: recognition failed", self.id)
+            self._emit(ev.Error(code="internal_error", message=f"recognition failed: {type(exc).__name__}", fatal=True))
+
+    async def _step(self) -> bool:
+        """Run one recognition job if one is due; False when there is none."""
+        if self._closing:
+            uid, u = self._closing[0]
+            finals = await u.final()
+            self._closing.popleft()
+            self._last_partial.pop(uid, None)
+            for result in finals:
+                self._emit_final(uid, result)
+            return True
+        if self._open is None:
+            return False
+        pending_end = self.endpointer.pending_end
+        if pending_end is not None:
+            # Silent long enough that the final's audio is known: decode it now,
+            # so that it is ready when the VAD confirms the end.  No partials
+            # meanwhile: the final must not wait behind one.
+            uid, u = self._open
+            if u.speculated_end != pending_end:
+                self._fill_open(self.samples)
+                await u.speculate(pending_end)
+                return True
+            return False
+        if self._open[1].partial_due:
+            uid, u = self._open
+            partial, cut = await u.partial()
+            if cut is not None:
+                self._emit_final(uid, cut)
+            shown = (partial.stable, partial.unstable)
+            if any(shown) and self._last_partial.get(uid) != shown:
+                self._last_partial[uid] = shown
+                self._emit(ev.Partial(utterance=uid, stable=partial.stable, unstable=partial.unstable, audio_end=round(partial.audio_end, 3)))
+            return True
+        return False
+
+    def _emit_final(self, uid: int, result: FinalResult) -> None:
+        self._emit(
+            ev.Final(
+                utterance=uid,
+                text=result.text,
+                words=[ev.WordTiming(word=w.word, start=w.start, end=w.end, probability=w.probability) for w in result.words],
+                start=result.start,
+                end=result.end,
+                language=self.language,
+                end_of_utterance=result.end_of_utterance,
+            )
+        )

@@ -1,0 +1,1 @@
+"""Transports: bytes in, events out; nothing else."""

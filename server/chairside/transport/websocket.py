@@ -1,0 +1,177 @@
+"""``/v1/stream``: the WebSocket protocol v1 (docs/protocol.md).
+
+A text frame carries one JSON message, a binary frame raw PCM audio.  Bad
+input is answered with an ``error`` event; when the session cannot go on the
+error is ``fatal`` and the socket is closed with the code listed below.  The
+session is always released, whatever the way the connection ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from .. import events as ev
+from ..audio.pcm import PcmError
+from ..session import Session, SessionLimit
+
+log = logging.getLogger(__name__)
+
+# WebSocket close codes (RFC 6455) used by the server.
+CLOSE_NORMAL = 1000
+CLOSE_POLICY = 1008  # session too long, idle client
+CLOSE_TOO_BIG = 1009  # oversized frame
+CLOSE_INTERNAL = 1011  # recognition failed
+CLOSE_TRY_LATER = 1013  # server busy
+
+
+class _Fatal(Exception):
+    def __init__(self, code: str, message: str, close_code: int) -> None:
+        super().__init__(message)
+        self.error = ev.Error(code=code, message=message, fatal=True)
+        self.close_code = close_code
+
+
+async def stream_endpoint(websocket: WebSocket) -> None:
+    state = websocket.app.state
+    settings = state.settings
+    await websocket.accept()
+    if len(state.sessions) >= settings.max_sessions:
+        await _send(websocket, ev.Error(code="server_busy", message=f"the server already runs {settings.max_sessions} sessions; retry later", fatal=True))
+        await websocket.close(CLOSE_TRY_LATER)
+        return
+    connection = _Connection(websocket)
+    state.sessions.add(connection)
+    try:
+        await connection.run()
+    finally:
+        state.sessions.discard(connection)
+
+
+async def _send(websocket: WebSocket, event: ev.ServerEvent) -> None:
+    await websocket.send_text(event.model_dump_json())
+
+
+class _Connection:
+    def __init__(self, websocket: WebSocket) -> None:
+        self.ws = websocket
+        self.state = websocket.app.state
+        self.settings = self.state.settings
+        self.session: Session | None = None
+        self.sender: asyncio.Task | None = None
+        self.close_code = CLOSE_NORMAL
+
+    async def run(self) -> None:
+        try:
+            await self._receive_loop()
+        except WebSocketDisconnect:
+            log.info("stream %s: client disconnected", self._sid)
+        except _Fatal as fatal:
+            log.info("stream %s: closing (%s)", self._sid, fatal.error.code)
+            await self._fatal(fatal)
+        except Exception:
+            log.exception("stream %s: unexpected failure", self._sid)
+            await self._fatal(_Fatal("internal_error", "the server failed on this session", CLOSE_INTERNAL))
+        finally:
+            await self._release()
+
+    @property
+    def _sid(self) -> str:
+        return self.session.id[:8] if self.session else "-"
+
+    async def _receive_loop(self) -> None:
+        while True:
+            try:
+                message = await asyncio.wait_for(self.ws.receive(), timeout=self.settings.idle_timeout_s)
+            except asyncio.TimeoutError:
+                raise _Fatal("idle_timeout", f"nothing received for {self.settings.idle_timeout_s:g} s", CLOSE_POLICY) from None
+            if message["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(message.get("code", 1000))
+            if message.get("bytes") is not None:
+                await self._on_audio(message["bytes"])
+            elif message.get("text") is not None:
+                if await self._on_text(message["text"]):
+                    return
+
+    async def _on_audio(self, data: bytes) -> None:
+        if len(data) > self.settings.max_frame_bytes:
+            raise _Fatal("frame_too_large", f"binary frame of {len(data)} bytes exceeds the limit of {self.settings.max_frame_bytes}", CLOSE_TOO_BIG)
+        if self.session is None:
+            await _send(self.ws, ev.Error(code="not_started", message="send a 'start' message before audio; frame ignored"))
+            return
+        try:
+            self.session.feed_pcm(data)
+        except PcmError as exc:
+            await self._error("invalid_audio", f"{exc}; frame ignored")
+        except SessionLimit as exc:
+            raise _Fatal("session_too_long", str(exc), CLOSE_POLICY) from exc
+
+    async def _on_text(self, text: str) -> bool:
+        """Handle a JSON message; True when the session is over."""
+        try:
+            message = ev.parse_client_message(text)
+        except ev.ProtocolError as exc:
+            await self._error(exc.code, exc.message)
+            return False
+        if isinstance(message, ev.Start):
+            if self.session is not None:
+                await self._error("already_started", "this connection already has a session; 'start' ignored")
+                return False
+            self.session = Session(engine=self.state.engine, vad=self.state.vad, settings=self.settings, start=message, model_name=self.state.model_name)
+            self.sender = asyncio.create_task(self._send_events(), name=f"send-{self.session.id[:8]}")
+            log.info("stream %s: started (%s, %d Hz, %s, %d ch)", self._sid, message.language, message.sample_rate, message.encoding, message.channels)
+            return False
+        # Stop
+        if self.session is None:
+            await _send(self.ws, ev.Error(code="not_started", message="'stop' before 'start': nothing to stop"))
+            return False
+        await self.session.stop()
+        return True
+
+    async def _error(self, code: str, message: str) -> None:
+        """A non-fatal error, in order with the session's other events."""
+        event = ev.Error(code=code, message=message)
+        if self.session is not None:
+            self.session.events.put_nowait(event)
+        else:
+            await _send(self.ws, event)
+
+    async def _send_events(self) -> None:
+        """Deliver the session's events in order, until the ``None`` sentinel."""
+        assert self.session is not None
+        while (event := await self.session.events.get()) is not None:
+            await _send(self.ws, event)
+            if isinstance(event, ev.Error) and event.fatal and event.code == "internal_error":
+                self.close_code = CLOSE_INTERNAL
+                await self.ws.close(CLOSE_INTERNAL)  # ends the receive loop too
+                return
+
+    async def _drain(self) -> None:
+        """Deliver every queued event, then stop the sender."""
+        if self.sender is not None and self.session is not None:
+            self.session.events.put_nowait(None)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self.sender), timeout=10)
+            self.sender.cancel()
+            await asyncio.gather(self.sender, return_exceptions=True)
+
+    async def _fatal(self, fatal: _Fatal) -> None:
+        self.close_code = fatal.close_code
+        with contextlib.suppress(Exception):
+            if self.session is None:
+                await _send(self.ws, fatal.error)
+                return
+            self.session.events.put_nowait(fatal.error)
+            if fatal.error.code == "session_too_long":  # the audio so far still gets its finals
+                await self.session.stop(reason=fatal.error.code)
+
+    async def _release(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+        await self._drain()
+        if self.ws.application_state != WebSocketState.DISCONNECTED and self.ws.client_state != WebSocketState.DISCONNECTED:
+            with contextlib.suppress(Exception):
+                await self.ws.close(self.close_code)

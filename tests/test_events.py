@@ -1,0 +1,52 @@
+"""Validation of client messages (protocol v1)."""
+
+import pytest
+
+from chairside import events as ev
+
+
+def test_start_defaults():
+    start = ev.parse_client_message('{"type": "start"}')
+    assert isinstance(start, ev.Start)
+    assert (start.language, start.sample_rate, start.encoding, start.channels) == ("fr", 16000, "pcm_s16le", 1)
+
+
+def test_full_start():
+    start = ev.parse_client_message(
+        '{"type":"start","language":"en","sample_rate":44100,"encoding":"pcm_f32le","channels":2,"vocabulary":["amoxicilline","  clindamycine "]}'
+    )
+    assert start.sample_rate == 44100 and start.channels == 2
+    assert start.vocabulary == ["amoxicilline", "clindamycine"]
+
+
+@pytest.mark.parametrize(
+    "text,code",
+    [
+        ("not json", "invalid_json"),
+        ("[1, 2]", "invalid_json"),
+        ('{"type": "dance"}', "unknown_message"),
+        ('{"no_type": 1}', "unknown_message"),
+        ('{"type": "start", "encoding": "mp3"}', "invalid_message"),
+        ('{"type": "start", "sample_rate": 4000}', "invalid_message"),
+        ('{"type": "start", "sample_rate": 96000}', "invalid_message"),
+        ('{"type": "start", "channels": 6}', "invalid_message"),
+        ('{"type": "start", "language": "de"}', "invalid_message"),
+        ('{"type": "start", "colour": "blue"}', "invalid_message"),
+        ('{"type": "start", "vocabulary": "amoxicilline"}', "invalid_message"),
+    ],
+)
+def test_bad_messages_have_a_machine_readable_code(text, code):
+    with pytest.raises(ev.ProtocolError) as info:
+        ev.parse_client_message(text)
+    assert info.value.code == code
+    assert info.value.message
+
+
+def test_error_messages_name_the_field():
+    with pytest.raises(ev.ProtocolError, match="encoding"):
+        ev.parse_client_message('{"type": "start", "encoding": "mp3"}')
+
+
+def test_server_events_serialize_with_their_type():
+    final = ev.Final(utterance=1, text="bonjour", words=[ev.WordTiming(word="bonjour", start=0.1, end=0.5, probability=0.9)], start=0.0, end=0.6, language="fr")
+    assert '"type":"final"' in final.model_dump_json()

@@ -1,0 +1,202 @@
+"""Bad input on /v1/stream: a clear error, the right close code, no leak,
+and other sessions unaffected.  Runs against a server with small limits
+(idle 2 s, 4 s of audio per session, 3 sessions, 64 KiB frames)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import numpy as np
+import pytest
+import websockets
+
+from chairside.client import load_audio, stream_file, to_pcm
+from chairside.evaluation import wer
+
+
+async def recv_json(ws, timeout: float = 10.0) -> dict:
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+async def recv_until(ws, kind: str, timeout: float = 20.0) -> list[dict]:
+    got = []
+    deadline = time.monotonic() + timeout
+    while True:
+        event = await recv_json(ws, max(0.1, deadline - time.monotonic()))
+        got.append(event)
+        if event["type"] == kind:
+            return got
+
+
+async def start(ws, **fields) -> dict:
+    await ws.send(json.dumps({"type": "start", **fields}))
+    return await recv_json(ws)
+
+
+def wait_no_sessions(server, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while server.health()["sessions_active"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert server.health()["sessions_active"] == 0
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_audio_before_start_is_refused_then_start_works(strict_server):
+    async def scenario():
+        async with websockets.connect(strict_server.ws) as ws:
+            await ws.send(bytes(640))
+            error = await recv_json(ws)
+            assert (error["type"], error["code"], error["fatal"]) == ("error", "not_started", False)
+            assert (await start(ws))["type"] == "ready"
+            await ws.send(json.dumps({"type": "stop"}))
+            assert (await recv_until(ws, "closed"))[-1]["utterances"] == 0
+
+    run(scenario())
+
+
+@pytest.mark.parametrize(
+    "message,code",
+    [
+        ("{not json", "invalid_json"),
+        ('{"type": "hello"}', "unknown_message"),
+        ('{"type": "start", "encoding": "opus"}', "invalid_message"),
+        ('{"type": "start", "sample_rate": 1000}', "invalid_message"),
+        ('{"type": "stop"}', "not_started"),
+    ],
+)
+def test_bad_messages_get_an_error_and_the_connection_goes_on(strict_server, message, code):
+    async def scenario():
+        async with websockets.connect(strict_server.ws) as ws:
+            await ws.send(message)
+            error = await recv_json(ws)
+            assert error["type"] == "error" and error["code"] == code and not error["fatal"]
+            assert error["message"]
+            assert (await start(ws))["type"] == "ready"
+            await ws.send(json.dumps({"type": "stop"}))
+            await recv_until(ws, "closed")
+
+    run(scenario())
+
+
+def test_second_start_and_odd_frames_are_refused_without_ending_the_session(strict_server):
+    async def scenario():
+        async with websockets.connect(strict_server.ws) as ws:
+            await start(ws)
+            await ws.send(json.dumps({"type": "start"}))
+            assert (await recv_json(ws))["code"] == "already_started"
+            await ws.send(bytes(641))  # not whole 16-bit samples
+            error = await recv_json(ws)
+            assert error["code"] == "invalid_audio" and "641" in error["message"]
+            await ws.send(bytes(640))
+            await ws.send(json.dumps({"type": "stop"}))
+            closed = (await recv_until(ws, "closed"))[-1]
+            assert closed["audio_seconds"] == pytest.approx(0.02)
+        assert ws.close_code == 1000
+
+    run(scenario())
+
+
+def test_oversized_frame_closes_with_1009(strict_server):
+    async def scenario():
+        async with websockets.connect(strict_server.ws, max_size=None) as ws:
+            await start(ws)
+            await ws.send(bytes(65536 + 2))
+            error = await recv_until(ws, "error")
+            assert error[-1]["code"] == "frame_too_large" and error[-1]["fatal"]
+            with pytest.raises(websockets.ConnectionClosed):
+                await recv_json(ws)
+        assert ws.close_code == 1009
+
+    run(scenario())
+
+
+def test_session_past_its_maximum_duration_is_flushed_and_closed(strict_server, corpus):
+    audio = load_audio(corpus["fr_fleurs_000.wav"].path)  # 10 s, limit is 4 s
+
+    async def scenario():
+        async with websockets.connect(strict_server.ws) as ws:
+            await start(ws)
+            pcm = to_pcm(audio)
+            events = []
+            try:
+                for i in range(0, len(pcm), 6400):
+                    await ws.send(pcm[i : i + 6400])
+                    await asyncio.sleep(0.01)
+            except websockets.ConnectionClosed:
+                pass
+            try:
+                while True:
+                    events.append(await recv_json(ws))
+            except websockets.ConnectionClosed:
+                pass
+            return events, ws.close_code
+
+    events, code = run(scenario())
+    types = [e["type"] for e in events]
+    error = next(e for e in events if e["type"] == "error")
+    assert error["code"] == "session_too_long" and error["fatal"]
+    assert types[-1] == "closed" and events[-1]["reason"] == "session_too_long"
+    assert 4.0 <= events[-1]["audio_seconds"] < 4.5
+    assert code == 1008
+
+
+def test_idle_client_is_closed(strict_server):
+    async def scenario():
+        async with websockets.connect(strict_server.ws) as ws:
+            await start(ws)
+            started = time.monotonic()
+            error = await recv_until(ws, "error", timeout=10)
+            assert error[-1]["code"] == "idle_timeout" and error[-1]["fatal"]
+            assert 1.5 < time.monotonic() - started < 6
+            with pytest.raises(websockets.ConnectionClosed):
+                await recv_json(ws)
+        assert ws.close_code == 1008
+
+    run(scenario())
+
+
+def test_sessions_over_the_limit_are_refused(strict_server):
+    async def scenario():
+        held = [await websockets.connect(strict_server.ws) for _ in range(3)]
+        try:
+            for ws in held:
+                await start(ws)
+            async with websockets.connect(strict_server.ws) as extra:
+                error = await recv_json(extra)
+                assert error["code"] == "server_busy" and error["fatal"]
+                with pytest.raises(websockets.ConnectionClosed):
+                    await recv_json(extra)
+            assert extra.close_code == 1013
+        finally:
+            for ws in held:
+                await ws.close()
+
+    run(scenario())
+    wait_no_sessions(strict_server)
+
+
+def test_vanishing_clients_leak_nothing_and_do_not_disturb_others(strict_server, corpus):
+    rec = corpus["fr_picovoice-cheetah_test_fr.wav"]
+
+    async def vanish(after_audio: bool) -> None:
+        ws = await websockets.connect(strict_server.ws)
+        await start(ws)
+        if after_audio:
+            await ws.send(to_pcm(load_audio(rec.path))[:32000])
+        ws.transport.abort()  # no close handshake: the client just disappears
+
+    async def scenario():
+        good = asyncio.create_task(stream_file(strict_server.ws, rec.path))
+        await asyncio.gather(*(vanish(i % 2 == 0) for i in range(2)), return_exceptions=True)
+        return await good
+
+    result = run(scenario())
+    assert wer([rec.transcript], [result.text], "fr") <= 0.3, result.text
+    wait_no_sessions(strict_server)
+    assert strict_server.process.poll() is None
+    assert "Traceback" not in strict_server.log()
