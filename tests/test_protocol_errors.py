@@ -180,23 +180,23 @@ def test_sessions_over_the_limit_are_refused(strict_server):
     wait_no_sessions(strict_server)
 
 
-def test_vanishing_clients_leak_nothing_and_do_not_disturb_others(strict_server, corpus):
+def test_vanishing_clients_leak_nothing_and_do_not_disturb_others(server, corpus):
     rec = corpus["fr_picovoice-cheetah_test_fr.wav"]
 
     async def vanish(after_audio: bool) -> None:
-        ws = await websockets.connect(strict_server.ws)
+        ws = await websockets.connect(server.ws)
         await start(ws)
         if after_audio:
             await ws.send(to_pcm(load_audio(rec.path))[:32000])
         ws.transport.abort()  # no close handshake: the client just disappears
 
     async def scenario():
-        good = asyncio.create_task(stream_file(strict_server.ws, rec.path))
+        good = asyncio.create_task(stream_file(server.ws, rec.path))
         await asyncio.gather(*(vanish(i % 2 == 0) for i in range(2)), return_exceptions=True)
         return await good
 
     result = run(scenario())
     assert wer([rec.transcript], [result.text], "fr") <= 0.3, result.text
-    wait_no_sessions(strict_server)
-    assert strict_server.process.poll() is None
-    assert "Traceback" not in strict_server.log()
+    wait_no_sessions(server)
+    assert server.process.poll() is None
+    assert "Traceback" not in server.log()

@@ -95,6 +95,7 @@ async def _transcribe(args: argparse.Namespace) -> int:
                 print(f"[{wall:6.2f}s] {event.event} at {event.t:.2f}s", flush=True)
             elif isinstance(event, ev.Closed):
                 print(f"[{wall:6.2f}s] closed: {event.audio_seconds:.1f} s of audio, {event.utterances} utterance(s)", flush=True)
+            if isinstance(event, ev.Closed):
                 return
 
     printing = asyncio.create_task(printer())
