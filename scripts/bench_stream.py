@@ -11,8 +11,9 @@ Definitions (per utterance, wall clock on the client; audio is sent in real
 time so audio time and wall time run together):
 - first partial: first non-empty partial − start of the first word spoken
 - partial interval: time between consecutive partials of an utterance
-- partial lag: for each word of the final, first time it is shown (partial
-  or final, same position) − end of that word in the audio
+- partial lag: for each word of the final, first time it is shown (in a
+  partial, matched to the final's words by sequence alignment, or else the
+  final) − end of that word in the audio
 - final latency: final − end of the last word; and final − VAD speech_end event
 - RTF: server decode time / audio time; CPU s per audio s: server process CPU
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import difflib
 import json
 import statistics
 import sys
@@ -75,10 +77,15 @@ def analyse(result: StreamResult) -> dict:
         if partials:
             out["first_partial"].append(partials[0].wall - words[0]["start"])
             out["partial_interval"] += [b.wall - a.wall for a, b in zip(partials, partials[1:])]
-        shown = [(p.wall, (p.event["stable"] + " " + p.event["unstable"]).split()) for p in partials]
-        for i, w in enumerate(words):
-            first = next((wall for wall, ws in shown if i < len(ws) and word_key(ws[i]) == word_key(w["word"])), final.wall)
-            out["partial_lag"].append(first - w["end"])
+        final_keys = [word_key(w["word"]) for w in words]
+        first_shown = [final.wall] * len(words)
+        for p in reversed(partials):  # earliest partial wins
+            shown = [word_key(w) for w in (p.event["stable"] + " " + p.event["unstable"]).split()]
+            matcher = difflib.SequenceMatcher(None, shown, final_keys, autojunk=False)
+            for block in matcher.get_matching_blocks():
+                for j in range(block.b, block.b + block.size):
+                    first_shown[j] = min(first_shown[j], p.wall)
+        out["partial_lag"] += [first - w["end"] for first, w in zip(first_shown, words)]
         out["final_after_speech"].append(final.wall - words[-1]["end"])
         if u["vad_end"] is not None:
             out["final_after_vad"].append(final.wall - u["vad_end"].wall)

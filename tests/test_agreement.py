@@ -58,3 +58,12 @@ def test_a_looping_hypothesis_never_gets_committed():
     la = LocalAgreement(2)
     feed(la, ["N N N N N N", "N N N N N N N N"])
     assert la.committed == ["N"]
+
+
+def test_untrusted_hypotheses_are_shown_but_restart_the_agreement():
+    la = LocalAgreement(2)
+    la.update("however did".split(), trusted=False)
+    la.update("however did".split(), trusted=False)
+    assert la.committed == [] and la.unstable == ["however", "did"]
+    la.update("however due to".split())
+    assert la.committed == ["however"]

@@ -51,10 +51,14 @@ class LocalAgreement:
     def stable_text(self) -> str:
         return " ".join(self.committed)
 
-    def update(self, hypothesis: list[str]) -> list[str]:
+    def update(self, hypothesis: list[str], trusted: bool = True) -> list[str]:
         """Feed the words decoded after the committed ones; returns the newly
-        committed words."""
+        committed words.  An untrusted hypothesis (decoded from too little
+        audio) is shown as the unstable tail but starts the agreement afresh."""
         hypothesis = trim_repetition(hypothesis)
+        if not trusted:
+            self._history = [list(hypothesis)]
+            return []
         self._history = (self._history + [list(hypothesis)])[-self.n :]
         if len(self._history) < self.n:
             return []

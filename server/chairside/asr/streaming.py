@@ -21,6 +21,10 @@ from .agreement import LocalAgreement, trim_repetition
 from .engine import FINAL, PARTIAL, AsrEngine, DecodeRequest, Word
 
 PROMPT_CONTEXT_CHARS = 200
+# Hypotheses decoded from less audio than this are shown but do not count
+# towards agreement: with so little context Whisper base guesses, and two
+# equal guesses would become permanent (measured: docs/benchmarks.md).
+MIN_AGREEMENT_WINDOW_S = 1.5
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,8 @@ class UtteranceTranscriber:
         if (self.decoded_until - self.window_start) / SAMPLE_RATE >= self.options.window_s:
             cut = await self._cut()
         decoded = await self.engine.decode(self._request(priority=PARTIAL, beam=self.options.partial_beam_size, words=False, end=self.decoded_until))
-        self.agreement.update(self._tail(decoded.text.split()))
+        window_s = (self.decoded_until - self.window_start) / SAMPLE_RATE
+        self.agreement.update(self._tail(decoded.text.split()), trusted=window_s >= MIN_AGREEMENT_WINDOW_S)
         partial = PartialResult(
             stable=self.agreement.stable_text,
             unstable=" ".join(self.agreement.unstable),
