@@ -19,7 +19,7 @@ import numpy as np
 
 from . import events as ev
 from .asr.engine import AsrEngine
-from .asr.streaming import FinalResult, StreamingOptions, UtteranceTranscriber
+from .asr.streaming import PROMPT_CONTEXT_CHARS, FinalResult, StreamingOptions, UtteranceTranscriber
 from .audio import SAMPLE_RATE
 from .audio.pcm import PcmDecoder, Resampler
 from .audio.vad import Endpointer, SileroVad, VadEvent, VadOptions
@@ -68,6 +68,7 @@ class Session:
         self._open: tuple[int, UtteranceTranscriber] | None = None
         self._closing: deque[tuple[int, UtteranceTranscriber]] = deque()
         self._last_partial: dict[int, tuple[str, str]] = {}
+        self._context = ""  # recent final text: the next utterance's prompt
         self._wake = asyncio.Event()
         self._stopping = False
         self._emit(ev.Ready(session_id=self.id, language=start.language, model=model_name, sample_rate=start.sample_rate))
@@ -122,7 +123,7 @@ class Session:
     def _on_vad(self, event: VadEvent) -> None:
         if event.kind == "speech_start":
             self.utterances += 1
-            u = UtteranceTranscriber(engine=self.engine, options=self.streaming, start=event.sample)
+            u = UtteranceTranscriber(engine=self.engine, options=self.streaming, start=event.sample, context=self._context)
             self._open = (self.utterances, u)
             self._emit(ev.Vad(event="speech_start", utterance=self.utterances, t=round(event.t, 3)))
         elif self._open is not None:
@@ -211,6 +212,10 @@ class Session:
         return False
 
     def _emit_final(self, uid: int, result: FinalResult) -> None:
+        if result.text:  # what was just said helps with what follows a short pause
+            self._context = (self._context + " " + result.text)[-PROMPT_CONTEXT_CHARS:].strip()
+            if self._open is not None and self._open[0] > uid and self._open[1].window_start == 0:
+                self._open[1].context = self._context  # it started before this final was ready
         self._emit(
             ev.Final(
                 utterance=uid,

@@ -172,7 +172,6 @@ class AsrEngine:
         window after the last word and invents words in the trailing silence).
         """
         started = time.perf_counter()
-        final = request.priority == FINAL
         _, encodes_before = self.model.last_encoding()
         segments, _info = self.model.transcribe(
             request.audio,
@@ -180,7 +179,12 @@ class AsrEngine:
             task="transcribe",
             beam_size=request.beam_size,
             best_of=request.beam_size,
-            temperature=(0.0, 0.2, 0.4) if final else 0.0,
+            # Temperature 0 only: faster-whisper's fallback re-decodes by sampling
+            # at higher temperatures when the log-probability is low, which made
+            # finals slower, non-deterministic and, on short utterances, worse
+            # ("Due to the slow ..." became "Did").  Decoding loops are cut by
+            # trim_repetition and the token bound instead.
+            temperature=0.0,
             condition_on_previous_text=False,
             initial_prompt=request.prompt or None,
             prefix=request.prefix or None,

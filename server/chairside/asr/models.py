@@ -53,6 +53,26 @@ def load_catalogue(path: Path = CATALOGUE_PATH) -> dict[str, CatalogueEntry]:
     return {name: CatalogueEntry(name, spec) for name, spec in data["models"].items()}
 
 
+def lookup(name: str) -> CatalogueEntry | None:
+    """A catalogue entry, or one made for any model name faster-whisper
+    knows on the Hugging Face hub (``medium``, ``distil-large-v3``, ...)."""
+    catalogue = load_catalogue()
+    if name in catalogue:
+        return catalogue[name]
+    from faster_whisper import available_models
+
+    if name in available_models():
+        return CatalogueEntry(name, {
+            "description": f"faster-whisper's {name} (Hugging Face hub)", "languages": "see faster-whisper",
+            "format": "ctranslate2-whisper", "source": {"kind": "hub", "name": name},
+        })
+    return None
+
+
+def _unknown(name: str) -> str:
+    return f"unknown model {name!r}; known: {', '.join(load_catalogue())}, faster-whisper's hub names, or the path of a CTranslate2 Whisper directory"
+
+
 def sha256_of(path: Path) -> str:
     with open(path, "rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
@@ -70,10 +90,9 @@ def verify(model: str, models_path: Path) -> list[str]:
     """Problems found with a model (an empty list means it can be used)."""
     if looks_like_path(model):
         return _check_layout(Path(model))
-    catalogue = load_catalogue()
-    if model not in catalogue:
-        return [f"unknown model {model!r}; known: {', '.join(catalogue)} (or give the path of a CTranslate2 Whisper directory)"]
-    entry = catalogue[model]
+    entry = lookup(model)
+    if entry is None:
+        return [_unknown(model)]
     directory = model_dir(model, models_path)
     fix = f"run `chairside models install {model}`"
     if not directory.is_dir():
@@ -115,10 +134,9 @@ def resolve(model: str, models_path: Path) -> Path:
 
 def install(name: str, models_path: Path, wheels_dir: Path | None = None, log: Callable[[str], None] = print) -> Path:
     """Install catalogue model ``name``; a no-op when it is already installed and intact."""
-    catalogue = load_catalogue()
-    if name not in catalogue:
-        raise ModelError(f"unknown model {name!r}; known: {', '.join(catalogue)}")
-    entry = catalogue[name]
+    entry = lookup(name)
+    if entry is None:
+        raise ModelError(_unknown(name))
     target = model_dir(name, models_path)
     if target.is_dir() and not verify(name, models_path):
         log(f"{name}: already installed and verified in {target}")

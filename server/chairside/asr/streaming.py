@@ -150,14 +150,18 @@ class UtteranceTranscriber:
     async def _decode_final(self, end: int) -> FinalResult:
         decoded = await self.engine.decode(self._request(priority=FINAL, beam=self.options.final_beam_size, words=True, end=end))
         text, words = self._merge_committed(decoded.words, decoded.text)
+        return self._result(text, words, end, True, decoded.compute_s)
+
+    def _result(self, text: str, words: list[Word], end: int, end_of_utterance: bool, compute_s: float) -> FinalResult:
+        """A final of the current window, word times made session times."""
         t0 = (self.start + self.window_start) / SAMPLE_RATE
         return FinalResult(
             text=text,
             words=[Word(w.word, round(t0 + w.start, 3), round(t0 + w.end, 3), round(w.probability, 3)) for w in words],
             start=round(t0, 3),
             end=round((self.start + end) / SAMPLE_RATE, 3),
-            end_of_utterance=True,
-            compute_s=decoded.compute_s,
+            end_of_utterance=end_of_utterance,
+            compute_s=compute_s,
         )
 
     def _tail(self, words: list[str]) -> list[str]:
@@ -188,21 +192,13 @@ class UtteranceTranscriber:
         else:
             words = decoded.words[:-1]
             text = " ".join(w.word for w in words)
-        t0 = (self.start + self.window_start) / SAMPLE_RATE
         if words and words[-1].end > 0:
             cut_at = self.window_start + int(words[-1].end * SAMPLE_RATE)
         else:  # nothing recognisable in a whole window: move on, keep a second
             cut_at = max(self.window_start, end - SAMPLE_RATE)
         result = None
         if text:
-            result = FinalResult(
-                text=text,
-                words=[Word(w.word, round(t0 + w.start, 3), round(t0 + w.end, 3), round(w.probability, 3)) for w in words],
-                start=round(t0, 3),
-                end=round((self.start + cut_at) / SAMPLE_RATE, 3),
-                end_of_utterance=False,
-                compute_s=decoded.compute_s,
-            )
+            result = self._result(text, words, cut_at, False, decoded.compute_s)
             self.context = (self.context + " " + text).strip()
         self.window_start = cut_at
         self.agreement = LocalAgreement(self.options.agreement_n)

@@ -1,0 +1,69 @@
+"""The session pipeline in-process: long utterances and the decoding window."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from chairside import events as ev
+from chairside.audio import SAMPLE_RATE
+from chairside.client import load_audio
+from chairside.config import Settings
+from chairside.evaluation import wer
+from chairside.runtime import load_engine
+from chairside.session import Session
+
+
+async def run_session(settings: Settings, audio, speed: float) -> list:
+    engine, vad, name = load_engine(settings)
+    await engine.start()
+    session = Session(engine=engine, vad=vad, settings=settings, start=ev.Start(type="start", encoding="pcm_f32le"), model_name=name)
+    chunk = SAMPLE_RATE // 10
+    try:
+        for i in range(0, audio.size, chunk):
+            session.feed(audio[i : i + chunk])
+            await asyncio.sleep(0.1 / speed)
+        await session.stop()
+    finally:
+        await session.close()
+        await engine.close()
+    events = []
+    while not session.events.empty():
+        events.append(session.events.get_nowait())
+    return events
+
+
+def test_an_utterance_longer_than_the_window_is_cut_at_a_stable_word_and_goes_on(corpus):
+    rec = corpus["fr_fleurs_001.wav"]  # 23 s with one short pause
+    settings = Settings.from_env(asr_window_s=8.0, vad_min_silence_ms=3000)
+    events = asyncio.run(run_session(settings, load_audio(rec.path), speed=2.0))
+    assert [e.event for e in events if isinstance(e, ev.Vad)] == ["speech_start", "speech_end"]
+    finals = [e for e in events if isinstance(e, ev.Final)]
+    assert len(finals) >= 3
+    assert [f.end_of_utterance for f in finals] == [False] * (len(finals) - 1) + [True]
+    for before, after in zip(finals, finals[1:]):
+        assert before.end <= after.start + 0.01  # consecutive, no overlap
+        assert after.start - before.start <= 8.0 + 0.5  # each piece fits the window
+    # stable text is never retracted, across cuts too: each final extends
+    # the partials shown since the previous final
+    stable = ""
+    for e in events:
+        if isinstance(e, ev.Partial):
+            assert e.stable.startswith(stable)
+            stable = e.stable
+        elif isinstance(e, ev.Final):
+            assert e.text.startswith(stable)
+            stable = ""
+    text = " ".join(f.text for f in finals)
+    assert wer([rec.transcript], [text], "fr") < 0.5, text
+
+
+def test_stop_flushes_an_open_utterance(corpus):
+    audio = load_audio(corpus["fr_picovoice-cheetah_test_fr.wav"].path)
+    cut = audio[: int(3.2 * SAMPLE_RATE)]  # stop while still speaking
+    events = asyncio.run(run_session(Settings.from_env(), cut, speed=4.0))
+    kinds = [type(e).__name__ for e in events]
+    assert kinds[0] == "Ready" and kinds[-1] == "Closed"
+    final = next(e for e in events if isinstance(e, ev.Final))
+    assert final.text and final.end == pytest.approx(3.2, abs=0.05)
