@@ -195,7 +195,6 @@ class Session:
             # meanwhile: the final must not wait behind one.
             uid, u = self._open
             if u.speculated_end != pending_end:
-                self._fill_open(self.samples)
                 await u.speculate(pending_end)
                 return True
             return False
