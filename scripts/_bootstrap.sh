@@ -4,7 +4,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-EXTRAS="${1:-}"
+EXTRAS="${BOOTSTRAP_EXTRAS:-}"  # "dev" for the test tools
 
 find_python() {
     for candidate in "${PYTHON:-}" python3.11 python3.12 python3.13 python3; do
