@@ -2,7 +2,7 @@
 
 While the utterance is open it is re-decoded every ``partial_interval_s`` of
 new audio (greedy, the committed words forced as the decoder's prefix), and
-LocalAgreement-2 decides what becomes stable.  At the end of the utterance a
+LocalAgreement-n (n = 3 by default) decides what becomes stable.  At the end of the utterance a
 final decode (beam search, word timings) starts from the same committed words,
 so the final text always begins with the stable text: nothing shown as stable
 is ever retracted.  An utterance longer than the decoding window is cut at
@@ -65,23 +65,35 @@ class UtteranceTranscriber:
     options: StreamingOptions
     start: int
     context: str = ""  # text said before this window, for the prompt
-    audio: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     window_start: int = 0  # first sample of the decoding window, within ``audio``
     decoded_until: int = 0  # samples seen by the last partial decode
     closed: bool = False
     agreement: LocalAgreement = field(init=False)
     speculated_end: int = -1  # stream sample a final was decoded ahead for
     _speculative: tuple[tuple[int, int], FinalResult] | None = None
+    _buffer: np.ndarray = field(default_factory=lambda: np.zeros(SAMPLE_RATE, np.float32))
+    _size: int = 0
 
     def __post_init__(self) -> None:
         self.agreement = LocalAgreement(self.options.agreement_n)
 
+    @property
+    def audio(self) -> np.ndarray:
+        """The utterance's audio so far (a view: valid until the next append)."""
+        return self._buffer[: self._size]
+
     def append(self, samples: np.ndarray) -> None:
-        self.audio = np.concatenate([self.audio, samples]) if self.audio.size else samples.copy()
+        needed = self._size + samples.size
+        if needed > self._buffer.size:  # grow geometrically: appends stay O(1) amortized
+            grown = np.zeros(max(needed, 2 * self._buffer.size), np.float32)
+            grown[: self._size] = self._buffer[: self._size]
+            self._buffer = grown
+        self._buffer[self._size : needed] = samples
+        self._size = needed
 
     def close(self, end_sample: int) -> None:
         """The utterance ended at ``end_sample`` of the stream: only its final is left."""
-        self.audio = self.audio[: max(0, end_sample - self.start)]
+        self._size = min(self._size, max(0, end_sample - self.start))
         self.closed = True
 
     @property
