@@ -100,7 +100,7 @@ class _Connection:
         if len(data) > self.settings.max_frame_bytes:
             raise _Fatal("frame_too_large", f"binary frame of {len(data)} bytes exceeds the limit of {self.settings.max_frame_bytes}", CLOSE_TOO_BIG)
         if self.session is None:
-            await _send(self.ws, ev.Error(code="not_started", message="send a 'start' message before audio; frame ignored"))
+            await self._error("not_started", "send a 'start' message before audio; frame ignored")
             return
         try:
             self.session.feed_pcm(data)
@@ -126,7 +126,7 @@ class _Connection:
             return False
         # Stop
         if self.session is None:
-            await _send(self.ws, ev.Error(code="not_started", message="'stop' before 'start': nothing to stop"))
+            await self._error("not_started", "'stop' before 'start': nothing to stop")
             return False
         await self.session.stop()
         return True
