@@ -124,3 +124,12 @@ def test_models_list():
     result = chairside("models", "list")
     assert result.returncode == 0
     assert "base (default)" in result.stdout and "small" in result.stdout
+
+
+def test_serve_refuses_to_start_on_a_missing_model(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "chairside.cli", "serve", "--models-dir", str(tmp_path), "--port", "0"],
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
+    )
+    assert result.returncode == 2
+    assert "run `chairside models install base`" in result.stderr and "Traceback" not in result.stderr

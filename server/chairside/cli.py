@@ -35,8 +35,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
+    from .asr import models
 
     settings = _settings(args)
+    problems = models.verify(settings.model, settings.models_path)
+    if problems:  # say it plainly before the server starts, not in a traceback
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # it logs every decode
     uvicorn.run(

@@ -110,6 +110,7 @@ class AsrEngine:
         self._dispatchers: list[asyncio.Task] = []
         self.decodes = 0
         self.busy_s = 0.0
+        self._stats_lock = threading.Lock()  # decodes finish on several threads
 
     # -- asyncio side --------------------------------------------------------
 
@@ -155,6 +156,9 @@ class AsrEngine:
                 continue
             try:
                 result = await loop.run_in_executor(self._executor, self.decode_sync, request)
+            except asyncio.CancelledError:  # engine closing: nobody waits forever
+                future.cancel()
+                raise
             except Exception as exc:  # reported to the waiting session
                 if not future.done():
                     future.set_exception(exc)
@@ -207,8 +211,9 @@ class AsrEngine:
             else:  # longer than one window (rare): let faster-whisper align
                 words = self._align_long(request)
         elapsed = time.perf_counter() - started
-        self.decodes += 1
-        self.busy_s += elapsed
+        with self._stats_lock:
+            self.decodes += 1
+            self.busy_s += elapsed
         return Decoded(text=text, words=words, compute_s=elapsed, dropped=[s.text for s in dropped])
 
     def _tokenizer(self, language: str) -> Tokenizer:
