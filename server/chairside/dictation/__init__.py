@@ -1,0 +1,5 @@
+"""Dictation: pure text in, structured drafting out (no sockets, no SQL).
+
+Started with issue 3; for now: normalization of dental French (numbers,
+units, FDI teeth, surfaces).
+"""
