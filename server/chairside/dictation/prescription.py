@@ -1,0 +1,134 @@
+"""Prescription lines from dictated text, with the shipped formulary.
+
+``parse_line("Paracétamol un gramme, un comprimé toutes les six heures si
+douleur")`` → drug (fuzzy-matched to the formulary, mis-heard names
+included), strength, form, posology (units per intake × intakes per day),
+duration, notes, and warnings: a daily dose above the usual maximum, or a
+drug not in the formulary (kept as free text).  Nothing is silently changed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+
+from .commands import fold
+from .normalize import spoken_numbers
+
+FORMULARY_PATH = Path(__file__).with_name("formulary.json")
+DRUG_MATCH_THRESHOLD = 80
+
+
+@dataclass(frozen=True)
+class Drug:
+    dci: str
+    brands: tuple[str, ...]
+    forms: tuple[str, ...]
+    max_daily_mg: float | None
+
+
+def load_formulary() -> tuple[list[Drug], dict[str, Drug]]:
+    data = json.loads(FORMULARY_PATH.read_text())
+    drugs, names = [], {}
+    for d in data["drugs"]:
+        drug = Drug(d["dci"], tuple(d["brands"]), tuple(d["forms"]), d["max_daily_mg"])
+        drugs.append(drug)
+        for name in [d["dci"], *d["brands"], *d["aliases"]]:
+            names[fold(name)] = drug
+    return drugs, names
+
+
+_DRUGS, _NAMES = load_formulary()
+
+
+@dataclass
+class PrescriptionLine:
+    text: str  # as dictated, numbers normalized
+    drug: str  # DCI from the formulary, or the words as said
+    in_formulary: bool
+    strength_mg: float | None = None
+    strength: str = ""  # as written on the prescription: "1 g", "400 mg", "0,12 %"
+    form: str = ""
+    units_per_intake: float | None = None
+    intakes_per_day: float | None = None
+    duration_days: int | None = None
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def daily_mg(self) -> float | None:
+        if None in (self.strength_mg, self.units_per_intake, self.intakes_per_day):
+            return None
+        return self.strength_mg * self.units_per_intake * self.intakes_per_day
+
+
+_STRENGTH = re.compile(r"(\d+(?:[.,]\d+)?)\s*(mg|g|µg|%)(?=\W|$)")
+_UNITS = re.compile(r"\b(\d+|un|une|deux|demi)\s+(comprimés?|gélules?|sachets?|cuillères?|bains? de bouche)\b", re.IGNORECASE)
+_TIMES_A_DAY = re.compile(r"\b(\d+)\s*fois\s+par\s+jour\b", re.IGNORECASE)
+_EVERY_HOURS = re.compile(r"\btoutes\s+les\s+(\d+)\s*heures\b", re.IGNORECASE)
+_DURATION = re.compile(r"\bpendant\s+(\d+|un|une)\s*(jours?|semaines?)\b", re.IGNORECASE)
+_MOMENTS = [("matin", r"\bmatin\b"), ("midi", r"\bmidi\b"), ("soir", r"\bsoir\b"), ("coucher", r"\bcoucher\b")]
+_NOTES = [r"si douleurs?", r"au cours des repas|pendant les repas|au milieu des repas", r"sans dépasser [^,.;]+", r"à jeun"]
+_COUNT = {"un": 1, "une": 1, "deux": 2, "demi": 0.5}
+
+
+def _find_drug(words: list[str]) -> tuple[Drug | None, int, int]:
+    """The formulary drug named in the first words (fuzzy), with the span of
+    words it takes (start, end)."""
+    best: tuple[float, Drug | None, int, int] = (0.0, None, 0, 0)
+    for start in range(min(len(words), 6)):  # "bain de bouche à la chlorhexidine": the name may come later
+        for length in (3, 2, 1):
+            candidate = " ".join(words[start : start + length])
+            if not candidate:
+                continue
+            hit = process.extractOne(candidate, list(_NAMES), scorer=fuzz.ratio)
+            if hit and hit[1] > best[0]:
+                best = (hit[1], _NAMES[hit[0]], start, start + length)
+    if best[0] >= DRUG_MATCH_THRESHOLD:
+        return best[1], best[2], best[3]
+    return None, 0, 0
+
+
+# "un gramme" as Whisper often hears it: "en grame", "un grame"
+_MISHEARD_GRAM = re.compile(r"\b(?:en|un)\s+gram+e?s?\b", re.IGNORECASE)
+
+
+def parse_line(dictated: str) -> PrescriptionLine:
+    text = spoken_numbers(_MISHEARD_GRAM.sub("un gramme", dictated), "fr").strip(" .")
+    words = fold(text).split()
+    drug, start, end = _find_drug(words)
+    if drug is None:
+        name = re.split(r"\s*\d", text, maxsplit=1)[0].strip(" ,") or text
+        line = PrescriptionLine(text=text, drug=name, in_formulary=False)
+        line.warnings.append(f"« {name} » n'est pas dans le formulaire : vérifier le nom du médicament")
+    else:
+        line = PrescriptionLine(text=text, drug=drug.dci, in_formulary=True)
+    if m := _STRENGTH.search(text):
+        value = float(m[1].replace(",", "."))
+        line.strength = f"{m[1]} {m[2]}"
+        line.strength_mg = {"mg": value, "g": value * 1000, "µg": value / 1000}.get(m[2])
+    if m := _UNITS.search(text):
+        count = m[1].lower()
+        line.units_per_intake = float(_COUNT.get(count, count))
+        line.form = re.sub(r"s\b", "", m[2].lower()) if not m[2].lower().startswith("bain") else "bain de bouche"
+    elif drug is not None and drug.forms:
+        line.form = drug.forms[0]
+    moments = [name for name, pattern in _MOMENTS if re.search(pattern, text, re.IGNORECASE)]
+    if m := _TIMES_A_DAY.search(text):
+        line.intakes_per_day = float(m[1])
+    elif m := _EVERY_HOURS.search(text):
+        line.intakes_per_day = 24 / int(m[1])
+    elif moments:
+        line.intakes_per_day = float(len(moments))
+    if m := _DURATION.search(text):
+        line.duration_days = int(_COUNT.get(m[1].lower(), m[1])) * (7 if m[2].lower().startswith("semaine") else 1)
+    line.notes = [n.group(0) for pattern in _NOTES if (n := re.search(pattern, text, re.IGNORECASE))]
+    if drug is not None and drug.max_daily_mg and line.daily_mg and line.daily_mg > drug.max_daily_mg:
+        line.warnings.append(
+            f"{drug.dci} : {line.daily_mg:g} mg par jour dépasse la dose usuelle maximale de {drug.max_daily_mg:g} mg par jour"
+        )
+    return line
