@@ -86,7 +86,6 @@ class Decoded:
     text: str
     words: list[Word] = field(default_factory=list)  # whitespace words with timings (word_timestamps only)
     compute_s: float = 0.0
-    dropped: list[str] = field(default_factory=list)  # segments removed as hallucinations
 
 
 class AsrEngine:
@@ -199,9 +198,7 @@ class AsrEngine:
             log_prob_threshold=-1.0,
             max_new_tokens=10 + int(MAX_TOKENS_PER_S * request.audio.size / SAMPLE_RATE),
         )
-        kept, dropped = [], []
-        for seg in segments:
-            (dropped if is_hallucination(seg.text) else kept).append(seg)
+        kept = [seg for seg in segments if not is_hallucination(seg.text)]
         text = " ".join("".join(s.text for s in kept).split())
         words: list[Word] = []
         if request.word_timestamps and kept:
@@ -214,7 +211,7 @@ class AsrEngine:
         with self._stats_lock:
             self.decodes += 1
             self.busy_s += elapsed
-        return Decoded(text=text, words=words, compute_s=elapsed, dropped=[s.text for s in dropped])
+        return Decoded(text=text, words=words, compute_s=elapsed)
 
     def _tokenizer(self, language: str) -> Tokenizer:
         return Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe", language=language)

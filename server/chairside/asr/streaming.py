@@ -43,7 +43,6 @@ class PartialResult:
     stable: str
     unstable: str
     audio_end: float  # stream time up to which audio was decoded
-    compute_s: float
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,6 @@ class FinalResult:
     start: float
     end: float
     end_of_utterance: bool
-    compute_s: float
 
 
 @dataclass
@@ -124,13 +122,12 @@ class UtteranceTranscriber:
         if (self.decoded_until - self.window_start) / SAMPLE_RATE >= self.options.window_s:
             cut = await self._cut()
         decoded = await self.engine.decode(self._request(priority=PARTIAL, beam=self.options.partial_beam_size, words=False, end=self.decoded_until))
-        window_s = (self.decoded_until - self.window_start) / SAMPLE_RATE
+        window_s = (self.decoded_until - self.window_start) / SAMPLE_RATE  # after a cut: the new window
         self.agreement.update(self._tail(decoded.text.split()), trusted=window_s >= MIN_AGREEMENT_WINDOW_S)
         partial = PartialResult(
             stable=self.agreement.stable_text,
             unstable=" ".join(self.agreement.unstable),
             audio_end=(self.start + self.decoded_until) / SAMPLE_RATE,
-            compute_s=decoded.compute_s,
         )
         return partial, cut
 
@@ -162,9 +159,9 @@ class UtteranceTranscriber:
     async def _decode_final(self, end: int) -> FinalResult:
         decoded = await self.engine.decode(self._request(priority=FINAL, beam=self.options.final_beam_size, words=True, end=end))
         text, words = self._merge_committed(decoded.words, decoded.text)
-        return self._result(text, words, end, True, decoded.compute_s)
+        return self._result(text, words, end, True)
 
-    def _result(self, text: str, words: list[Word], end: int, end_of_utterance: bool, compute_s: float) -> FinalResult:
+    def _result(self, text: str, words: list[Word], end: int, end_of_utterance: bool) -> FinalResult:
         """A final of the current window, word times made session times."""
         t0 = (self.start + self.window_start) / SAMPLE_RATE
         return FinalResult(
@@ -173,7 +170,6 @@ class UtteranceTranscriber:
             start=round(t0, 3),
             end=round((self.start + end) / SAMPLE_RATE, 3),
             end_of_utterance=end_of_utterance,
-            compute_s=compute_s,
         )
 
     def _tail(self, words: list[str]) -> list[str]:
@@ -210,7 +206,7 @@ class UtteranceTranscriber:
             cut_at = max(self.window_start, end - SAMPLE_RATE)
         result = None
         if text:
-            result = self._result(text, words, cut_at, False, decoded.compute_s)
+            result = self._result(text, words, cut_at, False)
             self.context = (self.context + " " + text).strip()
         self.window_start = cut_at
         self.agreement = LocalAgreement(self.options.agreement_n)

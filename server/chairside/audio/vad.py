@@ -109,7 +109,6 @@ class Endpointer:
     options: VadOptions = field(default_factory=VadOptions)
     position: int = 0  # samples consumed by the model
     in_speech: bool = False
-    last_probability: float = 0.0
     _pending: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     _onset: int | None = None  # first frame of a speech candidate
     _start: int = 0  # reported start of the open utterance
@@ -124,13 +123,6 @@ class Endpointer:
             events.extend(self._step(self.stream(buf[i : i + FRAME])))
         self._pending = buf[n:].copy()
         return events
-
-    @property
-    def silence_s(self) -> float:
-        """How long the open utterance has been silent (0 when not in speech)."""
-        if not self.in_speech or self._silence_from is None:
-            return 0.0
-        return (self.position - self._silence_from) / SAMPLE_RATE
 
     @property
     def pending_end(self) -> int | None:
@@ -156,7 +148,6 @@ class Endpointer:
         o = self.options
         frame_start = self.position
         self.position += FRAME
-        self.last_probability = p
         if not self.in_speech:
             if p >= o.threshold:
                 if self._onset is None:
