@@ -65,5 +65,23 @@ def test_replace_takes_its_argument_as_said():
 
 
 def test_a_near_miss_is_a_hint_not_a_command():
-    result = match("nouvelle ordo")
+    result = match("nouvelle ord")
     assert isinstance(result, Hint) and result.command == "new_prescription"
+    assert result.confidence < 0.8
+
+
+def test_the_utterance_table():
+    """tests/data/dictation_commands.tsv: commands as spoken and misheard,
+    dictation and words said to the patient (which must never command)."""
+    import csv
+    from pathlib import Path
+
+    rows = list(csv.DictReader(open(Path(__file__).parent / "data" / "dictation_commands.tsv"), delimiter="\t"))
+    assert len(rows) >= 80
+    wrong = []
+    for row in rows:
+        result = match(row["utterance"], row["language"])
+        got = result.command if isinstance(result, CommandMatch) else "-"
+        if got != row["expected"]:
+            wrong.append((row["utterance"], row["expected"], got))
+    assert wrong == []
