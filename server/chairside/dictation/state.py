@@ -1,0 +1,244 @@
+"""The dictation state: final utterances in, outcomes out (pure, no I/O).
+
+Feed every final utterance (spoken or typed) to :meth:`Dictation.handle`; it
+recognizes commands, keeps the open draft and says what happened.  The
+transport turns outcomes into protocol events.  Prescriptions are parsed into
+structured lines; the other document types keep their dictated lines (their
+structured fields come with their documents).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+from .commands import CommandMatch, Hint, fold, match
+from .normalize import find_teeth, spoken_numbers
+from .prescription import parse_line
+
+DraftKind = Literal["prescription", "lab_order", "medical_certificate", "clinical_report"]
+OPENS: dict[str, DraftKind] = {
+    "new_prescription": "prescription",
+    "lab_order": "lab_order",
+    "medical_certificate": "medical_certificate",
+    "clinical_report": "clinical_report",
+}
+TITLES = {
+    "fr": {"prescription": "Ordonnance", "lab_order": "Fiche de laboratoire", "medical_certificate": "Certificat médical initial", "clinical_report": "Compte rendu"},
+    "en": {"prescription": "Prescription", "lab_order": "Lab order", "medical_certificate": "Medical certificate", "clinical_report": "Clinical report"},
+}
+MESSAGES = {
+    "fr": {
+        "opened": "{title} ouverte", "paused": "Dictée en pause : dites « reprends »", "resumed": "Dictée reprise",
+        "not_paused": "La dictée n'était pas en pause", "ignored": "dictée en pause",
+        "no_document": "Aucun document ouvert : dites « nouvelle ordonnance »", "nothing_to_undo": "Rien à effacer",
+        "line_removed": "Ligne effacée", "confirm_discard": "Abandonner le document ? Dites « oui » pour confirmer",
+        "discarded": "{title} abandonnée", "validated": "{title} validée, version {version}", "print": "Impression demandée",
+        "replace_how": "Dites « remplace X par Y »", "replaced": "« {old} » remplacé par « {new} »",
+        "not_found": "« {old} » introuvable dans le document", "tooth_fixed": "Dent {wrong} corrigée en {right}",
+        "tooth_absent": "La dent {wrong} n'apparaît pas dans le document", "hint": "Vouliez-vous dire « {phrase} » ?",
+        "bad_tooth": "{tooth} n'est pas un numéro de dent FDI valide",
+    },
+    "en": {
+        "opened": "{title} opened", "paused": "Dictation paused: say “resume”", "resumed": "Dictation resumed",
+        "not_paused": "Dictation was not paused", "ignored": "dictation paused",
+        "no_document": "No open document: say “new prescription”", "nothing_to_undo": "Nothing to scratch",
+        "line_removed": "Line removed", "confirm_discard": "Discard the document? Say “yes” to confirm",
+        "discarded": "{title} discarded", "validated": "{title} signed, version {version}", "print": "Printing requested",
+        "replace_how": "Say “replace X with Y”", "replaced": "“{old}” replaced with “{new}”",
+        "not_found": "“{old}” is not in the document", "tooth_fixed": "Tooth {wrong} corrected to {right}",
+        "tooth_absent": "Tooth {wrong} is not in the document", "hint": "Did you mean “{phrase}”?",
+        "bad_tooth": "{tooth} is not a valid FDI tooth number",
+    },
+}
+CONFIRM = {"oui", "oui confirme", "confirme", "je confirme", "yes", "confirm", "yes confirm"}
+_CORRECTION = re.compile(r"^\W*non\W+(?:pas\s+)?(?:la\s+)?(\d{2})\W+(?:mais\s+)?la\s+(\d{2})\b", re.IGNORECASE)
+
+
+@dataclass
+class Draft:
+    kind: DraftKind
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    version: int = 1
+    status: Literal["draft", "validated"] = "draft"
+    lines: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one utterance did.  ``kind``: command, hint, draft_updated,
+    warning, print, ignored."""
+
+    kind: str
+    message: str
+    command: str = ""
+    confidence: float = 0.0
+    draft: dict | None = None
+    change: dict | None = None
+
+
+class Dictation:
+    def __init__(self, language: str = "fr") -> None:
+        self.language = language
+        self.draft: Draft | None = None
+        self.paused = False
+        self._confirming_discard = False
+
+    # -- entry point -------------------------------------------------------------
+
+    def handle(self, text: str) -> list[Outcome]:
+        result = match(text, self.language)
+        if self.paused:
+            if isinstance(result, CommandMatch) and result.command == "resume":
+                self.paused = False
+                return [self._command(result, self._say("resumed"))]
+            return [Outcome("ignored", self._say("ignored"))]
+        if self._confirming_discard:
+            self._confirming_discard = False
+            if fold(text) in CONFIRM:
+                kind = self.draft.kind if self.draft else None
+                self.draft = None
+                return [Outcome("command", self._say("discarded", title=self._title(kind)), "discard", 1.0)]
+        if isinstance(result, CommandMatch):
+            return self._on_command(result)
+        outcomes = [Outcome("hint", self._say("hint", phrase=result.phrase), result.command, result.confidence)] if isinstance(result, Hint) else []
+        return outcomes + self._dictate(text)
+
+    # -- commands ------------------------------------------------------------------
+
+    def _on_command(self, m: CommandMatch) -> list[Outcome]:
+        if m.command in OPENS:
+            self.draft = Draft(OPENS[m.command])
+            return [self._command(m, self._say("opened", title=self._title(self.draft.kind))),
+                    self._updated({"op": "open"})]
+        if m.command == "pause":
+            self.paused = True
+            return [self._command(m, self._say("paused"))]
+        if m.command == "resume":
+            return [self._command(m, self._say("not_paused"))]
+        if m.command == "help":
+            return [self._command(m, help_text(self.language))]
+        if self.draft is None:
+            return [self._command(m, self._say("no_document"))]
+        if m.command == "undo":
+            return self._undo_last(m)
+        if m.command == "replace":
+            return self._replace(m)
+        if m.command == "discard":
+            self._confirming_discard = True
+            return [self._command(m, self._say("confirm_discard"))]
+        if m.command in ("validate", "validate_and_print"):
+            self.draft.status = "validated"
+            outcomes = [self._command(m, self._say("validated", title=self._title(self.draft.kind), version=self.draft.version)), self._updated({"op": "validate"})]
+            if m.command == "validate_and_print":
+                outcomes.append(Outcome("print", self._say("print"), "print", m.confidence, self.draft.as_dict()))
+            return outcomes
+        if m.command == "print":
+            return [self._command(m, self._say("print")), Outcome("print", self._say("print"), "print", m.confidence, self.draft.as_dict())]
+        return [self._command(m, m.phrase)]
+
+    def _undo_last(self, m: CommandMatch) -> list[Outcome]:
+        assert self.draft is not None
+        if not self.draft.lines:
+            return [self._command(m, self._say("nothing_to_undo"))]
+        removed = self.draft.lines.pop()
+        self._new_version_if_validated()
+        return [self._command(m, self._say("line_removed")), self._updated({"op": "remove_line", "index": len(self.draft.lines), "line": removed})]
+
+    def _replace(self, m: CommandMatch) -> list[Outcome]:
+        assert self.draft is not None
+        parts = re.split(r"\s+(?:par|with|by)\s+", m.argument, maxsplit=1)
+        if len(parts) != 2:
+            return [Outcome("hint", self._say("replace_how"), "replace", m.confidence)]
+        old, new = (re.sub(r"^(?:l'|le |la |les |the )", "", p.strip(), flags=re.IGNORECASE) for p in parts)
+        for index in range(len(self.draft.lines) - 1, -1, -1):
+            line = self.draft.lines[index]
+            if fold(old) in fold(line["text"]) or fold(old) == fold(line.get("drug", "")):
+                text = re.sub(re.escape(old), new, line["text"], count=1, flags=re.IGNORECASE)
+                if fold(old) not in fold(line["text"]):  # matched the drug, not the words said
+                    text = f"{new} {line['text'].split(' ', 1)[-1]}"
+                self.draft.lines[index] = self._line(text)
+                self._new_version_if_validated()
+                return [self._command(m, self._say("replaced", old=old, new=new)),
+                        self._updated({"op": "replace_line", "index": index, "line": self.draft.lines[index]}),
+                        *self._warnings(self.draft.lines[index])]
+        return [self._command(m, self._say("not_found", old=old))]
+
+    # -- dictation -------------------------------------------------------------------
+
+    def _dictate(self, text: str) -> list[Outcome]:
+        if self.draft is None or not text.strip():
+            return []
+        correction = _CORRECTION.match(spoken_numbers(text, self.language))
+        if correction:
+            return self._correct_tooth(int(correction[1]), int(correction[2]))
+        line = self._line(text)
+        self.draft.lines.append(line)
+        self._new_version_if_validated()
+        return [self._updated({"op": "add_line", "index": len(self.draft.lines) - 1, "line": line}), *self._warnings(line)]
+
+    def _correct_tooth(self, wrong: int, right: int) -> list[Outcome]:
+        assert self.draft is not None
+        for index in range(len(self.draft.lines) - 1, -1, -1):
+            line = self.draft.lines[index]
+            if wrong in line.get("teeth", []):
+                text = re.sub(rf"\b{wrong}\b", str(right), line["text"], count=1)
+                self.draft.lines[index] = self._line(text)
+                self._new_version_if_validated()
+                return [Outcome("command", self._say("tooth_fixed", wrong=wrong, right=right), "correct_tooth", 1.0),
+                        self._updated({"op": "replace_line", "index": index, "line": self.draft.lines[index]}),
+                        *self._warnings(self.draft.lines[index])]
+        return [Outcome("warning", self._say("tooth_absent", wrong=wrong))]
+
+    def _line(self, text: str) -> dict:
+        """A draft line from dictated text: structured for prescriptions."""
+        assert self.draft is not None
+        normalized = spoken_numbers(text.strip(), self.language).strip()
+        teeth = find_teeth(normalized)
+        line: dict = {"text": normalized, "teeth": [t.number for t in teeth]}
+        warnings = [self._say("bad_tooth", tooth=t.number) for t in teeth if not t.valid]
+        if self.draft.kind == "prescription":
+            parsed = parse_line(text)
+            line.update({k: v for k, v in asdict(parsed).items() if k not in ("warnings",)})
+            line["daily_mg"] = parsed.daily_mg
+            warnings += parsed.warnings
+        line["warnings"] = warnings
+        return line
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _warnings(self, line: dict) -> list[Outcome]:
+        return [Outcome("warning", w) for w in line.get("warnings", [])]
+
+    def _new_version_if_validated(self) -> None:
+        """A change to a validated document starts its next version."""
+        if self.draft is not None and self.draft.status == "validated":
+            self.draft.status = "draft"
+            self.draft.version += 1
+
+    def _updated(self, change: dict) -> Outcome:
+        assert self.draft is not None
+        return Outcome("draft_updated", self._title(self.draft.kind), draft=self.draft.as_dict(), change=change)
+
+    def _command(self, m: CommandMatch, did: str) -> Outcome:
+        return Outcome("command", did, m.command, m.confidence)
+
+    def _say(self, key: str, **values: object) -> str:
+        return MESSAGES[self.language if self.language in MESSAGES else "fr"][key].format(**values)
+
+    def _title(self, kind: str | None) -> str:
+        return TITLES[self.language if self.language in TITLES else "fr"].get(kind or "", "")
+
+
+def help_text(language: str) -> str:
+    if language == "en":
+        return ("Say: “new prescription”, “medical certificate”, “lab order”, “clinical report”, “scratch that”, "
+                "“replace X with Y”, “sign”, “print”, “sign and print”, “pause” … “resume”, “discard”.")
+    return ("Dites : « nouvelle ordonnance », « certificat médical », « fiche de laboratoire », « compte rendu », "
+            "« efface ça », « remplace X par Y », « valide », « imprime », « valide et imprime », « pause dictée » … "
+            "« reprends », « abandonne ».")

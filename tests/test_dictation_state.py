@@ -1,0 +1,108 @@
+"""The dictation state machine on plain text: commands drive drafts."""
+
+from chairside.dictation.state import Dictation
+
+
+def run(d: Dictation, *utterances: str) -> list:
+    out = []
+    for u in utterances:
+        out += d.handle(u)
+    return out
+
+
+def kinds(outcomes) -> list[str]:
+    return [o.kind for o in outcomes]
+
+
+def test_words_said_to_the_patient_open_nothing():
+    d = Dictation()
+    assert run(d, "Je vais faire une nouvelle ordonnance demain.", "Ouvrez bien grand.") == []
+    assert d.draft is None
+
+
+def test_a_prescription_from_opening_to_validation():
+    d = Dictation()
+    opened = d.handle("Nouvelle ordonnance.")
+    assert kinds(opened) == ["command", "draft_updated"] and opened[0].message == "Ordonnance ouverte"
+    added = d.handle("Amoxicilline un gramme, un comprimé matin et soir pendant sept jours.")
+    line = added[0].draft["lines"][0]
+    assert added[0].change["op"] == "add_line"
+    assert (line["drug"], line["strength"], line["intakes_per_day"], line["duration_days"]) == ("amoxicilline", "1 g", 2.0, 7)
+    validated = d.handle("Valide et imprime.")
+    assert kinds(validated) == ["command", "draft_updated", "print"]
+    assert d.draft.status == "validated" and d.draft.version == 1
+
+
+def test_scratch_that_removes_the_last_line():
+    d = Dictation()
+    run(d, "Nouvelle ordonnance.", "Amoxicilline un gramme, un comprimé matin et soir.", "Paracétamol un gramme si douleur.")
+    out = d.handle("Efface ça.")
+    assert out[0].message == "Ligne effacée"
+    assert [l["drug"] for l in d.draft.lines] == ["amoxicilline"]
+
+
+def test_replace_a_drug():
+    d = Dictation()
+    run(d, "Nouvelle ordonnance.", "Amoxicilline un gramme, un comprimé matin et soir pendant sept jours.")
+    out = d.handle("Remplace l'amoxicilline par la clindamycine.")
+    assert out[1].change["op"] == "replace_line"
+    assert d.draft.lines[0]["drug"] == "clindamycine" and d.draft.lines[0]["duration_days"] == 7
+
+
+def test_overdose_warns_and_keeps_the_line_as_dictated():
+    d = Dictation()
+    out = run(d, "Nouvelle ordonnance.", "Ibuprofène quatre cents milligrammes, deux comprimés trois fois par jour")
+    warnings = [o for o in out if o.kind == "warning"]
+    assert len(warnings) == 1 and "2400 mg" in warnings[0].message
+    assert d.draft.lines[0]["units_per_intake"] == 2.0
+
+
+def test_tooth_correction_and_invalid_teeth_on_a_lab_order():
+    d = Dictation()
+    run(d, "Fiche de laboratoire.", "Couronne zircone sur la trente-six, teinte A deux.")
+    out = d.handle("Non, pas la trente-six, la quarante-six.")
+    assert out[0].message == "Dent 36 corrigée en 46"
+    assert d.draft.lines[0]["teeth"] == [46]
+    out = d.handle("Inlay-core sur la dix-neuf")
+    assert [o.message for o in out if o.kind == "warning"] == ["19 n'est pas un numéro de dent FDI valide"]
+
+
+def test_pause_ignores_everything_but_resume():
+    d = Dictation()
+    run(d, "Nouvelle ordonnance.", "Pause dictée.")
+    assert kinds(d.handle("Amoxicilline un gramme")) == ["ignored"]
+    assert d.draft.lines == []
+    assert d.handle("Reprends.")[0].command == "resume"
+    assert kinds(d.handle("Amoxicilline un gramme")) == ["draft_updated"]
+
+
+def test_discard_asks_for_confirmation():
+    d = Dictation()
+    run(d, "Nouvelle ordonnance.", "Amoxicilline un gramme.")
+    assert "confirmer" in d.handle("Abandonne.")[0].message
+    d.handle("Paracétamol un gramme.")  # not a confirmation: the draft stays, the line is added
+    assert d.draft is not None and len(d.draft.lines) == 2
+    d.handle("Abandonne.")
+    d.handle("Oui.")
+    assert d.draft is None
+
+
+def test_a_change_after_validation_makes_a_new_version():
+    d = Dictation()
+    run(d, "Nouvelle ordonnance.", "Amoxicilline un gramme.", "Valide.")
+    d.handle("Paracétamol un gramme.")
+    assert (d.draft.status, d.draft.version) == ("draft", 2)
+
+
+def test_help_and_commands_without_a_document():
+    d = Dictation()
+    assert "nouvelle ordonnance" in d.handle("Qu'est-ce que je peux dire ?")[0].message
+    assert "Aucun document ouvert" in d.handle("Valide.")[0].message
+    hint = d.handle("nouvelle ord")
+    assert hint[0].kind == "hint" and hint[0].command == "new_prescription"
+
+
+def test_english_commands():
+    d = Dictation("en")
+    out = run(d, "New prescription.", "Scratch that.")
+    assert out[0].message == "Prescription opened" and out[-1].message == "Nothing to scratch"
