@@ -41,9 +41,16 @@ class Stop(_Message):
     type: Literal["stop"]
 
 
-ClientMessage = Annotated[Union[Start, Stop], Field(discriminator="type")]
+class Text(_Message):
+    """Typed text, handled exactly like a final utterance (keyboard corrections)."""
+
+    type: Literal["text"]
+    text: str = Field(min_length=1, max_length=2000)
+
+
+ClientMessage = Annotated[Union[Start, Stop, Text], Field(discriminator="type")]
 _client_adapter: TypeAdapter = TypeAdapter(ClientMessage)
-CLIENT_TYPES = ("start", "stop")
+CLIENT_TYPES = ("start", "stop", "text")
 
 
 class ProtocolError(Exception):
@@ -55,7 +62,7 @@ class ProtocolError(Exception):
         self.message = message
 
 
-def parse_client_message(text: str) -> Start | Stop:
+def parse_client_message(text: str) -> Start | Stop | Text:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -117,6 +124,44 @@ class Final(_Message):
     end: float
     language: str
     end_of_utterance: bool = True  # false: a long utterance was cut, more follows
+    source: Literal["speech", "text"] = "speech"  # "text": a typed `text` message
+
+
+class Command(_Message):
+    """A voice (or typed) command was understood and carried out."""
+
+    type: Literal["command"] = "command"
+    utterance: int
+    command: str
+    confidence: float
+    message: str  # what it did, for the user: "Ordonnance ouverte"
+
+
+class Hint(_Message):
+    """An utterance that nearly was a command: nothing was done."""
+
+    type: Literal["hint"] = "hint"
+    utterance: int
+    command: str
+    confidence: float
+    message: str
+
+
+class DraftUpdated(_Message):
+    """The open draft changed: the whole draft and what changed."""
+
+    type: Literal["draft.updated"] = "draft.updated"
+    utterance: int
+    draft: dict
+    change: dict
+
+
+class Warning(_Message):
+    """Something the practitioner must check (a dose, a tooth number...)."""
+
+    type: Literal["warning"] = "warning"
+    utterance: int
+    message: str
 
 
 class Error(_Message):
@@ -133,4 +178,4 @@ class Closed(_Message):
     utterances: int
 
 
-ServerEvent = Union[Ready, Vad, Partial, Final, Error, Closed]
+ServerEvent = Union[Ready, Vad, Partial, Final, Command, Hint, DraftUpdated, Warning, Error, Closed]

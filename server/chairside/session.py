@@ -24,6 +24,7 @@ from .audio import SAMPLE_RATE
 from .audio.pcm import PcmDecoder, Resampler
 from .audio.vad import Endpointer, SileroVad, VadEvent, VadOptions
 from .config import Settings
+from .dictation.state import Dictation
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,8 @@ class Session:
         self._closing: deque[tuple[int, UtteranceTranscriber]] = deque()
         self._last_partial: dict[int, tuple[str, str]] = {}
         self._context = ""  # recent final text: the next utterance's prompt
+        self.dictation = Dictation(start.language)
+        self._fragments: dict[int, list[str]] = {}  # finals of an utterance cut by the window
         self._wake = asyncio.Event()
         self._stopping = False
         self._emit(ev.Ready(session_id=self.id, language=start.language, model=model_name, sample_rate=start.sample_rate))
@@ -133,6 +136,13 @@ class Session:
             self._open = None
             self._closing.append((uid, u))
             self._emit(ev.Vad(event="speech_end", utterance=uid, t=round(event.t, 3)))
+
+    def add_text(self, text: str) -> None:
+        """Typed text: a final utterance of its own, then dictation."""
+        self.utterances += 1
+        t = round(self.audio_seconds, 3)
+        self._emit(ev.Final(utterance=self.utterances, text=text, words=[], start=t, end=t, language=self.language, source="text"))
+        self._dictate(self.utterances, text)
 
     # -- end -------------------------------------------------------------------
 
@@ -226,3 +236,22 @@ class Session:
                 end_of_utterance=result.end_of_utterance,
             )
         )
+        if result.text:
+            self._fragments.setdefault(uid, []).append(result.text)
+        if result.end_of_utterance:
+            self._dictate(uid, " ".join(self._fragments.pop(uid, [])))
+
+    def _dictate(self, uid: int, text: str) -> None:
+        """Commands and drafting on a whole utterance."""
+        if not text.strip():
+            return
+        for outcome in self.dictation.handle(text):
+            if outcome.kind == "command":
+                self._emit(ev.Command(utterance=uid, command=outcome.command, confidence=outcome.confidence, message=outcome.message))
+            elif outcome.kind == "hint":
+                self._emit(ev.Hint(utterance=uid, command=outcome.command, confidence=outcome.confidence, message=outcome.message))
+            elif outcome.kind == "draft_updated":
+                self._emit(ev.DraftUpdated(utterance=uid, draft=outcome.draft or {}, change=outcome.change or {}))
+            elif outcome.kind == "warning":
+                self._emit(ev.Warning(utterance=uid, message=outcome.message))
+            # "print" needs the documents (issue 3, next step); "ignored": dictation paused

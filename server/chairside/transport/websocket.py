@@ -124,6 +124,12 @@ class _Connection:
             self.sender = asyncio.create_task(self._send_events(), name=f"send-{self.session.id[:8]}")
             log.info("stream %s: started (%s, %d Hz, %s, %d ch)", self._sid, message.language, message.sample_rate, message.encoding, message.channels)
             return False
+        if isinstance(message, ev.Text):
+            if self.session is None:
+                await self._error("not_started", "send a 'start' message before text; text ignored")
+            else:
+                self.session.add_text(message.text)
+            return False
         # Stop
         if self.session is None:
             await self._error("not_started", "'stop' before 'start': nothing to stop")
