@@ -156,7 +156,7 @@ class DraftUpdated(_Message):
     change: dict
 
 
-class Warning(_Message):
+class WarningEvent(_Message):
     """Something the practitioner must check (a dose, a tooth number...)."""
 
     type: Literal["warning"] = "warning"
@@ -178,4 +178,4 @@ class Closed(_Message):
     utterances: int
 
 
-ServerEvent = Union[Ready, Vad, Partial, Final, Command, Hint, DraftUpdated, Warning, Error, Closed]
+ServerEvent = Union[Ready, Vad, Partial, Final, Command, Hint, DraftUpdated, WarningEvent, Error, Closed]

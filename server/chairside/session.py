@@ -253,5 +253,5 @@ class Session:
             elif outcome.kind == "draft_updated":
                 self._emit(ev.DraftUpdated(utterance=uid, draft=outcome.draft or {}, change=outcome.change or {}))
             elif outcome.kind == "warning":
-                self._emit(ev.Warning(utterance=uid, message=outcome.message))
+                self._emit(ev.WarningEvent(utterance=uid, message=outcome.message))
             # "print" needs the documents (issue 3, next step); "ignored": dictation paused
