@@ -72,3 +72,34 @@ def test_fdi_numbering():
 )
 def test_surfaces(said, surfaces):
     assert find_surfaces(said) == surfaces
+
+
+from datetime import date  # noqa: E402
+
+from chairside.dictation.normalize import relative_date  # noqa: E402
+
+SATURDAY = date(2026, 11, 28)
+
+
+@pytest.mark.parametrize(
+    "said,expected",
+    [
+        ("livraison jeudi prochain", date(2026, 12, 3)),
+        ("samedi prochain", date(2026, 12, 5)),  # today is a Saturday: the next one
+        ("prochain rendez-vous dans quinze jours", date(2026, 12, 12)),
+        ("dans huit jours", date(2026, 12, 5)),
+        ("dans trois semaines", date(2026, 12, 19)),
+        ("dans un mois", date(2026, 12, 28)),
+        ("demain", date(2026, 11, 29)),
+        ("après-demain", date(2026, 11, 30)),
+        ("couronne zircone sur la 36", None),
+    ],
+)
+def test_relative_dates_from_the_session_date(said, expected):
+    assert relative_date(said, SATURDAY) == expected
+
+
+def test_relative_dates_in_english_and_month_ends():
+    assert relative_date("next thursday", SATURDAY, "en") == date(2026, 12, 3)
+    assert relative_date("in two weeks", SATURDAY, "en") == date(2026, 12, 12)
+    assert relative_date("dans un mois", date(2027, 1, 31)) == date(2027, 2, 28)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from text_to_num import alpha2digit
 
@@ -114,3 +115,57 @@ def find_surfaces(text: str) -> str | None:
             letters += word.strip(".")
     unique = "".join(dict.fromkeys(letters))
     return unique or None
+
+
+WEEKDAYS = {
+    "fr": ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"],
+    "en": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"],
+}
+_IN_PERIOD = {
+    "fr": re.compile(r"\bdans\s+(\d+|un|une)\s+(jours?|semaines?|mois)\b", re.IGNORECASE),
+    "en": re.compile(r"\bin\s+(\d+|a|an|one)\s+(days?|weeks?|months?)\b", re.IGNORECASE),
+}
+_NEXT_DAY = {
+    "fr": re.compile(r"\b(lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)\s+prochain\b", re.IGNORECASE),
+    "en": re.compile(r"\bnext\s+(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.IGNORECASE),
+}
+_SIMPLE = {
+    "fr": {"aujourd'hui": 0, "demain": 1, "après-demain": 2},
+    "en": {"today": 0, "tomorrow": 1, "the day after tomorrow": 2},
+}
+
+
+def relative_date(text: str, today: date, language: str = "fr") -> date | None:
+    """The date a dictated phrase points to, counted from ``today`` (the
+    session's date): "jeudi prochain", "dans quinze jours", "demain"...
+    As in French usage, "dans huit jours" is a week and "dans quinze jours"
+    two."""
+    from datetime import timedelta
+
+    text = alpha2digit(text, language, threshold=0)  # "deux semaines", "two weeks" too
+    if m := _NEXT_DAY[language].search(text):
+        weekday = WEEKDAYS[language].index(m[1].lower())
+        ahead = (weekday - today.weekday()) % 7 or 7
+        return today + timedelta(days=ahead)
+    if m := _IN_PERIOD[language].search(text):
+        count = {"un": 1, "une": 1, "a": 1, "an": 1, "one": 1}.get(m[1].lower())
+        count = count if count is not None else int(m[1])
+        unit = m[2].lower()
+        if unit.startswith(("semaine", "week")):
+            return today + timedelta(weeks=count)
+        if unit.startswith(("mois", "month")):
+            month = today.month - 1 + count
+            year, month = today.year + month // 12, month % 12 + 1
+            for day in (today.day, 30, 29, 28):  # 31 January + 1 month → 28/29 February
+                try:
+                    return today.replace(year=year, month=month, day=day)
+                except ValueError:
+                    continue
+        if language == "fr" and count in (8, 15):
+            count -= 1  # "dans huit jours" is a week, "dans quinze jours" two
+        return today + timedelta(days=count)
+    lowered = text.lower()
+    for phrase, days in sorted(_SIMPLE[language].items(), key=lambda kv: -len(kv[0])):
+        if re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", lowered):
+            return today + timedelta(days=days)
+    return None
