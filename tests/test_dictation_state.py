@@ -106,3 +106,20 @@ def test_english_commands():
     d = Dictation("en")
     out = run(d, "New prescription.", "Scratch that.")
     assert out[0].message == "Prescription opened" and out[-1].message == "Nothing to scratch"
+
+
+def test_a_lab_order_gathers_its_fields_and_follows_corrections():
+    from datetime import date
+
+    d = Dictation(today=date(2026, 11, 28))
+    run(d, "Fiche de laboratoire.", "Couronne zircone sur la trente-six, teinte A deux, livraison jeudi prochain.")
+    fields = d.draft.as_dict()["fields"]
+    assert fields == {"work_type": "couronne", "material": "zircone", "shade": "A2", "shade_guide": "VITA classical",
+                      "teeth": [36], "delivery_date": "2026-12-03"}
+    d.handle("Non, pas la trente-six, la quarante-six.")
+    assert d.draft.as_dict()["fields"]["teeth"] == [46]
+    d.handle("Bridge trois éléments céramo-métallique de quatorze à seize, teinte A trois.")
+    fields = d.draft.as_dict()["fields"]
+    assert (fields["pillars"], fields["pontics"], fields["shade"]) == ([14, 16], [15], "A3")
+    d.handle("Efface ça.")
+    assert d.draft.as_dict()["fields"]["shade"] == "A2"  # back to the first line's

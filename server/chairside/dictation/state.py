@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import Literal
 
 from .commands import CommandMatch, Hint, fold, match
+from .lab import parse_lab_line
 from .normalize import find_teeth, spoken_numbers
 from .prescription import parse_line
 
@@ -65,8 +67,17 @@ class Draft:
     status: Literal["draft", "validated"] = "draft"
     lines: list[dict] = field(default_factory=list)
 
+    @property
+    def fields(self) -> dict:
+        """The document's fields: those of its lines, later lines winning
+        (derived, so a removed or corrected line never leaves stale values)."""
+        merged: dict = {}
+        for line in self.lines:
+            merged.update(line.get("fields", {}))
+        return merged
+
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "fields": self.fields}
 
 
 @dataclass(frozen=True)
@@ -83,8 +94,9 @@ class Outcome:
 
 
 class Dictation:
-    def __init__(self, language: str = "fr") -> None:
+    def __init__(self, language: str = "fr", today: date | None = None) -> None:
         self.language = language
+        self.today = today or date.today()  # relative dates ("jeudi prochain") count from it
         self.draft: Draft | None = None
         self.paused = False
         self._confirming_discard = False
@@ -207,6 +219,8 @@ class Dictation:
             line.update({k: v for k, v in asdict(parsed).items() if k not in ("warnings",)})
             line["daily_mg"] = parsed.daily_mg
             warnings += parsed.warnings
+        elif self.draft.kind == "lab_order":
+            line["fields"] = parse_lab_line(text, self.today, self.language)
         line["warnings"] = warnings
         return line
 

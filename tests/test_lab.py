@@ -1,0 +1,29 @@
+"""Lab-order details from dictation."""
+
+from datetime import date
+
+import pytest
+
+from chairside.dictation.lab import parse_lab_line
+
+TODAY = date(2026, 11, 28)
+
+
+@pytest.mark.parametrize(
+    "said,expected",
+    [
+        ("Couronne zircone sur la trente-six, teinte A deux, livraison jeudi prochain.",
+         {"work_type": "couronne", "material": "zircone", "shade": "A2", "shade_guide": "VITA classical", "teeth": [36], "delivery_date": "2026-12-03"}),
+        ("Bridge trois éléments céramo-métallique de quatorze à seize, teinte A trois.",
+         {"work_type": "bridge", "material": "céramo-métallique", "shade": "A3", "shade_guide": "VITA classical",
+          "teeth": [14, 15, 16], "pillars": [14, 16], "pontics": [15], "elements": 3}),
+        ("Inlay-core sur la vingt et un.", {"work_type": "inlay-core", "teeth": [21]}),
+        ("Facette emax sur la onze, teinte deux M deux, moignon ND trois",
+         {"work_type": "facette", "material": "disilicate de lithium", "shade": "2M2", "shade_guide": "VITA 3D-Master", "stump_shade": "ND3", "teeth": [11]}),
+        ("teinte A trois virgule cinq", {"shade": "A3.5", "shade_guide": "VITA classical"}),
+        ("Gouttière de bruxisme en PMMA", {"work_type": "gouttière", "material": "PMMA"}),
+        ("Couronne sur la dix-neuf", {"work_type": "couronne"}),  # 19 is no tooth: flagged by the dictation, not taken
+    ],
+)
+def test_lab_lines(said, expected):
+    assert parse_lab_line(said, TODAY) == expected
