@@ -148,10 +148,10 @@ class Dictation:
             self.draft.status = "validated"
             outcomes = [self._command(m, self._say("validated", title=self._title(self.draft.kind), version=self.draft.version)), self._updated({"op": "validate"})]
             if m.command == "validate_and_print":
-                outcomes.append(Outcome("print", self._say("print"), "print", m.confidence, self.draft.as_dict()))
+                outcomes.append(self._print_request(m))
             return outcomes
         if m.command == "print":
-            return [self._command(m, self._say("print")), Outcome("print", self._say("print"), "print", m.confidence, self.draft.as_dict())]
+            return [self._command(m, self._say("print")), self._print_request(m)]
         return [self._command(m, m.phrase)]
 
     def _undo_last(self, m: CommandMatch) -> list[Outcome]:
@@ -174,11 +174,7 @@ class Dictation:
                 text = re.sub(re.escape(old), new, line["text"], count=1, flags=re.IGNORECASE)
                 if fold(old) not in fold(line["text"]):  # matched the drug, not the words said
                     text = f"{new} {line['text'].split(' ', 1)[-1]}"
-                self.draft.lines[index] = self._line(text)
-                self._new_version_if_validated()
-                return [self._command(m, self._say("replaced", old=old, new=new)),
-                        self._updated({"op": "replace_line", "index": index, "line": self.draft.lines[index]}),
-                        *self._warnings(self.draft.lines[index])]
+                return self._rewrite(index, text, self._command(m, self._say("replaced", old=old, new=new)))
         return [self._command(m, self._say("not_found", old=old))]
 
     # -- dictation -------------------------------------------------------------------
@@ -200,12 +196,16 @@ class Dictation:
             line = self.draft.lines[index]
             if wrong in line.get("teeth", []):
                 text = re.sub(rf"\b{wrong}\b", str(right), line["text"], count=1)
-                self.draft.lines[index] = self._line(text)
-                self._new_version_if_validated()
-                return [Outcome("command", self._say("tooth_fixed", wrong=wrong, right=right), "correct_tooth", 1.0),
-                        self._updated({"op": "replace_line", "index": index, "line": self.draft.lines[index]}),
-                        *self._warnings(self.draft.lines[index])]
+                return self._rewrite(index, text, Outcome("command", self._say("tooth_fixed", wrong=wrong, right=right), "correct_tooth", 1.0))
         return [Outcome("warning", self._say("tooth_absent", wrong=wrong))]
+
+    def _rewrite(self, index: int, text: str, done: Outcome) -> list[Outcome]:
+        """Replace line ``index`` by ``text`` re-read: what was done, the
+        update, and the new line's warnings."""
+        assert self.draft is not None
+        self.draft.lines[index] = line = self._line(text)
+        self._new_version_if_validated()
+        return [done, self._updated({"op": "replace_line", "index": index, "line": line}), *self._warnings(line)]
 
     def _line(self, text: str) -> dict:
         """A draft line from dictated text: structured for prescriptions."""
@@ -225,6 +225,10 @@ class Dictation:
         return line
 
     # -- helpers ------------------------------------------------------------------------
+
+    def _print_request(self, m: CommandMatch) -> Outcome:
+        assert self.draft is not None
+        return Outcome("print", self._say("print"), "print", m.confidence, self.draft.as_dict())
 
     def _warnings(self, line: dict) -> list[Outcome]:
         return [Outcome("warning", w) for w in line.get("warnings", [])]
