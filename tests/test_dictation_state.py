@@ -1,5 +1,7 @@
 """The dictation state machine on plain text: commands drive drafts."""
 
+from factories import context
+
 from chairside.dictation.state import Dictation
 
 
@@ -21,7 +23,7 @@ def test_words_said_to_the_patient_open_nothing():
 
 
 def test_a_prescription_from_opening_to_validation():
-    d = Dictation()
+    d = Dictation(context=context())
     opened = d.handle("Nouvelle ordonnance.")
     assert kinds(opened) == ["command", "draft_updated"] and opened[0].message == "Ordonnance ouverte"
     added = d.handle("Amoxicilline un gramme, un comprimé matin et soir pendant sept jours.")
@@ -29,8 +31,11 @@ def test_a_prescription_from_opening_to_validation():
     assert added[0].change["op"] == "add_line"
     assert (line["drug"], line["strength"], line["intakes_per_day"], line["duration_days"]) == ("amoxicilline", "1 g", 2.0, 7)
     validated = d.handle("Valide et imprime.")
-    assert kinds(validated) == ["command", "draft_updated", "print"]
+    assert kinds(validated) == ["command", "draft_updated", "document"]
+    assert validated[-1].print and not validated[-1].preview
     assert d.draft.status == "validated" and d.draft.version == 1
+    printed = d.handle("Imprime.")
+    assert kinds(printed) == ["command", "document"] and printed[-1].print and printed[-1].draft["version"] == 1
 
 
 def test_scratch_that_removes_the_last_line():
@@ -88,7 +93,7 @@ def test_discard_asks_for_confirmation():
 
 
 def test_a_change_after_validation_makes_a_new_version():
-    d = Dictation()
+    d = Dictation(context=context())
     run(d, "Nouvelle ordonnance.", "Amoxicilline un gramme.", "Valide.")
     d.handle("Paracétamol un gramme.")
     assert (d.draft.status, d.draft.version) == ("draft", 2)

@@ -35,6 +35,7 @@ COMMANDS: list[tuple[str, bool, dict[str, list[str]]]] = [
                                 "valide le compte rendu", "valide le document"],
                          "en": ["sign", "finalize", "validate", "sign the prescription", "sign the document"]}),
     ("print", False, {"fr": ["imprime"], "en": ["print"]}),
+    ("preview", False, {"fr": ["aperçu", "aperçu du document", "montre le document"], "en": ["preview", "show the document"]}),
     ("pause", False, {"fr": ["pause dictée", "pause"], "en": ["pause dictation", "pause"]}),
     ("resume", False, {"fr": ["reprends", "reprends la dictée"], "en": ["resume", "resume dictation"]}),
     ("discard", False, {"fr": ["abandonne", "ferme"], "en": ["discard", "close"]}),

@@ -23,6 +23,15 @@ MATERIALS = [
     ("zircone", "zircone"), ("zirconium", "zircone"), ("pmma", "PMMA"), ("ceramique", "céramique"),
     ("composite", "composite"), ("metal", "métal"), ("titane", "titane"),
 ]
+# What goes to the lab with the order (folded words → as written)
+ITEMS_SENT = [
+    ("empreinte optique", "empreinte optique"), ("empreintes? numeriques?", "empreinte optique"),
+    ("empreintes? physiques?", "empreinte physique"), ("empreintes?", "empreinte"), ("porte empreintes?", "porte-empreinte"),
+    ("modeles? en platre", "modèles en plâtre"), ("modeles?", "modèles"), ("mordu|cire d occlusion|articule", "mordu"),
+    ("arc facial", "arc facial"), ("photos?|photographies?", "photos"), ("provisoires?", "provisoire"),
+    ("antagonistes?", "antagoniste"), ("teintier", "teintier"),
+]
+_SENDING = re.compile(r"\b(?:envoi|envoie|envoyes?|joints?|ci joints?|avec|sent|enclosed|included)\b")
 _VITA = re.compile(r"\bteinte\s+([A-D])\s*([1-4](?:[.,]5)?)\b", re.IGNORECASE)
 _3D_MASTER = re.compile(r"\bteinte\s+([0-5])\s*([LMR])\s*([1-3](?:[.,]5)?)\b", re.IGNORECASE)
 _STUMP = re.compile(r"\bmoignon\s+(?:teinte\s+)?(ND\s*[1-9])\b", re.IGNORECASE)
@@ -62,6 +71,13 @@ def parse_lab_line(dictated: str, today: date, language: str = "fr") -> dict:
             fields["pontics"] = teeth[1:-1]
     if m := _ELEMENTS.search(text):
         fields["elements"] = int(m[1])
+    if _SENDING.search(folded):
+        items = []
+        for said, written in ITEMS_SENT:
+            if re.search(rf"\b(?:{said})\b", folded) and written not in items and not any(written in i for i in items):
+                items.append(written)
+        if items:
+            fields["items_sent"] = items
     if "livraison" in folded or "delivery" in folded or "pour le" in folded:
         if (when := relative_date(text, today, language)) is not None:
             fields["delivery_date"] = when.isoformat()

@@ -71,18 +71,40 @@ _TOOTH = re.compile(rf"{_TOOTH_CUE}\s+(\d)\s(\d)\b|{_TOOTH_CUE}\s+(\d{{2}})\b", 
 _RANGE = re.compile(r"\b(?:de la|de|from)\s+(\d{2})\s+(?:à la|à|a|to)\s+(\d{2})\b", re.IGNORECASE)
 
 
+# Quadrants side by side on one arch, right of the patient first:
+# upper 1|2, lower 4|3 (and 5|6, 8|7 for primary teeth).
+_ARCHES = ((1, 2), (4, 3), (5, 6), (8, 7))
+
+
+def _arch_span(first: int, last: int) -> list[int]:
+    """The teeth from ``first`` to ``last`` along one arch, crossing the
+    midline where needed ("de 13 à 23": 13 12 11 21 22 23); [] if the two
+    are not on one arch or are not teeth."""
+    if not (is_fdi_tooth(first) and is_fdi_tooth(last)):
+        return list(range(first, last + 1)) if first // 10 == last // 10 and first <= last else []
+    for right, left in _ARCHES:
+        # positions along the arch: right quadrant from its back tooth to the midline, then the left one
+        order = [right * 10 + t for t in range(8, 0, -1)] + [left * 10 + t for t in range(1, 9)]
+        if first in order and last in order:
+            a, b = order.index(first), order.index(last)
+            span = order[a : b + 1] if a <= b else order[b : a + 1][::-1]
+            return [n for n in span if is_fdi_tooth(n)]
+    return []
+
+
 def find_teeth(text: str) -> list[Tooth]:
     """Teeth mentioned in normalized text (after :func:`spoken_numbers`), in
     order; a range "de 14 à 16" gives 14, 15 and 16."""
     found: dict[int, Tooth] = {}
     for m in _RANGE.finditer(text):
         first, last = int(m[1]), int(m[2])
-        if first // 10 == last // 10 and first <= last:
-            for n in range(first, last + 1):
-                found.setdefault(m.start() * 100 + n, Tooth(n, is_fdi_tooth(n), m.start(), m.end()))
-        else:  # not one arch segment: report both ends as said
+        span = _arch_span(first, last)
+        if span:
+            for i, n in enumerate(span):
+                found.setdefault(m.start() * 100 + i, Tooth(n, is_fdi_tooth(n), m.start(), m.end()))
+        else:  # not one arch segment: both ends as said, each checked
             for n, pos in ((first, m.start(1)), (last, m.start(2))):
-                found.setdefault(pos * 100, Tooth(n, False, m.start(), m.end()))
+                found.setdefault(pos * 100, Tooth(n, is_fdi_tooth(n), m.start(), m.end()))
     covered = [(t.start, t.end) for t in found.values()]
     for m in _TOOTH.finditer(text):
         if any(a <= m.start() < b for a, b in covered):

@@ -93,6 +93,12 @@ def _find_drug(words: list[str]) -> tuple[Drug | None, int, int]:
     return None, 0, 0
 
 
+def find_drug(text: str) -> str | None:
+    """The DCI of the formulary drug a phrase names (fuzzy), if any."""
+    drug, _, _ = _find_drug(fold(text).split())
+    return drug.dci if drug is not None else None
+
+
 # "un gramme" as Whisper often hears it: "en grame", "un grame"
 _MISHEARD_GRAM = re.compile(r"\b(?:en|un)\s+gram+e?s?\b", re.IGNORECASE)
 

@@ -3,8 +3,11 @@
 Feed every final utterance (spoken or typed) to :meth:`Dictation.handle`; it
 recognizes commands, keeps the open draft and says what happened.  The
 transport turns outcomes into protocol events.  Prescriptions are parsed into
-structured lines; the other document types keep their dictated lines (their
-structured fields come with their documents).
+structured lines; lab orders gather their fields (work, material, shade,
+teeth, delivery, items sent); certificates and reports file each line under
+a section (circumstances, findings, ITT; anaesthesia, acts, next
+appointment...).  Validation checks the document's legal mentions against
+the session's context; the transport renders the documents.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Literal
 
+from ..documents.context import DocumentContext
+from ..documents.mentions import missing
+from .clinical import parse_certificate_line, parse_report_line
 from .commands import CommandMatch, Hint, fold, match
 from .lab import parse_lab_line
 from .normalize import find_teeth, spoken_numbers
@@ -33,15 +39,17 @@ TITLES = {
 }
 MESSAGES = {
     "fr": {
-        "opened": "{title} ouverte", "paused": "Dictée en pause : dites « reprends »", "resumed": "Dictée reprise",
+        "opened": "{title} ouvert{e}", "paused": "Dictée en pause : dites « reprends »", "resumed": "Dictée reprise",
         "not_paused": "La dictée n'était pas en pause", "ignored": "dictée en pause",
         "no_document": "Aucun document ouvert : dites « nouvelle ordonnance »", "nothing_to_undo": "Rien à effacer",
         "line_removed": "Ligne effacée", "confirm_discard": "Abandonner le document ? Dites « oui » pour confirmer",
-        "discarded": "{title} abandonnée", "validated": "{title} validée, version {version}", "print": "Impression demandée",
+        "discarded": "{title} abandonné{e}", "validated": "{title} validé{e}, version {version}", "print": "Impression demandée",
         "replace_how": "Dites « remplace X par Y »", "replaced": "« {old} » remplacé par « {new} »",
         "not_found": "« {old} » introuvable dans le document", "tooth_fixed": "Dent {wrong} corrigée en {right}",
         "tooth_absent": "La dent {wrong} n'apparaît pas dans le document", "hint": "Vouliez-vous dire « {phrase} » ?",
         "bad_tooth": "{tooth} n'est pas un numéro de dent FDI valide",
+        "cannot_validate": "Impossible de valider : il manque {missing}",
+        "not_validated": "Document non validé : dites « valide et imprime »", "preview": "Aperçu demandé",
     },
     "en": {
         "opened": "{title} opened", "paused": "Dictation paused: say “resume”", "resumed": "Dictation resumed",
@@ -53,10 +61,16 @@ MESSAGES = {
         "not_found": "“{old}” is not in the document", "tooth_fixed": "Tooth {wrong} corrected to {right}",
         "tooth_absent": "Tooth {wrong} is not in the document", "hint": "Did you mean “{phrase}”?",
         "bad_tooth": "{tooth} is not a valid FDI tooth number",
+        "cannot_validate": "Cannot sign: missing {missing}",
+        "not_validated": "The document is not signed: say “sign and print”", "preview": "Preview requested",
     },
 }
+FEMININE = {"prescription", "lab_order"}  # une ordonnance, une fiche; un certificat, un compte rendu
 CONFIRM = {"oui", "oui confirme", "confirme", "je confirme", "yes", "confirm", "yes confirm"}
 _CORRECTION = re.compile(r"^\W*non\W+(?:pas\s+)?(?:la\s+)?(\d{2})\W+(?:mais\s+)?la\s+(\d{2})\b", re.IGNORECASE)
+
+
+ACCUMULATED = {"items_sent"}  # fields that later lines add to instead of replacing
 
 
 @dataclass
@@ -73,7 +87,11 @@ class Draft:
         (derived, so a removed or corrected line never leaves stale values)."""
         merged: dict = {}
         for line in self.lines:
-            merged.update(line.get("fields", {}))
+            for key, value in line.get("fields", {}).items():
+                if key in ACCUMULATED:
+                    merged[key] = list(dict.fromkeys([*merged.get(key, []), *value]))
+                else:
+                    merged[key] = value
         return merged
 
     def as_dict(self) -> dict:
@@ -83,7 +101,8 @@ class Draft:
 @dataclass(frozen=True)
 class Outcome:
     """What one utterance did.  ``kind``: command, hint, draft_updated,
-    warning, print, ignored."""
+    warning, document (a version to render: validated, or a preview; to
+    print or not), ignored."""
 
     kind: str
     message: str
@@ -91,12 +110,15 @@ class Outcome:
     confidence: float = 0.0
     draft: dict | None = None
     change: dict | None = None
+    preview: bool = False
+    print: bool = False
 
 
 class Dictation:
-    def __init__(self, language: str = "fr", today: date | None = None) -> None:
+    def __init__(self, language: str = "fr", today: date | None = None, context: DocumentContext | None = None) -> None:
         self.language = language
         self.today = today or date.today()  # relative dates ("jeudi prochain") count from it
+        self.context = context or DocumentContext()
         self.draft: Draft | None = None
         self.paused = False
         self._confirming_discard = False
@@ -115,7 +137,7 @@ class Dictation:
             if fold(text) in CONFIRM:
                 kind = self.draft.kind if self.draft else None
                 self.draft = None
-                return [Outcome("command", self._say("discarded", title=self._title(kind)), "discard", 1.0)]
+                return [Outcome("command", self._say_of("discarded", kind), "discard", 1.0)]
         if isinstance(result, CommandMatch):
             return self._on_command(result)
         outcomes = [Outcome("hint", self._say("hint", phrase=result.phrase), result.command, result.confidence)] if isinstance(result, Hint) else []
@@ -126,7 +148,7 @@ class Dictation:
     def _on_command(self, m: CommandMatch) -> list[Outcome]:
         if m.command in OPENS:
             self.draft = Draft(OPENS[m.command])
-            return [self._command(m, self._say("opened", title=self._title(self.draft.kind))),
+            return [self._command(m, self._say_of("opened", self.draft.kind)),
                     self._updated({"op": "open"})]
         if m.command == "pause":
             self.paused = True
@@ -145,14 +167,32 @@ class Dictation:
             self._confirming_discard = True
             return [self._command(m, self._say("confirm_discard"))]
         if m.command in ("validate", "validate_and_print"):
-            self.draft.status = "validated"
-            outcomes = [self._command(m, self._say("validated", title=self._title(self.draft.kind), version=self.draft.version)), self._updated({"op": "validate"})]
-            if m.command == "validate_and_print":
-                outcomes.append(self._print_request(m))
-            return outcomes
+            return self._validate(m, then_print=m.command == "validate_and_print")
         if m.command == "print":
-            return [self._command(m, self._say("print")), self._print_request(m)]
+            if self.draft.status != "validated":
+                return [self._command(m, self._say("not_validated"))]
+            return [self._command(m, self._say("print")), self._document(print_it=True)]
+        if m.command == "preview":
+            return [self._command(m, self._say("preview")), self._document(preview=True)]
         return [self._command(m, m.phrase)]
+
+    def _validate(self, m: CommandMatch, then_print: bool) -> list[Outcome]:
+        assert self.draft is not None
+        lacking = missing(self.draft.kind, self.draft.as_dict(), self.context, self.today)
+        if lacking:
+            return [self._command(m, self._say("cannot_validate", missing=", ".join(lacking)))]
+        if self.draft.status == "validated":  # said twice: the same version, nothing new to freeze
+            outcomes = [self._command(m, self._say_of("validated", self.draft.kind, version=self.draft.version))]
+            return outcomes + ([self._document(print_it=True)] if then_print else [])
+        self.draft.status = "validated"
+        return [self._command(m, self._say_of("validated", self.draft.kind, version=self.draft.version)),
+                self._updated({"op": "validate"}), self._document(print_it=then_print)]
+
+    def preview(self) -> list[Outcome]:
+        """A preview of the open draft, asked for outside dictation."""
+        if self.draft is None:
+            return [Outcome("warning", self._say("no_document"))]
+        return [self._document(preview=True)]
 
     def _undo_last(self, m: CommandMatch) -> list[Outcome]:
         assert self.draft is not None
@@ -221,14 +261,18 @@ class Dictation:
             warnings += parsed.warnings
         elif self.draft.kind == "lab_order":
             line["fields"] = parse_lab_line(text, self.today, self.language)
+            line["section"] = "order" if line["fields"] else "notes"
+        else:
+            parse = parse_certificate_line if self.draft.kind == "medical_certificate" else parse_report_line
+            line.update(parse(text, self.today, self.language))
         line["warnings"] = warnings
         return line
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _print_request(self, m: CommandMatch) -> Outcome:
+    def _document(self, *, preview: bool = False, print_it: bool = False) -> Outcome:
         assert self.draft is not None
-        return Outcome("print", self._say("print"), "print", m.confidence, self.draft.as_dict())
+        return Outcome("document", self._title(self.draft.kind), draft=self.draft.as_dict(), preview=preview, print=print_it)
 
     def _warnings(self, line: dict) -> list[Outcome]:
         return [Outcome("warning", w) for w in line.get("warnings", [])]
@@ -249,6 +293,12 @@ class Dictation:
     def _say(self, key: str, **values: object) -> str:
         return MESSAGES[self.language if self.language in MESSAGES else "fr"][key].format(**values)
 
+    def _say_of(self, key: str, kind: str | None, **values: object) -> str:
+        """A message about a document: its title, and French agreement with it
+        ("Ordonnance validée", "Compte rendu validé")."""
+        e = "e" if kind in FEMININE else ""
+        return self._say(key, title=self._title(kind), e=e, **values)
+
     def _title(self, kind: str | None) -> str:
         return TITLES[self.language if self.language in TITLES else "fr"].get(kind or "", "")
 
@@ -256,7 +306,7 @@ class Dictation:
 def help_text(language: str) -> str:
     if language == "en":
         return ("Say: “new prescription”, “medical certificate”, “lab order”, “clinical report”, “scratch that”, "
-                "“replace X with Y”, “sign”, “print”, “sign and print”, “pause” … “resume”, “discard”.")
+                "“replace X with Y”, “sign”, “print”, “sign and print”, “preview”, “pause” … “resume”, “discard”.")
     return ("Dites : « nouvelle ordonnance », « certificat médical », « fiche de laboratoire », « compte rendu », "
-            "« efface ça », « remplace X par Y », « valide », « imprime », « valide et imprime », « pause dictée » … "
+            "« efface ça », « remplace X par Y », « valide », « imprime », « valide et imprime », « aperçu », « pause dictée » … "
             "« reprends », « abandonne ».")

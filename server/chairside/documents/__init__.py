@@ -1,0 +1,1 @@
+"""Documents: context, legal mentions, rendering to PDF, FHIR export, versions."""

@@ -1,0 +1,132 @@
+"""Who a document is from and for: practitioner, practice, patient, lab.
+
+Given in the stream's ``start`` message for now (later from the store).
+Every part is optional when a session starts; what a document legally needs
+is checked when it is validated (:mod:`chairside.documents.mentions`), so a
+dictation can begin before the patient file is complete.  What is given is
+checked at once: an RPPS has 11 digits, a phone number is a real French or
+international number (written +33 …), an e-mail has an @.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Literal
+
+import phonenumbers
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def international_phone(value: str | None) -> str | None:
+    """A phone number in international form ("01 23 45 67 89" → "+33 1 23 45 67 89")."""
+    if value is None or not value.strip():
+        return None
+    try:
+        number = phonenumbers.parse(value, "FR")
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"not a phone number: {value!r}") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(f"not a valid phone number: {value!r}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _email(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    if not _EMAIL.match(value.strip()):
+        raise ValueError(f"not an e-mail address: {value!r}")
+    return value.strip()
+
+
+def luhn_valid(digits: str) -> bool:
+    """The Luhn check that RPPS numbers carry in their last digit."""
+    total = 0
+    for i, c in enumerate(reversed(digits)):
+        d = int(c) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+Phone = Annotated[str | None, BeforeValidator(international_phone)]
+Email = Annotated[str | None, BeforeValidator(_email)]
+
+
+class Address(_Part):
+    street: str = Field("", max_length=200)
+    postcode: str = Field("", max_length=16)
+    city: str = Field("", max_length=100)
+    country: str = Field("France", max_length=60)
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.street and self.postcode and self.city and self.country)
+
+
+class Practitioner(_Part):
+    name: str = Field("", max_length=120)  # "Dr Claire Martin"
+    title: str = Field("Chirurgien-dentiste", max_length=80)  # the qualité printed under the name
+    specialty: str = Field("", max_length=120)  # e.g. "Spécialiste qualifié en orthopédie dento-faciale"
+    rpps: str = Field("", max_length=11)
+    email: Email = None
+    phone: Phone = None
+
+    @field_validator("rpps")
+    @classmethod
+    def _rpps(cls, value: str) -> str:
+        value = value.replace(" ", "")
+        if value and not re.fullmatch(r"\d{11}", value):
+            raise ValueError("an RPPS number has 11 digits")
+        if value and not luhn_valid(value):
+            raise ValueError("not a valid RPPS number (its check digit is wrong)")
+        return value
+
+
+
+class Clinic(_Part):
+    name: str = Field("", max_length=160)
+    address: Address = Field(default_factory=Address)
+    phone: Phone = None
+    email: Email = None
+
+
+
+class Patient(_Part):
+    last_name: str = Field("", max_length=100)
+    first_name: str = Field("", max_length=100)
+    sex: Literal["F", "M", "X"] | None = None
+    birth_date: date | None = None
+    weight_kg: float | None = Field(None, gt=0, le=400)
+    code: str = Field("", max_length=40)  # the practice's patient code, what a lab order carries
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name.upper()) if p)
+
+    def age_on(self, day: date) -> int | None:
+        if self.birth_date is None:
+            return None
+        b = self.birth_date
+        return day.year - b.year - ((day.month, day.day) < (b.month, b.day))
+
+
+class Lab(_Part):
+    name: str = Field("", max_length=160)
+    address: Address | None = None
+    phone: Phone = None
+    email: Email = None
+
+
+
+class DocumentContext(_Part):
+    practitioner: Practitioner = Field(default_factory=Practitioner)
+    clinic: Clinic = Field(default_factory=Clinic)
+    patient: Patient = Field(default_factory=Patient)
+    lab: Lab = Field(default_factory=Lab)

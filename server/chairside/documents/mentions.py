@@ -1,0 +1,93 @@
+"""What each document type must carry before it can be signed.
+
+French rules for a dental practice (Code de la santé publique R.5132-3 for
+prescriptions; the usual form of an initial medical certificate; what a
+prosthesis lab needs).  :func:`missing` lists, in words for the
+practitioner, whatever the draft or the session's context lacks; an empty
+list means the document may be validated.  A preview is always possible.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from .context import DocumentContext
+
+SHADELESS_WORK = {"gouttière", "stellite"}  # no tooth shade to give
+SHADELESS_MATERIALS = {"métal", "titane"}
+PEDIATRIC_AGE = 15  # under this age the weight is printed on a prescription (doses depend on it)
+
+
+def _prescriber(ctx: DocumentContext) -> list[str]:
+    p, c = ctx.practitioner, ctx.clinic
+    out = []
+    if not p.name:
+        out.append("nom du praticien")
+    if not p.title:
+        out.append("qualité du praticien")
+    if not p.rpps:
+        out.append("numéro RPPS")
+    if not c.address.complete:
+        out.append("adresse professionnelle (rue, code postal, ville)")
+    if not (c.phone or p.phone):
+        out.append("téléphone")
+    if not (c.email or p.email):
+        out.append("adresse e-mail")
+    return out
+
+
+def _patient(ctx: DocumentContext, *, sex: bool = True) -> list[str]:
+    pt = ctx.patient
+    out = []
+    if not (pt.last_name and pt.first_name):
+        out.append("nom et prénom du patient")
+    if sex and not pt.sex:
+        out.append("sexe du patient")
+    if not pt.birth_date:
+        out.append("date de naissance du patient")
+    return out
+
+
+def missing(kind: str, draft: dict, ctx: DocumentContext, today: date) -> list[str]:
+    """The mentions a document still lacks (empty: it can be validated)."""
+    fields = draft.get("fields", {})
+    lines = draft.get("lines", [])
+    sections = {line.get("section") for line in lines}
+    if kind == "prescription":
+        out = _prescriber(ctx) + _patient(ctx)
+        age = ctx.patient.age_on(today)
+        if age is not None and age < PEDIATRIC_AGE and not ctx.patient.weight_kg:
+            out.append(f"poids du patient (moins de {PEDIATRIC_AGE} ans)")
+        if not lines:
+            out.append("au moins une ligne de prescription")
+        return out
+    if kind == "medical_certificate":
+        out = _prescriber(ctx) + _patient(ctx)
+        if "circumstances" not in sections:
+            out.append("circonstances déclarées")
+        if "findings" not in sections:
+            out.append("constatations")
+        if "itt_days" not in fields:
+            out.append("durée de l'ITT")
+        return out
+    if kind == "lab_order":
+        p = ctx.practitioner
+        out = [] if p.name else ["nom du praticien"]
+        if not (ctx.clinic.address.complete and (ctx.clinic.phone or p.phone)):
+            out.append("adresse et téléphone du cabinet")
+        if not ctx.patient.code:
+            out.append("code patient")
+        if not ctx.lab.name:
+            out.append("laboratoire")
+        shadeless = fields.get("work_type") in SHADELESS_WORK or fields.get("material") in SHADELESS_MATERIALS
+        for key, label in (("teeth", "dents (FDI)"), ("work_type", "type de travail"), ("material", "matériau"),
+                           ("shade", "teinte"), ("delivery_date", "date de livraison")):
+            if not fields.get(key) and not (key == "shade" and shadeless):
+                out.append(label)
+        return out
+    if kind == "clinical_report":
+        out = _prescriber(ctx) + _patient(ctx, sex=False)
+        if not lines:
+            out.append("au moins une ligne")
+        return out
+    raise ValueError(f"unknown document kind {kind!r}")

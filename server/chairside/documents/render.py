@@ -1,0 +1,218 @@
+"""Drafts to A4 PDFs: HTML templates + print CSS, rendered by WeasyPrint.
+
+:func:`render_pdf` takes a draft (``Draft.as_dict()``), the session's
+context and the issue time, and returns the PDF.  Everything printed comes
+from there: nothing is fetched (no network, no external resources); the QR
+code is an inline SVG of the document's id.  A preview carries a watermark
+and "à compléter" where a mention is still missing.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+import segno
+from markupsafe import Markup, escape
+from num2words import num2words
+
+from ..dictation.clinical import CERTIFICATE_SECTIONS, REPORT_SECTIONS, SECTION_TITLES
+from .context import DocumentContext
+from .fonts import font_face_css, trimmed_faces
+
+TEMPLATES = Path(__file__).with_name("templates")
+TITLES = {"prescription": "Ordonnance", "lab_order": "Fiche de laboratoire",
+          "medical_certificate": "Certificat médical initial", "clinical_report": "Compte rendu de consultation"}
+PREFIXES = {"prescription": "ORD", "lab_order": "LAB", "medical_certificate": "CMI", "clinical_report": "CR"}
+MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"]
+SEXES = {"F": "Féminin", "M": "Masculin", "X": "Non précisé"}
+
+
+def fr_date(day: date) -> str:
+    return f"{'1er' if day.day == 1 else day.day}\u00a0{MONTHS[day.month - 1]} {day.year}"
+
+
+def document_number(kind: str, document_id: str, issued: date) -> str:
+    """The number printed on a document: type, date, first 8 hex digits of
+    its id ("ORD-20261129-1A2B3C4D"); the QR code carries the whole id."""
+    return f"{PREFIXES[kind]}-{issued:%Y%m%d}-{document_id[:8].upper()}"
+
+
+def document_urn(document_id: str) -> str:
+    return uuid.UUID(hex=document_id).urn
+
+
+def itt_in_words(days: int) -> str:
+    if days == 0:
+        return "Pas d'incapacité totale de travail (ITT : néant), sous réserve de complications."
+    unit = "jour" if days == 1 else "jours"
+    return (f"L'incapacité totale de travail (ITT) est fixée à {num2words(days, lang='fr')} ({days}) {unit}, "
+            "sous réserve de complications.")
+
+
+def _missing(what: str) -> Markup:
+    return Markup('<span class="missing">') + escape(what) + Markup("</span>")
+
+
+def _qr(content: str) -> str:
+    return segno.make(content, error="m").svg_data_uri(border=0, dark="#111827")
+
+
+def _teeth(numbers: list[int]) -> str:
+    return ", ".join(str(n) for n in numbers)
+
+
+_LEADING_DRUG = re.compile(r"^.*?\d+(?:[.,]\d+)?\s*(?:mg|g|µg|%)(?=\W|$)[\s,;:.-]*", re.IGNORECASE)
+
+
+def _prescription_lines(draft: dict) -> list[dict]:
+    out = []
+    for line in draft["lines"]:
+        if line.get("in_formulary"):
+            name = line["drug"][:1].upper() + line["drug"][1:]
+            if line.get("strength"):
+                name += f" {line['strength']}"
+            if line.get("form"):
+                name += f", {line['form']}"
+            # what follows the drug and its strength, as dictated: the posology
+            posology = _LEADING_DRUG.sub("", line["text"], count=1) if line.get("strength") else line["text"]
+            if posology == line["text"] and posology.lower().startswith(line["drug"].split("/")[0][:5].lower()):
+                posology = posology.split(" ", 1)[1] if " " in posology else ""
+        else:
+            name, posology = line["text"], ""
+        out.append({"name": name, "posology": posology.strip(" ,;.") + ("." if posology.strip(" ,;.") else ""),
+                    "brand": line.get("brand", "")})
+    return out
+
+
+def _sections(draft: dict, order: tuple[str, ...], skip: tuple[str, ...] = ()) -> list[dict]:
+    grouped: dict[str, list[dict]] = {}
+    for line in draft["lines"]:
+        section = line.get("section", "observations")
+        if section in skip:
+            continue
+        details = line.get("details", {})
+        extra = ", ".join(str(details[k]) for k in ("product", "concentration") if details.get(k))
+        if details.get("cartridges"):
+            extra += f"{', ' if extra else ''}{details['cartridges']} cartouche{'s' if details['cartridges'] != 1 else ''}"
+        if line.get("fields", {}).get("next_appointment"):
+            extra = fr_date(date.fromisoformat(line["fields"]["next_appointment"]))
+        text = line.get("body") or line["text"]
+        if section == "anaesthesia" and details.get("product"):  # the structured form reads better than "au 100000ème"
+            text, extra = ", ".join(filter(None, [details.get("technique", "").capitalize(), extra])), ""
+        grouped.setdefault(section, []).append({"text": text, "teeth": _teeth(details.get("teeth") or []), "extra": extra})
+    return [{"title": SECTION_TITLES[s], "lines": grouped[s]} for s in order if s in grouped]
+
+
+def _lab_order(fields: dict, issued: date) -> list[tuple[str, str]]:
+    teeth = _teeth(fields.get("teeth", []))
+    if fields.get("pillars"):
+        teeth += f" (piliers {_teeth(fields['pillars'])}; intermédiaires {_teeth(fields.get('pontics', [])) or 'aucun'})"
+    shade = fields.get("shade", "")
+    if shade and fields.get("shade_guide"):
+        shade += f" ({fields['shade_guide']})"
+    delivery = fr_date(date.fromisoformat(fields["delivery_date"])) if fields.get("delivery_date") else ""
+    work = fields.get("work_type", "")
+    if work and fields.get("elements"):
+        work += f" {fields['elements']} éléments"
+    return [
+        ("Travail", work), ("Dents (FDI)", teeth), ("Matériau", fields.get("material", "")), ("Teinte", shade),
+        ("Teinte du moignon", fields.get("stump_shade", "—")), ("Livraison souhaitée", delivery),
+        ("Éléments envoyés", ", ".join(fields.get("items_sent", [])) or "—"),
+    ]
+
+
+def view(draft: dict, ctx: DocumentContext, issued_at: datetime, *, preview: bool) -> dict:
+    """Everything a template prints, formatted."""
+    kind = draft["kind"]
+    issued = issued_at.date()
+    pt = ctx.patient
+    age = pt.age_on(issued)
+    fields = draft.get("fields", {})
+    data = {
+        "title": TITLES[kind], "kind": kind, "preview": preview, "version": draft["version"],
+        "number": document_number(kind, draft["id"], issued), "qr": _qr(f"{document_urn(draft['id'])};v={draft['version']}"),
+        "practitioner": ctx.practitioner, "clinic": ctx.clinic, "patient": pt, "lab": ctx.lab,
+        "phone": ctx.clinic.phone or ctx.practitioner.phone, "email": ctx.clinic.email or ctx.practitioner.email,
+        "issued_date": fr_date(issued), "issued_time": f"{issued_at:%H}\u00a0h\u00a0{issued_at:%M}",
+        "validated_at": None if preview else f"{fr_date(issued)} à {issued_at:%H}\u00a0h\u00a0{issued_at:%M}",
+        "patient_name": pt.full_name if pt.last_name else "", "sex": SEXES.get(pt.sex or "", ""),
+        "birth": f"{fr_date(pt.birth_date)} ({age} ans)" if pt.birth_date else "",
+        "weight": f"{pt.weight_kg:g} kg" if pt.weight_kg and kind == "prescription" else "",  # where relevant
+        "civility": {"F": "Madame", "M": "Monsieur"}.get(pt.sex or "", "Madame, Monsieur"),
+        "born": {"F": "née", "M": "né"}.get(pt.sex or "", "né(e)"),
+        "missing": _missing,
+    }
+    if kind == "prescription":
+        data["lines"] = _prescription_lines(draft)
+    elif kind == "medical_certificate":
+        data["sections"] = _sections(draft, CERTIFICATE_SECTIONS, skip=("itt",))
+        data["itt"] = itt_in_words(fields["itt_days"]) if "itt_days" in fields else ""
+        facts = fields.get("facts_date")
+        data["facts_date"] = fr_date(date.fromisoformat(facts)) if facts else ""
+    elif kind == "clinical_report":
+        data["sections"] = _sections(draft, REPORT_SECTIONS)
+    elif kind == "lab_order":
+        data["order"] = _lab_order(fields, issued)
+        data["notes"] = [line["text"] for line in draft["lines"] if line.get("section") == "notes"]
+        a = ctx.lab.address
+        data["lab_address"] = f"{a.street}, {a.postcode} {a.city}, {a.country}" if a and a.complete else ""
+    return data
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def render_html(draft: dict, ctx: DocumentContext, issued_at: datetime, *, preview: bool = False) -> str:
+    return _environment().get_template(f"{draft['kind']}.html").render(**view(draft, ctx, issued_at, preview=preview))
+
+
+_weasy_lock = threading.Lock()  # WeasyPrint is not documented as thread-safe: one render at a time
+
+
+@lru_cache(maxsize=1)
+def _styles():
+    """The font configuration and the stylesheet (with the trimmed typeface), built once."""
+    import weasyprint
+    from weasyprint.text.fonts import FontConfiguration
+
+    fonts = FontConfiguration()
+    css = font_face_css(trimmed_faces()) + "\n" + (TEMPLATES / "print.css").read_text()
+    return fonts, weasyprint.CSS(string=css, font_config=fonts, url_fetcher=_fetcher())
+
+
+def render_pdf(draft: dict, ctx: DocumentContext, issued_at: datetime, *, preview: bool = False) -> bytes:
+    """The document as PDF bytes (one A4 page or more)."""
+    import weasyprint
+
+    html = render_html(draft, ctx, issued_at, preview=preview)
+    with _weasy_lock:
+        fonts, stylesheet = _styles()
+        document = weasyprint.HTML(string=html, base_url=str(TEMPLATES), url_fetcher=_fetcher())
+        # The fonts are trimmed already: embedding them whole skips a subsetting
+        # pass that costs ~1 s per PDF (documents/fonts.py).
+        return document.write_pdf(stylesheets=[stylesheet], font_config=fonts, full_fonts=True)
+
+
+@lru_cache(maxsize=1)
+def _fetcher():
+    """Documents load nothing from anywhere: only inline data (the QR code)."""
+    import weasyprint
+
+    return weasyprint.URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
+
+
+def warm_up() -> None:
+    """Load WeasyPrint, fonts and the stylesheet once (the first render is slower)."""
+    from ..dictation.state import Draft
+
+    draft = Draft("prescription").as_dict()
+    render_pdf(draft, DocumentContext(), datetime(2026, 1, 1), preview=True)
