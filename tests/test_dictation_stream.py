@@ -1,21 +1,27 @@
 """Dictation through /v1/stream: typed text and real speech drive the same
-session's drafts."""
+session's drafts, and validated documents are fetched over HTTP."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import io
 import json
 
+import httpx
 import websockets
+from factories import CONTEXT
+from pypdf import PdfReader
 
 from chairside.client import load_audio, to_pcm
 
 
-async def session(url: str, steps: list) -> list[dict]:
-    """Run steps (text strings, or ("audio", path)) then stop; all events."""
+async def session(url: str, steps: list, context: dict | None = CONTEXT) -> list[dict]:
+    """Run steps (text strings, {"type": ...} messages, or ("audio", path))
+    then stop; all events."""
     events: list[dict] = []
     async with websockets.connect(url) as ws:
-        await ws.send(json.dumps({"type": "start", "language": "fr"}))
+        await ws.send(json.dumps({"type": "start", "language": "fr", **({"context": context} if context else {})}))
 
         async def receive() -> None:
             async for message in ws:
@@ -30,6 +36,9 @@ async def session(url: str, steps: list) -> list[dict]:
                     await asyncio.sleep(0.1)
                 await ws.send(bytes(32000))  # one second of silence closes the utterance
                 await asyncio.sleep(1.5)
+            elif isinstance(step, dict):
+                await ws.send(json.dumps(step))
+                await asyncio.sleep(0.3)
             else:
                 await ws.send(json.dumps({"type": "text", "text": step}))
                 await asyncio.sleep(0.05)
@@ -57,6 +66,77 @@ def test_typed_text_drives_a_prescription(server):
     last = [e for e in events if e["type"] == "draft.updated"][-1]
     assert last["draft"]["status"] == "validated"
     assert [line["drug"] for line in last["draft"]["lines"]] == ["amoxicilline"]
+    ready = [e for e in events if e["type"] == "document.ready"]
+    assert len(ready) == 1 and ready[0]["status"] == "validated" and not ready[0]["print"]
+    assert types.index("document.ready") < types.index("closed")  # delivered before the session closes
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_speech_and_text_to_a_printed_pdf(server, corpus):
+    """The issue's end-to-end case: a typed command opens the draft, lines are
+    dictated (real speech and typed), "valide et imprime" gives a PDF that is
+    fetched over HTTP, with its FHIR export."""
+    events = asyncio.run(session(server.ws, [
+        "Nouvelle ordonnance.",
+        ("audio", corpus["dental_02.wav"].path),  # "Amoxicilline un gramme, un comprimé matin et soir pendant sept jours."
+        "Paracétamol un gramme, un comprimé toutes les six heures si douleur.",
+        "Valide et imprime.",
+    ]))
+    ready = [e for e in events if e["type"] == "document.ready"]
+    assert len(ready) == 1, [e for e in events if e["type"] in ("command", "error", "warning")]
+    doc = ready[0]
+    assert (doc["status"], doc["print"], doc["kind"], doc["version"]) == ("validated", True, "prescription", 1)
+    response = httpx.get(server.http + doc["url"], timeout=10)
+    assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
+    assert response.headers["cache-control"] == "private, no-store"
+    assert hashlib.sha256(response.content).hexdigest() == doc["sha256"]
+    text = pdf_text(response.content)
+    assert "Amoxicilline 1 g" in text and "Paracétamol 1 g" in text and doc["number"] in text
+    assert "Jeanne DURAND" in text and "10101234564" in text
+    bundle = httpx.get(server.http + doc["fhir_url"], timeout=10).json()
+    kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
+    assert kinds[0] == "Composition" and kinds.count("MedicationRequest") == 2 and "DocumentReference" in kinds
+
+
+def test_validation_needs_the_legal_mentions(server):
+    """Without the practice's context a prescription cannot be signed; a
+    preview still renders, and nothing is fetchable as validated."""
+    events = asyncio.run(session(server.ws, [
+        "Nouvelle ordonnance.", "Amoxicilline un gramme matin et soir.", "Valide.", {"type": "preview"},
+    ], context=None))
+    refused = [e["message"] for e in events if e["type"] == "command"][-1]
+    assert refused.startswith("Impossible de valider") and "numéro RPPS" in refused and "date de naissance" in refused
+    ready = [e for e in events if e["type"] == "document.ready"]
+    assert len(ready) == 1 and ready[0]["status"] == "preview" and ready[0]["fhir_url"] is None
+    preview = httpx.get(server.http + ready[0]["url"], timeout=10)
+    assert preview.status_code == 200 and "APERÇU" in pdf_text(preview.content)
+    validated = httpx.get(f"{server.http}/v1/documents/{ready[0]['document_id']}.pdf", timeout=10)
+    assert validated.status_code == 404 and validated.json()["error"]["code"] == "not_found"
+
+
+def test_a_validated_version_never_changes(server):
+    """Printing again gives the same bytes; a change after validation makes
+    version 2, and version 1 stays as it was."""
+    events = asyncio.run(session(server.ws, [
+        "Nouvelle ordonnance.", "Amoxicilline un gramme matin et soir pendant sept jours.", "Valide.", "Imprime.",
+        "Paracétamol un gramme si douleur.", "Valide et imprime.",
+    ]))
+    ready = [e for e in events if e["type"] == "document.ready"]
+    assert [(e["version"], e["print"]) for e in ready] == [(1, False), (1, True), (2, True)]
+    assert ready[0]["sha256"] == ready[1]["sha256"] != ready[2]["sha256"]
+    doc_id = ready[0]["document_id"]
+    first = httpx.get(f"{server.http}/v1/documents/{doc_id}.pdf?version=1", timeout=10)
+    latest = httpx.get(f"{server.http}/v1/documents/{doc_id}.pdf", timeout=10)
+    assert hashlib.sha256(first.content).hexdigest() == ready[0]["sha256"]
+    assert "Paracétamol" not in pdf_text(first.content) and "Paracétamol" in pdf_text(latest.content)
+    info = httpx.get(f"{server.http}/v1/documents/{doc_id}", timeout=10).json()
+    assert [v["version"] for v in info["versions"]] == [1, 2]
+    assert httpx.get(f"{server.http}/v1/documents/{doc_id}.pdf?version=3", timeout=10).status_code == 404
+    assert httpx.get(f"{server.http}/v1/documents/{doc_id}.pdf?version=zero", timeout=10).status_code == 400
+    assert httpx.get(f"{server.http}/v1/documents/not-an-id.pdf", timeout=10).status_code == 404
 
 
 def test_speech_and_text_share_the_session(server, corpus):

@@ -13,6 +13,8 @@ from starlette.routing import Route, WebSocketRoute
 
 from . import __version__
 from .config import Settings
+from .documents.http import document_routes
+from .documents.store import DocumentService, DocumentStore
 from .runtime import load_engine
 from .transport.websocket import stream_endpoint
 
@@ -42,19 +44,23 @@ def create_app(settings: Settings | None = None) -> Starlette:
         engine, vad, model_name = load_engine(settings)  # ModelError stops start-up with its message
         await engine.start()
         app.state.engine, app.state.vad, app.state.model_name = engine, vad, model_name
+        await app.state.documents.warm_up()  # fonts and templates: the first document is not slower
         log.info("chairside %s ready on %s:%d", __version__, settings.host, settings.port)
         try:
             yield
         finally:
             await engine.close()
+            app.state.documents.close()
 
     app = Starlette(
         routes=[
             Route("/v1/health", health),
             WebSocketRoute("/v1/stream", stream_endpoint),
+            *document_routes(),
         ],
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.documents = DocumentService(DocumentStore(), settings.timezone)
     app.state.sessions = set()
     return app

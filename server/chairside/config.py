@@ -40,6 +40,7 @@ class Settings:
     threads: int = _setting(1, "CPU threads of one decode. 1 is fastest for Whisper base on a small machine (measured: docs/benchmarks.md).")
     asr_workers: int = _setting(0, "Decodes that run in parallel, each with `threads` threads; 0 means one per core.")
     language: str = _setting("fr", "Default session language (fr or en).")
+    timezone: str = _setting("Europe/Paris", "The practice's time zone: dates and times printed on documents, \"jeudi prochain\" in dictation.")
     # Streaming recognition
     partial_interval_s: float = _setting(0.5, "Re-decode the open utterance after this much new audio (seconds).")
     partial_beam_size: int = _setting(1, "Beam size of partial decodes (1 = greedy, fastest).")

@@ -12,6 +12,8 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
+from .documents.context import DocumentContext
+
 PROTOCOL_VERSION = 1
 
 
@@ -30,6 +32,8 @@ class Start(_Message):
     encoding: Literal["pcm_s16le", "pcm_f32le"] = "pcm_s16le"
     channels: int = Field(1, ge=1, le=2)
     vocabulary: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default_factory=list, max_length=256)
+    # practitioner, clinic, patient and lab printed on documents (docs/protocol.md)
+    context: DocumentContext = Field(default_factory=DocumentContext)
 
     @field_validator("vocabulary")
     @classmethod
@@ -48,9 +52,15 @@ class Text(_Message):
     text: str = Field(min_length=1, max_length=2000)
 
 
-ClientMessage = Annotated[Union[Start, Stop, Text], Field(discriminator="type")]
+class Preview(_Message):
+    """Render a preview PDF of the open draft (answered by ``document.ready``)."""
+
+    type: Literal["preview"]
+
+
+ClientMessage = Annotated[Union[Start, Stop, Text, Preview], Field(discriminator="type")]
 _client_adapter: TypeAdapter = TypeAdapter(ClientMessage)
-CLIENT_TYPES = ("start", "stop", "text")
+CLIENT_TYPES = ("start", "stop", "text", "preview")
 
 
 class ProtocolError(Exception):
@@ -62,7 +72,7 @@ class ProtocolError(Exception):
         self.message = message
 
 
-def parse_client_message(text: str) -> Start | Stop | Text:
+def parse_client_message(text: str) -> Start | Stop | Text | Preview:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -160,8 +170,26 @@ class WarningEvent(_Message):
     """Something the practitioner must check (a dose, a tooth number...)."""
 
     type: Literal["warning"] = "warning"
-    utterance: int
+    utterance: int | None  # None: not about an utterance (a `preview` message)
     message: str
+
+
+class DocumentReady(_Message):
+    """A document version was rendered: fetch its PDF at ``url``."""
+
+    type: Literal["document.ready"] = "document.ready"
+    utterance: int | None  # the utterance that asked for it; None for a `preview` message
+    document_id: str
+    version: int
+    kind: str
+    title: str
+    number: str  # as printed on the document
+    status: Literal["validated", "preview"]
+    url: str  # the PDF, relative to the server
+    fhir_url: str | None  # validated versions only
+    sha256: str
+    print: bool  # the practitioner asked for it to be printed
+    render_ms: float
 
 
 class Error(_Message):
@@ -178,4 +206,4 @@ class Closed(_Message):
     utterances: int
 
 
-ServerEvent = Union[Ready, Vad, Partial, Final, Command, Hint, DraftUpdated, WarningEvent, Error, Closed]
+ServerEvent = Union[Ready, Vad, Partial, Final, Command, Hint, DraftUpdated, WarningEvent, DocumentReady, Error, Closed]

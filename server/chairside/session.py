@@ -24,7 +24,8 @@ from .audio import SAMPLE_RATE
 from .audio.pcm import PcmDecoder, Resampler
 from .audio.vad import Endpointer, SileroVad, VadEvent, VadOptions
 from .config import Settings
-from .dictation.state import Dictation
+from .dictation.state import Dictation, Outcome
+from .documents.store import DocumentService
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,8 @@ class SessionLimit(Exception):
 
 
 class Session:
-    def __init__(self, *, engine: AsrEngine, vad: SileroVad, settings: Settings, start: ev.Start, model_name: str = "") -> None:
+    def __init__(self, *, engine: AsrEngine, vad: SileroVad, settings: Settings, start: ev.Start, model_name: str = "",
+                 documents: DocumentService | None = None) -> None:
         self.id = uuid.uuid4().hex
         self.settings = settings
         self.language = start.language
@@ -70,7 +72,11 @@ class Session:
         self._closing: deque[tuple[int, UtteranceTranscriber]] = deque()
         self._last_partial: dict[int, tuple[str, str]] = {}
         self._context = ""  # recent final text: the next utterance's prompt
-        self.dictation = Dictation(start.language)
+        self.documents = documents
+        today = documents.now().date() if documents else None  # the practice's date, for "jeudi prochain"
+        self.dictation = Dictation(start.language, today=today, context=start.context)
+        self._document_jobs: asyncio.Queue[tuple[int | None, Outcome] | None] = asyncio.Queue()
+        self._document_worker: asyncio.Task | None = None
         self._fragments: dict[int, list[str]] = {}  # finals of an utterance cut by the window
         self._wake = asyncio.Event()
         self._stopping = False
@@ -158,13 +164,20 @@ class Session:
             self._stopping = True
             self._wake.set()
         await asyncio.shield(self._worker)
+        if self._document_worker is not None:  # documents asked for before the stop are delivered
+            self._document_jobs.put_nowait(None)
+            await asyncio.shield(self._document_worker)
         self._emit(ev.Closed(reason=reason, audio_seconds=round(self.audio_seconds, 3), utterances=self.utterances))
 
     async def close(self) -> None:
         """Abandon the session (client gone): stop recognising at once."""
         self._stopping = True
         self._worker.cancel()
-        await asyncio.gather(self._worker, return_exceptions=True)
+        tasks = [self._worker]
+        if self._document_worker is not None:
+            self._document_worker.cancel()
+            tasks.append(self._document_worker)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     # -- recognition worker ------------------------------------------------------
 
@@ -241,11 +254,18 @@ class Session:
         if result.end_of_utterance:
             self._dictate(uid, " ".join(self._fragments.pop(uid, [])))
 
+    def preview(self) -> None:
+        """A preview PDF of the open draft (the client's `preview` message)."""
+        self._outcomes(None, self.dictation.preview())
+
     def _dictate(self, uid: int, text: str) -> None:
         """Commands and drafting on a whole utterance."""
         if not text.strip():
             return
-        for outcome in self.dictation.handle(text):
+        self._outcomes(uid, self.dictation.handle(text))
+
+    def _outcomes(self, uid: int | None, outcomes: list[Outcome]) -> None:
+        for outcome in outcomes:
             if outcome.kind == "command":
                 self._emit(ev.Command(utterance=uid, command=outcome.command, confidence=outcome.confidence, message=outcome.message))
             elif outcome.kind == "hint":
@@ -254,4 +274,35 @@ class Session:
                 self._emit(ev.DraftUpdated(utterance=uid, draft=outcome.draft or {}, change=outcome.change or {}))
             elif outcome.kind == "warning":
                 self._emit(ev.WarningEvent(utterance=uid, message=outcome.message))
-            # "print" needs the documents (issue 3, next step); "ignored": dictation paused
+            elif outcome.kind == "document":
+                self._issue(uid, outcome)
+            # "ignored": dictation paused
+
+    # -- documents ---------------------------------------------------------------
+
+    def _issue(self, uid: int | None, outcome: Outcome) -> None:
+        """Render a document after the events already queued, off the
+        recognition worker (decoding goes on meanwhile)."""
+        if self.documents is None:
+            self._emit(ev.Error(code="documents_unavailable", message="this server renders no documents"))
+            return
+        self._document_jobs.put_nowait((uid, outcome))
+        if self._document_worker is None:
+            self._document_worker = asyncio.create_task(self._render_documents(), name=f"documents-{self.id[:8]}")
+
+    async def _render_documents(self) -> None:
+        assert self.documents is not None
+        while (job := await self._document_jobs.get()) is not None:
+            uid, outcome = job
+            assert outcome.draft is not None
+            try:
+                doc = await self.documents.issue(outcome.draft, self.dictation.context, preview=outcome.preview)
+            except Exception as exc:
+                log.exception("session %s: rendering document %s failed", self.id, outcome.draft.get("id"))
+                self._emit(ev.Error(code="document_failed", message=f"the document could not be rendered ({type(exc).__name__}); the draft is kept"))
+                continue
+            self._emit(ev.DocumentReady(
+                utterance=uid, document_id=doc.id, version=doc.version, kind=doc.kind, title=doc.title, number=doc.number,
+                status=doc.status, url=doc.pdf_url, fhir_url=doc.fhir_url, sha256=doc.sha256, print=outcome.print,
+                render_ms=doc.render_ms,
+            ))

@@ -3,10 +3,11 @@
 WeasyPrint subsets every font it embeds with fontTools, and decoding the
 large OpenType layout tables of a full font costs about a second per PDF on
 the clinic mini-PC (docs/benchmarks.md).  So the typeface (Inter from
-Debian's ``fonts-inter``, else DejaVu Sans) is trimmed once to the scripts a
-French practice writes (Latin, punctuation, currency, arrows, math signs)
-with kerning only, cached under the user's cache directory, given to
-WeasyPrint as inline ``@font-face`` data and embedded whole.  A character
+Debian's ``fonts-inter``, else DejaVu Sans) is trimmed once to what a
+French practice writes (Latin-1 and Latin Extended-A, punctuation, € and a
+few signs) with kerning only, cached under the user's cache directory, given
+to WeasyPrint as inline ``@font-face`` data and embedded whole (about 95 KB
+a PDF).  A character
 outside these ranges still prints, from a system fallback font.
 """
 
@@ -24,12 +25,14 @@ from platformdirs import user_cache_dir
 log = logging.getLogger(__name__)
 
 FAMILY = "Chairside Sans"
-UNICODES = ("U+0020-024F,U+0300-036F,U+1E00-1EFF,U+2000-206F,U+20A0-20CF,U+2100-218F,U+2190-21FF,"
-            "U+2200-22FF,U+25A0-25FF")
+# Latin-1 and Latin Extended-A (French, and the names of most European
+# patients), combining accents, typographic punctuation, €, ™, №, arrows,
+# − ≠ ≤ ≥.  Other characters print from a fallback font.
+UNICODES = "U+0020-017F,U+0300-036F,U+2010-2027,U+202F,U+2030-203A,U+20AC,U+2116,U+2122,U+2190-2193,U+2212,U+2260,U+2264-2265"
 # (weight, style) → fontconfig pattern of the source face, by family tried in order
 FACES = [(400, "normal"), (400, "italic"), (600, "normal"), (700, "normal"), (800, "normal")]
 SOURCES = ["Inter", "DejaVu Sans"]
-TRIM_VERSION = "1"  # change to rebuild cached fonts
+TRIM_VERSION = "2"  # change to rebuild cached fonts
 
 
 @dataclass(frozen=True)

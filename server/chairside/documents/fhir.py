@@ -1,0 +1,239 @@
+"""A validated document as a FHIR R4B document Bundle.
+
+One Bundle per document version: the Composition (what the PDF says,
+section by section) first, then the Patient, the Practitioner, the practice
+(Organization), the orders the document makes (a prescription's
+MedicationRequests sharing one ``groupIdentifier``; a lab order's
+ServiceRequest to the lab), and the DocumentReference of the signed PDF
+(URL, size, SHA-1 as FHIR asks).  Built as plain data, then validated by
+the ``fhir.resources`` models: an invalid export is an error, never sent.
+
+Identifiers: the practitioner's RPPS as an IDNPS (``8`` + RPPS, system
+``urn:oid:1.2.250.1.71.4.2.1``, the French national identifier of health
+professionals); teeth in FDI two-digit notation (ISO 3950).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import uuid
+
+from fhir.resources.R4B.bundle import Bundle
+
+from ..dictation.clinical import CERTIFICATE_SECTIONS, REPORT_SECTIONS, SECTION_TITLES
+from .context import DocumentContext
+from .render import document_urn, itt_in_words
+from .store import DocumentVersion
+
+IDNPS = "urn:oid:1.2.250.1.71.4.2.1"
+FDI = "urn:iso:std:iso:3950"
+PATIENT_CODE = "urn:chairside:patient-code"
+KIND_SYSTEM = "urn:chairside:document-kind"
+LOINC = "http://loinc.org"
+# LOINC codes where one fits exactly; the kind itself is always given too
+LOINC_TYPES = {"prescription": ("57833-6", "Prescription for medication"), "clinical_report": ("11488-4", "Consult note")}
+GENDERS = {"F": "female", "M": "male", "X": "other"}
+
+
+def _id(doc: DocumentVersion, role: str) -> str:
+    """A stable urn:uuid for one resource of one version (the same on every export)."""
+    return uuid.uuid5(uuid.UUID(hex=doc.id), f"{doc.version}/{role}").urn
+
+
+def _ref(url: str) -> dict:
+    return {"reference": url}
+
+
+def _narrative(*paragraphs: str) -> dict:
+    body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs) or "<p/>"
+    return {"status": "generated", "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{body}</div>'}
+
+
+def _type(kind: str, title: str) -> dict:
+    codings = [{"system": KIND_SYSTEM, "code": kind, "display": title}]
+    if kind in LOINC_TYPES:
+        code, display = LOINC_TYPES[kind]
+        codings.insert(0, {"system": LOINC, "code": code, "display": display})
+    return {"coding": codings, "text": title}
+
+
+def _address(a) -> dict:
+    return {"line": [a.street], "postalCode": a.postcode, "city": a.city, "country": a.country}
+
+
+def _telecom(phone: str | None, email: str | None) -> list[dict]:
+    return [t for t in ({"system": "phone", "value": phone, "use": "work"} if phone else None,
+                        {"system": "email", "value": email, "use": "work"} if email else None) if t]
+
+
+def _patient(ctx: DocumentContext) -> dict:
+    p = ctx.patient
+    resource: dict = {"resourceType": "Patient"}
+    if p.code:
+        resource["identifier"] = [{"system": PATIENT_CODE, "value": p.code}]
+    if p.last_name or p.first_name:
+        resource["name"] = [{"family": p.last_name or None, "given": [p.first_name] if p.first_name else None}]
+    if p.sex:
+        resource["gender"] = GENDERS[p.sex]
+    if p.birth_date:
+        resource["birthDate"] = p.birth_date.isoformat()
+    return resource
+
+
+def _practitioner(ctx: DocumentContext) -> dict:
+    pr = ctx.practitioner
+    resource: dict = {"resourceType": "Practitioner", "name": [{"text": pr.name}],
+                      "qualification": [{"code": {"text": pr.title}}]}
+    if pr.rpps:
+        resource["identifier"] = [{"system": IDNPS, "value": f"8{pr.rpps}", "type": {"text": "RPPS"}}]
+    if telecom := _telecom(pr.phone, pr.email):
+        resource["telecom"] = telecom
+    return resource
+
+
+def _organization(name: str, address, phone: str | None, email: str | None) -> dict:
+    resource: dict = {"resourceType": "Organization", "name": name or "Cabinet dentaire"}
+    if address is not None and address.complete:
+        resource["address"] = [_address(address)]
+    if telecom := _telecom(phone, email):
+        resource["telecom"] = telecom
+    return resource
+
+
+def _medication_requests(doc: DocumentVersion, refs: dict) -> list[tuple[str, dict]]:
+    out = []
+    for i, line in enumerate(doc.draft["lines"]):
+        name = " ".join(filter(None, [line.get("drug"), line.get("strength"), line.get("form")])) or line["text"]
+        dosage: dict = {"text": line["text"]}
+        if line.get("intakes_per_day"):
+            repeat: dict = {"frequency": max(1, round(line["intakes_per_day"])), "period": 1, "periodUnit": "d"}
+            if line.get("duration_days"):
+                repeat["boundsDuration"] = {"value": line["duration_days"], "unit": "jours", "system": "http://unitsofmeasure.org", "code": "d"}
+            dosage["timing"] = {"repeat": repeat}
+        if line.get("units_per_intake") and line.get("form"):
+            dosage["doseAndRate"] = [{"doseQuantity": {"value": line["units_per_intake"], "unit": line["form"]}}]
+        request = {
+            "resourceType": "MedicationRequest",
+            "status": "active", "intent": "order",
+            "groupIdentifier": {"system": "urn:ietf:rfc:3986", "value": document_urn(doc.id)},
+            "medicationCodeableConcept": {"text": name},
+            "subject": _ref(refs["patient"]), "requester": _ref(refs["practitioner"]),
+            "authoredOn": doc.issued_at.isoformat(),
+            "dosageInstruction": [dosage],
+        }
+        if line.get("duration_days"):
+            request["dispenseRequest"] = {"expectedSupplyDuration": {
+                "value": line["duration_days"], "unit": "jours", "system": "http://unitsofmeasure.org", "code": "d"}}
+        if line.get("notes"):
+            request["note"] = [{"text": n} for n in line["notes"]]
+        out.append((_id(doc, f"medication-request/{i}"), request))
+    return out
+
+
+def _service_request(doc: DocumentVersion, refs: dict) -> tuple[str, dict]:
+    f = doc.draft.get("fields", {})
+    what = " ".join(filter(None, [f.get("work_type"), f.get("material")])) or "Travail prothétique"
+    request: dict = {
+        "resourceType": "ServiceRequest", "status": "active", "intent": "order",
+        "identifier": [{"system": "urn:ietf:rfc:3986", "value": document_urn(doc.id)}],
+        "code": {"text": what}, "subject": _ref(refs["patient"]), "requester": _ref(refs["practitioner"]),
+        "authoredOn": doc.issued_at.isoformat(), "performer": [_ref(refs["lab"])],
+    }
+    if f.get("teeth"):
+        request["bodySite"] = [{"coding": [{"system": FDI, "code": str(t)}], "text": f"dent {t}"} for t in f["teeth"]]
+    if f.get("delivery_date"):
+        request["occurrenceDateTime"] = f["delivery_date"]
+    notes = []
+    if f.get("shade"):
+        notes.append(f"Teinte {f['shade']} ({f.get('shade_guide', '')})".replace(" ()", ""))
+    if f.get("stump_shade"):
+        notes.append(f"Teinte du moignon {f['stump_shade']}")
+    if f.get("pillars"):
+        notes.append(f"Piliers {', '.join(map(str, f['pillars']))}; intermédiaires {', '.join(map(str, f.get('pontics', [])))}")
+    if f.get("items_sent"):
+        notes.append("Éléments envoyés : " + ", ".join(f["items_sent"]))
+    notes += [line["text"] for line in doc.draft["lines"] if line.get("section") == "notes"]
+    if notes:
+        request["note"] = [{"text": n} for n in notes]
+    return _id(doc, "service-request"), request
+
+
+def _sections(doc: DocumentVersion, orders: list[str]) -> list[dict]:
+    kind, lines = doc.kind, doc.draft["lines"]
+    if kind == "prescription":
+        return [{"title": "Prescriptions", "text": _narrative(*(line["text"] for line in lines)),
+                 "entry": [_ref(o) for o in orders]}]
+    if kind == "lab_order":
+        return [{"title": "Demande au laboratoire", "text": _narrative(*(line["text"] for line in lines)),
+                 "entry": [_ref(o) for o in orders]}]
+    order = CERTIFICATE_SECTIONS if kind == "medical_certificate" else REPORT_SECTIONS
+    sections = []
+    for name in order:
+        texts = [line.get("body") or line["text"] for line in lines if line.get("section") == name]
+        if name == "itt" and "itt_days" in doc.draft.get("fields", {}):
+            texts = [itt_in_words(doc.draft["fields"]["itt_days"])]
+        if texts:
+            sections.append({"title": SECTION_TITLES[name], "code": {"text": name}, "text": _narrative(*texts)})
+    return sections
+
+
+def to_fhir(doc: DocumentVersion) -> dict:
+    """The FHIR R4B document Bundle of a validated version, as JSON data."""
+    if doc.status != "validated":
+        raise ValueError("only validated documents are exported")
+    ctx = DocumentContext.model_validate(doc.context)
+    refs = {role: _id(doc, role) for role in ("composition", "patient", "practitioner", "organization", "lab", "pdf")}
+    resources: list[tuple[str, dict]] = [
+        (refs["patient"], _patient(ctx)),
+        (refs["practitioner"], _practitioner(ctx)),
+        (refs["organization"], _organization(ctx.clinic.name, ctx.clinic.address, ctx.clinic.phone, ctx.clinic.email)),
+    ]
+    orders: list[tuple[str, dict]] = []
+    if doc.kind == "prescription":
+        orders = _medication_requests(doc, refs)
+    elif doc.kind == "lab_order":
+        resources.append((refs["lab"], _organization(ctx.lab.name, ctx.lab.address, ctx.lab.phone, ctx.lab.email)))
+        orders = [_service_request(doc, refs)]
+    doc_type = _type(doc.kind, doc.title)
+    composition = {
+        "resourceType": "Composition",
+        "identifier": {"system": "urn:ietf:rfc:3986", "value": document_urn(doc.id)},
+        "status": "final", "type": doc_type, "subject": _ref(refs["patient"]),
+        "date": doc.issued_at.isoformat(), "author": [_ref(refs["practitioner"])], "title": f"{doc.title} n° {doc.number}",
+        "custodian": _ref(refs["organization"]),
+        "attester": [{"mode": "legal", "time": doc.issued_at.isoformat(), "party": _ref(refs["practitioner"])}],
+        "section": _sections(doc, [url for url, _ in orders]),
+    }
+    reference = {
+        "resourceType": "DocumentReference",
+        "identifier": [{"system": "urn:ietf:rfc:3986", "value": f"{document_urn(doc.id)};v={doc.version}"}],
+        "status": "current", "docStatus": "final", "type": doc_type, "subject": _ref(refs["patient"]),
+        "date": doc.issued_at.isoformat(), "author": [_ref(refs["practitioner"])], "custodian": _ref(refs["organization"]),
+        "description": f"{doc.title} n° {doc.number}, version {doc.version}",
+        "content": [{"attachment": {
+            "contentType": "application/pdf", "language": "fr", "url": doc.pdf_url, "size": len(doc.pdf),
+            "hash": base64.b64encode(hashlib.sha1(doc.pdf).digest()).decode("ascii"),
+            "title": doc.filename, "creation": doc.issued_at.isoformat(),
+        }}],
+        "context": {"related": [_ref(refs["composition"])]},
+    }
+    entries = [(refs["composition"], composition), *resources, *orders, (refs["pdf"], reference)]
+    bundle = {
+        "resourceType": "Bundle", "type": "document",
+        "identifier": {"system": "urn:ietf:rfc:3986", "value": f"{document_urn(doc.id)};v={doc.version}"},
+        "timestamp": doc.issued_at.isoformat(),
+        "entry": [{"fullUrl": url, "resource": _clean(resource)} for url, resource in entries],
+    }
+    return Bundle.model_validate(bundle).model_dump(mode="json", exclude_none=True)
+
+
+def _clean(value):
+    """Drop None values and empty lists (FHIR allows no empty elements)."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items() if v is not None and v != [] and v != {}}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
