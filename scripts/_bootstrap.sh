@@ -35,6 +35,10 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# WeasyPrint (documents) needs Pango, HarfBuzz's subsetter (fast font
+# embedding) and fonts; Inter is the documents' typeface.
+apt_install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-inter fonts-dejavu-core
+
 if [ ! -x .venv/bin/python ]; then
     PY="$(find_python)"
     if ! "$PY" -m venv .venv 2>/dev/null; then

@@ -1,14 +1,15 @@
-"""The documents' typeface, trimmed once so that a PDF renders in ~0.1 s.
+"""The documents' typeface, trimmed once so that a PDF renders in ~0.07 s.
 
-WeasyPrint subsets every font it embeds with fontTools, and decoding the
-large OpenType layout tables of a full font costs about a second per PDF on
-the clinic mini-PC (docs/benchmarks.md).  So the typeface (Inter from
-Debian's ``fonts-inter``, else DejaVu Sans) is trimmed once to what a
-French practice writes (Latin-1 and Latin Extended-A, punctuation, € and a
-few signs) with kerning only, cached under the user's cache directory, given
-to WeasyPrint as inline ``@font-face`` data and embedded whole (about 95 KB
-a PDF).  A character
-outside these ranges still prints, from a system fallback font.
+WeasyPrint subsets every font it embeds, and reading the large OpenType
+layout tables of a full font is most of a PDF's cost on the clinic mini-PC:
+with Inter, 1.1 s a PDF through fontTools, 0.17 s through HarfBuzz's subsetter
+(Debian's ``libharfbuzz-subset0``, which the bootstrap installs).  So the
+typeface (Inter from Debian's ``fonts-inter``, else DejaVu Sans) is trimmed
+once to what a French practice writes (Latin-1 and Latin Extended-A,
+punctuation, € and a few signs) with kerning only, cached under the user's
+cache directory and given to WeasyPrint as inline ``@font-face`` data: 0.07 s
+and 25 KB a PDF (docs/benchmarks.md).  A character outside these ranges
+still prints, from a system fallback font.
 """
 
 from __future__ import annotations

@@ -197,9 +197,7 @@ def render_pdf(draft: dict, ctx: DocumentContext, issued_at: datetime, *, previe
     with _weasy_lock:
         fonts, stylesheet = _styles()
         document = weasyprint.HTML(string=html, base_url=str(TEMPLATES), url_fetcher=_fetcher())
-        # The fonts are trimmed already: embedding them whole skips a subsetting
-        # pass that costs ~1 s per PDF (documents/fonts.py).
-        return document.write_pdf(stylesheets=[stylesheet], font_config=fonts, full_fonts=True)
+        return document.write_pdf(stylesheets=[stylesheet], font_config=fonts)
 
 
 @lru_cache(maxsize=1)

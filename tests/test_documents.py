@@ -1,0 +1,272 @@
+"""Documents: legal mentions, PDFs (text extracted and checked), FHIR export."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from factories import CONTEXT, context
+from fhir.resources.R4B.bundle import Bundle
+from pydantic import ValidationError
+from pypdf import PdfReader
+
+from chairside.dictation.state import Dictation
+from chairside.documents.context import DocumentContext, Patient, Practitioner
+from chairside.documents.fhir import to_fhir
+from chairside.documents.mentions import missing
+from chairside.documents.render import document_number, itt_in_words, render_pdf
+from chairside.documents.store import DocumentService, DocumentStore
+
+TODAY = date(2026, 11, 29)
+ISSUED = datetime(2026, 11, 29, 10, 15, tzinfo=ZoneInfo("Europe/Paris"))
+
+SCRIPTS = {
+    "prescription": [
+        "Nouvelle ordonnance.",
+        "Amoxicilline un gramme, un comprimé matin et soir pendant sept jours.",
+        "Paracétamol un gramme, un comprimé toutes les six heures si douleur, sans dépasser quatre grammes par jour.",
+    ],
+    "medical_certificate": [
+        "Certificat médical initial.",
+        "Le patient déclare avoir reçu un coup de poing hier soir vers vingt-deux heures.",
+        "Fracture coronaire sans exposition pulpaire sur la onze.",
+        "Contention par attelle collée de treize à vingt-trois.",
+        "ITT de trois jours sous réserve de complications.",
+    ],
+    "lab_order": [
+        "Fiche de laboratoire.",
+        "Couronne zircone sur la trente-six, teinte A deux, livraison jeudi prochain.",
+        "Envoi empreinte optique et photos.",
+        "Prévoir une occlusion légère, patiente bruxomane.",
+    ],
+    "clinical_report": [
+        "Compte rendu.",
+        "Motif : douleur sur la quarante-huit depuis trois jours.",
+        "Anesthésie para-apicale, articaïne adrénalinée au cent millième, deux cartouches.",
+        "Extraction de la quarante-huit, suture résorbable, deux points, pas d'incident.",
+        "Prochain rendez-vous dans quinze jours pour dépose des fils.",
+    ],
+}
+
+
+def dictated(kind: str, ctx: DocumentContext | None = None) -> Dictation:
+    d = Dictation(today=TODAY, context=ctx or context())
+    for utterance in SCRIPTS[kind]:
+        d.handle(utterance)
+    return d
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def validated(kind: str) -> dict:
+    d = dictated(kind)
+    outcomes = d.handle("Valide.")
+    assert outcomes[-1].kind == "document", [o.message for o in outcomes]
+    return d.draft.as_dict()
+
+
+# -- mentions ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", list(SCRIPTS))
+def test_a_complete_document_lacks_nothing(kind):
+    d = dictated(kind)
+    assert missing(kind, d.draft.as_dict(), d.context, TODAY) == []
+
+
+def test_an_empty_context_lists_every_missing_mention():
+    d = dictated("prescription", DocumentContext())
+    lacking = missing("prescription", d.draft.as_dict(), d.context, TODAY)
+    assert lacking == ["nom du praticien", "numéro RPPS", "adresse professionnelle (rue, code postal, ville)", "téléphone",
+                       "adresse e-mail", "nom et prénom du patient", "sexe du patient", "date de naissance du patient"]
+
+
+def test_a_child_s_prescription_needs_the_weight():
+    child = {**CONTEXT, "patient": {**CONTEXT["patient"], "birth_date": "2019-05-01", "weight_kg": None}}
+    d = dictated("prescription", DocumentContext.model_validate(child))
+    assert missing("prescription", d.draft.as_dict(), d.context, TODAY) == ["poids du patient (moins de 15 ans)"]
+
+
+def test_a_certificate_needs_findings_and_itt():
+    d = Dictation(today=TODAY, context=context())
+    d.handle("Certificat médical initial.")
+    d.handle("Le patient déclare avoir chuté dans l'escalier.")
+    assert missing("medical_certificate", d.draft.as_dict(), d.context, TODAY) == ["constatations", "durée de l'ITT"]
+    refused = d.handle("Valide.")
+    assert refused[0].message == "Impossible de valider : il manque constatations, durée de l'ITT"
+    assert d.draft.status == "draft"
+
+
+def test_a_lab_order_needs_its_technical_fields():
+    d = Dictation(today=TODAY, context=context())
+    d.handle("Fiche de laboratoire.")
+    d.handle("Couronne sur la trente-six.")
+    assert missing("lab_order", d.draft.as_dict(), d.context, TODAY) == ["matériau", "teinte", "date de livraison"]
+
+
+# -- context -------------------------------------------------------------------------
+
+
+def test_context_values_are_checked_and_normalized():
+    ctx = context()
+    assert ctx.clinic.phone == "+33 4 78 00 00 01" and ctx.clinic.address.country == "France"
+    with pytest.raises(ValidationError, match="11 digits"):
+        Practitioner(rpps="1234")
+    with pytest.raises(ValidationError, match="check digit"):
+        Practitioner(rpps="10101234565")
+    with pytest.raises(ValidationError, match="phone"):
+        Practitioner(phone="12")
+    with pytest.raises(ValidationError, match="e-mail"):
+        Practitioner(email="not-an-address")
+    with pytest.raises(ValidationError):
+        Patient(sex="femme")
+    assert Patient(birth_date=date(2019, 12, 1)).age_on(TODAY) == 6
+
+
+# -- PDFs ------------------------------------------------------------------------------
+
+COMMON = ["Dr Claire Martin", "Chirurgien-dentiste", "10101234564", "12 rue de la République", "69002 Lyon", "France",
+          "+33 4 78 00 00 01", "contact@cabinet-republique.fr", "29 novembre 2026", "Jeanne DURAND", "Signature"]
+
+
+@pytest.mark.parametrize("kind, expected", [
+    ("prescription", ["ORDONNANCE", "Féminin", "7 mars 1984", "62 kg", "Amoxicilline 1 g, comprimé",
+                      "un comprimé matin et soir pendant 7 jours", "Paracétamol 1 g, comprimé"]),
+    ("medical_certificate", ["CERTIFICAT MÉDICAL INITIAL", "Je soussigné(e)", "certifie avoir examiné le 29 novembre 2026 à 10 h 15",
+                             "née le 7 mars 1984", "Circonstances déclarées", "Le patient déclare avoir reçu un coup de poing",
+                             "Faits du 28 novembre 2026", "Constatations", "Fracture coronaire", "Soins réalisés",
+                             "fixée à trois (3) jours, sous réserve de complications",
+                             "remis en main propre le 29 novembre 2026 pour faire valoir ce que de droit"]),
+    ("lab_order", ["FICHE DE LABORATOIRE", "P-2026-0042", "Laboratoire Prothèse Rhône", "couronne", "36", "zircone",
+                   "A2 (VITA classical)", "3 décembre 2026", "empreinte optique, photos", "occlusion légère"]),
+    ("clinical_report", ["COMPTE RENDU DE CONSULTATION", "Motif de consultation", "Douleur sur la 48", "Anesthésie",
+                         "Para-apicale, articaïne, adrénaline 1/100 000, 2 cartouches", "Actes réalisés", "Extraction de la 48",
+                         "Prochain rendez-vous", "13 décembre 2026"]),
+])
+def test_every_mandatory_mention_is_in_the_pdf(kind, expected):
+    draft = validated(kind)
+    pdf = render_pdf(draft, context(), ISSUED)
+    text = " ".join(pdf_text(pdf).split()).replace("\u202f", " ").replace("\u00a0", " ")
+    number = document_number(kind, draft["id"], TODAY)
+    common = COMMON if kind != "lab_order" else [c for c in COMMON if c not in ("Jeanne DURAND",)]
+    for mention in [*common, *expected, number, "Version 1"]:
+        assert mention in text, f"{mention!r} missing from the {kind} PDF"
+    if kind == "lab_order":
+        assert "Jeanne" not in text  # the lab gets the patient code, not the name
+    if kind != "prescription":
+        assert "62 kg" not in text  # the weight only where relevant
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
+
+
+def text_positions(data: bytes) -> list[tuple[float, str]]:
+    """(height from the bottom of the page in points, text) of each text run."""
+    runs: list[tuple[float, str]] = []
+
+    def visit(text, cm, tm, font, size):
+        if text.strip():
+            runs.append((round(cm[5] + tm[5] * cm[3], 1), text.strip()))
+
+    PdfReader(io.BytesIO(data)).pages[0].extract_text(visitor_text=visit)
+    return runs
+
+
+def test_the_signature_area_is_right_under_the_last_line():
+    """The practitioner signs directly below the last prescribed line: no room
+    to add a line between them."""
+    runs = text_positions(render_pdf(validated("prescription"), context(), ISSUED))
+    last_line = min(y for y, text in runs if "sans dépasser 4 g par jour" in text)
+    signature = max(y for y, text in runs if "chirurgien-dentiste" in text and "Dr Claire Martin," in text)
+    assert 0 < last_line - signature < 40  # points: under it, within about 14 mm
+    assert not [text for y, text in runs if signature < y < last_line]
+
+
+def test_a_preview_is_marked_and_shows_what_is_missing():
+    d = dictated("prescription", DocumentContext())
+    text = pdf_text(render_pdf(d.draft.as_dict(), d.context, ISSUED, preview=True))
+    assert "APERÇU" in text and "à compléter" in text
+
+
+def test_itt_in_words():
+    assert itt_in_words(1) == "L'incapacité totale de travail (ITT) est fixée à un (1) jour, sous réserve de complications."
+    assert "vingt et un (21) jours" in itt_in_words(21)
+    assert "néant" in itt_in_words(0)
+
+
+def test_dictated_text_cannot_inject_markup():
+    d = Dictation(today=TODAY, context=context())
+    d.handle("Compte rendu.")
+    d.handle('Motif : <img src="http://tracker.example/x.png"> douleur')
+    pdf = render_pdf(d.draft.as_dict(), d.context, ISSUED)
+    assert '<img src="http://tracker.example/x.png">' in pdf_text(pdf)  # printed as text, nothing fetched
+
+
+# -- store -------------------------------------------------------------------------------
+
+
+async def test_a_validated_version_is_rendered_once_and_kept():
+    service = DocumentService(DocumentStore())
+    draft = validated("prescription")
+    first = await service.issue(draft, context(), preview=False)
+    again = await service.issue(draft, context(), preview=False)
+    assert again is first and first.status == "validated" and first.pdf.startswith(b"%PDF-")
+    with pytest.raises(ValueError, match="cannot change"):
+        service.store.put(first)
+    preview = await service.issue({**draft, "version": 2, "status": "draft"}, context(), preview=True)
+    assert service.store.preview(draft["id"]) is preview and service.store.get(draft["id"]) is first
+    service.close()
+
+
+# -- FHIR ----------------------------------------------------------------------------------
+
+
+async def _fhir(kind: str) -> dict:
+    service = DocumentService(DocumentStore())
+    doc = await service.issue(validated(kind), context(), preview=False)
+    service.close()
+    bundle = to_fhir(doc)
+    Bundle.model_validate(bundle)  # the fhir.resources models accept it
+    return bundle
+
+
+def resources(bundle: dict, kind: str) -> list[dict]:
+    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
+
+
+async def test_fhir_prescription_is_a_medication_request_group():
+    bundle = await _fhir("prescription")
+    assert bundle["type"] == "document" and bundle["entry"][0]["resource"]["resourceType"] == "Composition"
+    requests = resources(bundle, "MedicationRequest")
+    assert len(requests) == 2 and len({r["groupIdentifier"]["value"] for r in requests}) == 1
+    assert requests[0]["dosageInstruction"][0]["timing"]["repeat"] == {
+        "frequency": 2, "period": 1.0, "periodUnit": "d",
+        "boundsDuration": {"value": 7.0, "unit": "jours", "system": "http://unitsofmeasure.org", "code": "d"}}
+    practitioner = resources(bundle, "Practitioner")[0]
+    assert practitioner["identifier"][0] == {"system": "urn:oid:1.2.250.1.71.4.2.1", "value": "810101234564", "type": {"text": "RPPS"}}
+    reference = resources(bundle, "DocumentReference")[0]
+    assert reference["content"][0]["attachment"]["contentType"] == "application/pdf"
+    composition = bundle["entry"][0]["resource"]
+    assert {r["reference"] for r in composition["section"][0]["entry"]} == {
+        e["fullUrl"] for e in bundle["entry"] if e["resource"]["resourceType"] == "MedicationRequest"}
+
+
+async def test_fhir_lab_order_is_a_service_request_to_the_lab():
+    bundle = await _fhir("lab_order")
+    (request,) = resources(bundle, "ServiceRequest")
+    assert request["bodySite"][0]["coding"][0] == {"system": "urn:iso:std:iso:3950", "code": "36"}
+    assert request["occurrenceDateTime"] == "2026-12-03"
+    lab = next(e for e in bundle["entry"] if e["fullUrl"] == request["performer"][0]["reference"])
+    assert lab["resource"]["name"] == "Laboratoire Prothèse Rhône"
+
+
+@pytest.mark.parametrize("kind", ["medical_certificate", "clinical_report"])
+async def test_fhir_certificate_and_report_are_compositions(kind):
+    bundle = await _fhir(kind)
+    composition = bundle["entry"][0]["resource"]
+    titles = [s["title"] for s in composition["section"]]
+    assert titles[0] == ("Circonstances déclarées" if kind == "medical_certificate" else "Motif de consultation")
+    if kind == "medical_certificate":
+        assert "trois (3) jours" in composition["section"][-1]["text"]["div"]
