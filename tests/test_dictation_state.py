@@ -128,3 +128,38 @@ def test_a_lab_order_gathers_its_fields_and_follows_corrections():
     assert (fields["pillars"], fields["pontics"], fields["shade"]) == ([14, 16], [15], "A3")
     d.handle("Efface ça.")
     assert d.draft.as_dict()["fields"]["shade"] == "A2"  # back to the first line's
+
+
+def test_print_needs_a_validated_document_and_preview_does_not():
+    d = Dictation(context=context())
+    run(d, "Nouvelle ordonnance.", "Amoxicilline un gramme matin et soir.")
+    printed = d.handle("Imprime.")
+    assert kinds(printed) == ["command"] and "non validé" in printed[0].message
+    preview = d.handle("Aperçu.")
+    assert kinds(preview) == ["command", "document"] and preview[-1].preview and d.draft.status == "draft"
+    assert kinds(d.preview()) == ["document"]
+    assert Dictation().preview()[0].kind == "warning"  # no document open
+
+
+def test_a_certificate_files_its_lines_and_agrees_in_gender():
+    from datetime import date
+
+    d = Dictation(today=date(2026, 11, 29), context=context())
+    opened = d.handle("Certificat médical initial.")
+    assert opened[0].message == "Certificat médical initial ouvert"
+    run(d, "Il a reçu un coup de poing hier soir.", "Fracture coronaire de la onze.", "ITT de trois jours.")
+    sections = [line["section"] for line in d.draft.lines]
+    assert sections == ["circumstances", "findings", "itt"]
+    assert d.draft.lines[0]["text"] == "Il aurait reçu un coup de poing hier soir."
+    assert d.draft.as_dict()["fields"] == {"facts_date": "2026-11-28", "itt_days": 3}
+    assert d.handle("Valide.")[0].message == "Certificat médical initial validé, version 1"
+
+
+def test_a_report_keeps_the_last_next_appointment():
+    from datetime import date
+
+    d = Dictation(today=date(2026, 11, 29), context=context())
+    run(d, "Compte rendu.", "Prochain rendez-vous dans huit jours.", "Prochain rendez-vous dans quinze jours pour dépose des fils.")
+    assert d.draft.as_dict()["fields"]["next_appointment"] == "2026-12-13"
+    d.handle("Efface ça.")
+    assert d.draft.as_dict()["fields"] == {"next_appointment": "2026-12-06"}

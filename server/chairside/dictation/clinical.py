@@ -44,7 +44,7 @@ _HEADINGS = {
     "next_appointment": r"prochain rendez vous|prochaine seance|prochain rdv|next appointment|a revoir|revoir dans|controle dans",
     "itt": r"itt|i t t|incapacite totale de travail",
     "reservations": r"sous reserve|reserves?|sequelles?|pronostic",
-    "circumstances": r"(?:le |la )?patient e? (?:declare|dit|rapporte|affirme|indique|explique)|selon (?:ses|les) dires|aurait|victime|agression|agresse|coup de poing|coup de pied|chute|tombe|accident|rixe|the patient (?:states|says|reports)",
+    "circumstances": r"(?:le |la )?patient e? (?:declare|dit|rapporte|affirme|indique|explique)|selon (?:ses|les) dires|aurait|victime|agression|agresse|coup de poing|coup de pied|chute|tombee?s?|accident|rixe|the patient (?:states|says|reports)",
 }
 _ACTS = (r"extraction|avulsion|composite|amalgame|inlay|onlay|couronne|detartrage|surfacage|pulpotomie|pulpectomie|"
          r"devitalisation|traitement (?:endodontique|canalaire|de racine)|obturation|suture|incision|drainage|curetage|"
@@ -147,7 +147,8 @@ def parse_certificate_line(dictated: str, today: date, language: str = "fr") -> 
     folded = fold(text)
     section = _classify(folded, CERTIFICATE_SECTIONS)
     fields: dict = {}
-    if m := _ITT.search(text):
+    counted = alpha2digit(text, language, threshold=0)  # "de deux jours" → "de 2 jours"
+    if m := _ITT.search(counted):
         fields["itt_days"] = int(m[1])
         section = "itt"
     elif _NO_ITT.search(text):

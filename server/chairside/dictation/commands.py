@@ -117,7 +117,8 @@ def match(utterance: str, language: str = "fr") -> CommandMatch | Hint | None:
     passes, score, n, (command, takes_argument, _, phrase, _) = best
     if passes:
         return CommandMatch(command, phrase, round(score / 100, 3), _argument(utterance, n) if takes_argument else "")
-    if score >= HINT_THRESHOLD:
+    one_word_with_tail = len(phrase.split()) == 1 and len(words) > 1 and not takes_argument
+    if score >= HINT_THRESHOLD and not one_word_with_tail:  # "Pas d'ITT" is no near miss of "pause"
         return Hint(command, phrase, round(score / 100, 3))
     return None
 

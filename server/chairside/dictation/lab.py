@@ -40,7 +40,7 @@ _ELEMENTS = re.compile(r"\b(\d)\s+éléments\b", re.IGNORECASE)
 
 def _find(table: list[tuple[str, str]], folded: str) -> str | None:
     for said, written in table:
-        if re.search(rf"\b{said}\b", folded):
+        if re.search(rf"\b{said}s?\b", folded):  # "facettes", "couronnes"
             return written
     return None
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
+from text_to_num import alpha2digit
 
 from .commands import fold
 from .normalize import spoken_numbers
@@ -61,18 +62,21 @@ class PrescriptionLine:
 
     @property
     def daily_mg(self) -> float | None:
-        if None in (self.strength_mg, self.units_per_intake, self.intakes_per_day):
+        """The daily dose; one unit per intake when the number is not said
+        ("paracétamol 1 g toutes les 4 heures" is 1 g per intake)."""
+        if self.strength_mg is None or self.intakes_per_day is None:
             return None
-        return self.strength_mg * self.units_per_intake * self.intakes_per_day
+        return self.strength_mg * (self.units_per_intake or 1.0) * self.intakes_per_day
 
 
 _STRENGTH = re.compile(r"(\d+(?:[.,]\d+)?)\s*(mg|g|µg|%)(?=\W|$)")
-_UNITS = re.compile(r"\b(\d+|un|une|deux|demi)\s+(comprimés?|gélules?|sachets?|cuillères?|bains? de bouche)\b", re.IGNORECASE)
+_UNITS = re.compile(r"\b(\d+|un|une|deux|demi)\s+(comprim[ée]s?|g[ée]lules?|sachets?|cuill[èe]res?|bains? de bouche)\b", re.IGNORECASE)
 _TIMES_A_DAY = re.compile(r"\b(\d+)\s*fois\s+par\s+jour\b", re.IGNORECASE)
 _EVERY_HOURS = re.compile(r"\btoutes\s+les\s+(\d+)\s*heures\b", re.IGNORECASE)
 _DURATION = re.compile(r"\bpendant\s+(\d+|un|une)\s*(jours?|semaines?)\b", re.IGNORECASE)
 _MOMENTS = [("matin", r"\bmatin\b"), ("midi", r"\bmidi\b"), ("soir", r"\bsoir\b"), ("coucher", r"\bcoucher\b")]
 _NOTES = [r"si douleurs?", r"au cours des repas|pendant les repas|au milieu des repas", r"sans dépasser [^,.;]+", r"à jeun"]
+_FORMS = {"comprime": "comprimé", "gelule": "gélule", "sachet": "sachet", "cuillere": "cuillère"}
 _COUNT = {"un": 1, "une": 1, "deux": 2, "demi": 0.5}
 
 
@@ -117,20 +121,21 @@ def parse_line(dictated: str) -> PrescriptionLine:
         value = float(m[1].replace(",", "."))
         line.strength = f"{m[1]} {m[2]}"
         line.strength_mg = {"mg": value, "g": value * 1000, "µg": value / 1000}.get(m[2])
+    counted = alpha2digit(text, "fr", threshold=0)  # "deux fois par jour" → "2 fois par jour"
     if m := _UNITS.search(text):
         count = m[1].lower()
         line.units_per_intake = float(_COUNT.get(count, count))
-        line.form = re.sub(r"s\b", "", m[2].lower()) if not m[2].lower().startswith("bain") else "bain de bouche"
+        line.form = _FORMS.get(fold(m[2]).rstrip("s"), "bain de bouche")
     elif drug is not None and drug.forms:
         line.form = drug.forms[0]
     moments = [name for name, pattern in _MOMENTS if re.search(pattern, text, re.IGNORECASE)]
-    if m := _TIMES_A_DAY.search(text):
+    if m := _TIMES_A_DAY.search(counted):
         line.intakes_per_day = float(m[1])
-    elif m := _EVERY_HOURS.search(text):
+    elif m := _EVERY_HOURS.search(counted):
         line.intakes_per_day = 24 / int(m[1])
     elif moments:
         line.intakes_per_day = float(len(moments))
-    if m := _DURATION.search(text):
+    if m := _DURATION.search(counted):
         line.duration_days = int(_COUNT.get(m[1].lower(), m[1])) * (7 if m[2].lower().startswith("semaine") else 1)
     line.notes = [n.group(0) for pattern in _NOTES if (n := re.search(pattern, text, re.IGNORECASE))]
     if drug is not None and drug.max_daily_mg and line.daily_mg and line.daily_mg > drug.max_daily_mg:
