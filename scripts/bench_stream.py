@@ -121,7 +121,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--streams", type=int, default=1, help="concurrent streams (K)")
     parser.add_argument("--languages", default="fr,en")
-    parser.add_argument("--vocabulary-compare", action="store_true", help="also stream the French dental recordings with and without a vocabulary")
+    parser.add_argument("--vocabulary-compare", action="store_true", help="also stream the French dental recordings with no vocabulary, the default one and a custom one")
+    parser.add_argument("--no-vocabulary", action="store_true", help="stream the main sets with no vocabulary (default: the server's default vocabulary)")
     parser.add_argument("--no-whole-file", action="store_true", help="skip the whole-file WER reference")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
@@ -136,12 +137,12 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     server = start_server(tmp)
     proc = psutil.Process(server.process.pid)
-    report: dict = {"streams": args.streams, "model": settings.model, "compute_type": settings.compute_type, "sets": {}}
+    report: dict = {"streams": args.streams, "main_vocabulary": "none" if args.no_vocabulary else "default", "model": settings.model, "compute_type": settings.compute_type, "sets": {}}
     try:
         for lang in args.languages.split(","):
             files = [r for name, r in corpus.items() if r.language == lang and not name.startswith("dental")]
             cpu0, busy0 = proc.cpu_times(), server.health()
-            results, wall = asyncio.run(run_set(server.ws, files, args.streams, None))
+            results, wall = asyncio.run(run_set(server.ws, files, args.streams, [] if args.no_vocabulary else None))
             cpu1, busy1 = proc.cpu_times(), server.health()
             audio = sum(r.audio_seconds for r in results)
             figures: dict[str, list[float]] = {}
@@ -172,7 +173,7 @@ def main() -> int:
                 from conftest import Recording
 
                 dental = [Recording(p, "fr", 0.0, refs[p.name]) for p in extra]
-            for label, vocab in (("without", None), ("with", DENTAL_VOCABULARY)):
+            for label, vocab in (("none", []), ("default", None), ("custom", DENTAL_VOCABULARY)):
                 results, _ = asyncio.run(run_set(server.ws, dental, args.streams, vocab))
                 report.setdefault("vocabulary", {})[label] = round(wer([d.transcript for d in dental], [r.text for r in results], "fr"), 4)
             report["vocabulary"]["files"] = len(dental)
@@ -222,7 +223,7 @@ def print_table(report: dict) -> None:
     print(f"\nserver peak RSS: {report['server_peak_rss_mb']} MB")
     if "vocabulary" in report:
         v = report["vocabulary"]
-        print(f"dental recordings ({v['files']}), streaming WER without vocabulary {v['without']}, with vocabulary {v['with']}")
+        print(f"dental recordings ({v['files']}), streaming WER: no vocabulary {v['none']}, default vocabulary {v['default']}, custom vocabulary {v['custom']}")
 
 
 if __name__ == "__main__":

@@ -45,6 +45,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # it logs every decode
+    logging.getLogger("weasyprint").setLevel(logging.WARNING)  # it logs every step of every PDF
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -83,7 +85,8 @@ async def _transcribe(args: argparse.Namespace) -> int:
     engine, vad, model_name = load_engine(settings)
     await engine.start()
     start = ev.Start(type="start", language=args.language or settings.language, sample_rate=SAMPLE_RATE,
-                     encoding="pcm_f32le", vocabulary=[t for t in (args.vocabulary or "").split(",") if t.strip()])
+                     encoding="pcm_f32le",
+                     vocabulary=None if args.vocabulary is None else [t for t in args.vocabulary.split(",") if t.strip()])
     session = Session(engine=engine, vad=vad, settings=settings, start=start, model_name=model_name)
     t0 = time.perf_counter()
 
@@ -166,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("file", help="any audio file FFmpeg reads (WAV, MP3, Ogg/Opus, FLAC, ...)")
     tr.add_argument("--language", choices=["fr", "en"], help="spoken language (default fr)")
     tr.add_argument("--realtime", action="store_true", help="feed the audio at real-time pace")
-    tr.add_argument("--vocabulary", help="comma-separated domain terms that bias recognition")
+    tr.add_argument("--vocabulary", help="comma-separated domain terms that bias recognition (default: the server's dental vocabulary; \"\" for none)")
     tr.add_argument("--json", action="store_true", help="print every event as JSON")
     _add_model_options(tr)
     tr.set_defaults(func=cmd_transcribe)

@@ -76,7 +76,7 @@ async def stream_pcm(
     result = StreamResult()
     async with websockets.connect(url, max_size=None) as ws:
         start = {"type": "start", "language": language, "sample_rate": sample_rate, "encoding": encoding, "channels": channels}
-        if vocabulary:
+        if vocabulary is not None:  # None: the server's default vocabulary
             start["vocabulary"] = vocabulary
         await ws.send(json.dumps(start))
         ready = json.loads(await ws.recv())

@@ -59,6 +59,7 @@ class Settings:
     idle_timeout_s: float = _setting(30.0, "A session that receives nothing for this long is closed.")
     max_frame_bytes: int = _setting(512 * 1024, "Largest binary audio frame accepted.")
     max_vocabulary_terms: int = _setting(64, "Most vocabulary terms a session may send.")
+    default_vocabulary: bool = _setting(True, "Prompt the recognizer with the voice commands and common dental terms when a session sends no vocabulary (measured: docs/benchmarks.md).")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> "Settings":

@@ -31,14 +31,15 @@ class Start(_Message):
     sample_rate: int = Field(16000, ge=8000, le=48000)
     encoding: Literal["pcm_s16le", "pcm_f32le"] = "pcm_s16le"
     channels: int = Field(1, ge=1, le=2)
-    vocabulary: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default_factory=list, max_length=256)
+    # None: the server's default vocabulary (CHAIRSIDE_DEFAULT_VOCABULARY); [] for none
+    vocabulary: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(None, max_length=256)
     # practitioner, clinic, patient and lab printed on documents (docs/protocol.md)
     context: DocumentContext = Field(default_factory=DocumentContext)
 
     @field_validator("vocabulary")
     @classmethod
-    def _clean(cls, terms: list[str]) -> list[str]:
-        return [" ".join(t.split()) for t in terms if t.strip()]
+    def _clean(cls, terms: list[str] | None) -> list[str] | None:
+        return None if terms is None else [" ".join(t.split()) for t in terms if t.strip()]
 
 
 class Stop(_Message):

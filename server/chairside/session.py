@@ -25,6 +25,7 @@ from .audio.pcm import PcmDecoder, Resampler
 from .audio.vad import Endpointer, SileroVad, VadEvent, VadOptions
 from .config import Settings
 from .dictation.state import Dictation, Outcome
+from .dictation.vocabulary import default_vocabulary
 from .documents.store import DocumentService
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class Session:
         )
         self.streaming = StreamingOptions(
             language=start.language,
-            vocabulary=tuple(start.vocabulary[: settings.max_vocabulary_terms]),
+            vocabulary=tuple(self._vocabulary(start, settings)[: settings.max_vocabulary_terms]),
             partial_interval_s=settings.partial_interval_s,
             partial_beam_size=settings.partial_beam_size,
             final_beam_size=settings.final_beam_size,
@@ -82,6 +83,12 @@ class Session:
         self._stopping = False
         self._emit(ev.Ready(session_id=self.id, language=start.language, model=model_name, sample_rate=start.sample_rate))
         self._worker = asyncio.create_task(self._run(), name=f"session-{self.id[:8]}")
+
+    @staticmethod
+    def _vocabulary(start: ev.Start, settings: Settings) -> list[str]:
+        if start.vocabulary is not None:
+            return start.vocabulary
+        return default_vocabulary(start.language) if settings.default_vocabulary else []
 
     @property
     def audio_seconds(self) -> float:

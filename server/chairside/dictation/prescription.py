@@ -137,6 +137,8 @@ def parse_line(dictated: str) -> PrescriptionLine:
         line.intakes_per_day = float(len(moments))
     if m := _DURATION.search(counted):
         line.duration_days = int(_COUNT.get(m[1].lower(), m[1])) * (7 if m[2].lower().startswith("semaine") else 1)
+    elif said := re.search(r"\bpendant\s+(?!les?\s+repas|la\s+nuit)[^,.;]+", text, re.IGNORECASE):  # a duration said, not understood
+        line.warnings.append(f"durée non comprise : « {said[0]} » — à vérifier")
     line.notes = [n.group(0) for pattern in _NOTES if (n := re.search(pattern, text, re.IGNORECASE))]
     if drug is not None and drug.max_daily_mg and line.daily_mg and line.daily_mg > drug.max_daily_mg:
         line.warnings.append(
