@@ -34,9 +34,13 @@ def french_whole_file(corpus):
     return whole_file_transcripts([corpus[f].path for f in FRENCH], "fr")
 
 
+PASSES = 2  # streaming WER varies by about ±0.01 from run to run (partials depend on decode timing)
+
+
 @pytest.fixture(scope="module")
-def french_streams(server, corpus, french_whole_file) -> dict[str, StreamResult]:
-    """The French recordings streamed in real time, two sessions at once."""
+def french_passes(server, corpus, french_whole_file) -> list[dict[str, StreamResult]]:
+    """The French recordings streamed in real time, two sessions at once,
+    twice over."""
 
     async def run() -> dict[str, StreamResult]:
         queue = list(FRENCH)
@@ -45,12 +49,18 @@ def french_streams(server, corpus, french_whole_file) -> dict[str, StreamResult]
         async def lane() -> None:
             while queue:
                 name = queue.pop(0)
-                results[name] = await stream_file(server.ws, corpus[name].path, language="fr", trailing_silence_s=1.0)
+                # no prompt, as in the whole-file reference: like for like
+                results[name] = await stream_file(server.ws, corpus[name].path, language="fr", trailing_silence_s=1.0, vocabulary=[])
 
         await asyncio.gather(lane(), lane())
         return results
 
-    return asyncio.run(run())
+    return [asyncio.run(run()) for _ in range(PASSES)]
+
+
+@pytest.fixture(scope="module")
+def french_streams(french_passes) -> dict[str, StreamResult]:
+    return french_passes[0]
 
 
 def utterances(result: StreamResult) -> dict[int, dict]:
@@ -67,11 +77,14 @@ def utterances(result: StreamResult) -> dict[int, dict]:
     return by_id
 
 
-def test_streaming_french_wer_is_within_10_percent_of_whole_file(french_streams, french_whole_file, corpus):
+def test_streaming_french_wer_is_within_10_percent_of_whole_file(french_passes, french_whole_file, corpus):
+    """Streaming loses at most 10 % of WER against whole-file decoding, on the
+    mean of two passes (one pass alone measured 0.279 to 0.295 here)."""
     references = [corpus[f].transcript for f in FRENCH]
-    streaming = wer(references, [french_streams[f].text for f in FRENCH], "fr")
+    passes = [wer(references, [p[f].text for f in FRENCH], "fr") for p in french_passes]
+    streaming = sum(passes) / len(passes)
     whole = wer(references, french_whole_file, "fr")
-    print(f"French WER: streaming {streaming:.4f}, whole-file {whole:.4f}, ratio {streaming / whole:.3f}")
+    print(f"French WER: streaming {passes} mean {streaming:.4f}, whole-file {whole:.4f}, ratio {streaming / whole:.3f}")
     assert streaming <= 1.10 * whole
 
 
@@ -159,11 +172,21 @@ def test_any_rate_and_layout_is_resampled(server, corpus, rate, channels, encodi
     frame.sample_rate = 16000
     converted = np.concatenate([f.to_ndarray().reshape(-1) for f in resampler.resample(frame) + resampler.resample(None)])
     pcm = to_pcm(converted, encoding, channels)
-    result = asyncio.run(stream_pcm(server.ws, pcm, sample_rate=rate, channels=channels, encoding=encoding, realtime=False))
+    result = asyncio.run(stream_pcm(server.ws, pcm, sample_rate=rate, channels=channels, encoding=encoding, realtime=False, vocabulary=[]))
     assert result.events[0].event["sample_rate"] == rate
     assert result.events[-1].event["audio_seconds"] == pytest.approx(rec.duration_s, abs=0.1)
     limit = 0.35 if rate == 8000 else 0.2  # telephone bandwidth loses some detail
     assert wer([rec.transcript], [result.text], "fr") <= limit, result.text
+
+
+def test_the_default_vocabulary_helps_commands(server, corpus):
+    """With no vocabulary sent, the recognizer is prompted with the command
+    phrases: "Efface ça." is heard as a command (without: "et façant")."""
+    rec = corpus["dental_06.wav"]
+    by_default = asyncio.run(stream_file(server.ws, rec.path, realtime=False))
+    assert [r.event["command"] for r in by_default.of("command")] == ["undo"], by_default.text
+    without = asyncio.run(stream_file(server.ws, rec.path, realtime=False, vocabulary=[]))
+    assert without.of("command") == [], without.text
 
 
 def test_a_vocabulary_is_accepted_and_used(server, corpus):

@@ -69,6 +69,7 @@ class PrescriptionLine:
         return self.strength_mg * (self.units_per_intake or 1.0) * self.intakes_per_day
 
 
+_UNIT_WORD = re.compile(r"\b(?:gram+e?s?|grammes?|milligram+e?s?|microgrammes?|pour ?cent)\b", re.IGNORECASE)
 _STRENGTH = re.compile(r"(\d+(?:[.,]\d+)?)\s*(mg|g|µg|%)(?=\W|$)")
 _UNITS = re.compile(r"\b(\d+|un|une|deux|demi)\s+(comprim[ée]s?|g[ée]lules?|sachets?|cuill[èe]res?|bains? de bouche)\b", re.IGNORECASE)
 _TIMES_A_DAY = re.compile(r"\b(\d+)\s*fois\s+par\s+jour\b", re.IGNORECASE)
@@ -121,6 +122,8 @@ def parse_line(dictated: str) -> PrescriptionLine:
         value = float(m[1].replace(",", "."))
         line.strength = f"{m[1]} {m[2]}"
         line.strength_mg = {"mg": value, "g": value * 1000, "µg": value / 1000}.get(m[2])
+    elif said := _UNIT_WORD.search(text):  # a strength said but not understood ("Amoxicilline grame")
+        line.warnings.append(f"dosage non compris : « {said[0]} » — à vérifier")
     counted = alpha2digit(text, "fr", threshold=0)  # "deux fois par jour" → "2 fois par jour"
     if m := _UNITS.search(text):
         count = m[1].lower()
