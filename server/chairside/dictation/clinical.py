@@ -120,6 +120,11 @@ def _classify(folded: str, allowed: tuple[str, ...]) -> str | None:
     return None
 
 
+def _by_words(folded: str, rules: list[tuple[str, str]]) -> str | None:
+    """The section of the first rule whose words the line uses."""
+    return next((section for words, section in rules if re.search(rf"\b(?:{words})", folded)), None)
+
+
 def _teeth_and_surfaces(text: str) -> dict:
     details: dict = {}
     teeth = [t.number for t in find_teeth(text) if t.valid]
@@ -155,12 +160,7 @@ def parse_certificate_line(dictated: str, today: date, language: str = "fr") -> 
         fields["itt_days"] = 0
         section = "itt"
     if section is None:
-        if re.search(rf"\b(?:{_FINDINGS})", folded):
-            section = "findings"
-        elif re.search(rf"\b(?:{_CARE})", folded):
-            section = "care"
-        else:
-            section = "observations"
+        section = _by_words(folded, [(_FINDINGS, "findings"), (_CARE, "care")]) or "observations"
     if section == "circumstances":
         text = as_declared(text)
         if (when := _days_ago(folded, today)) is not None:
@@ -183,14 +183,8 @@ def parse_report_line(dictated: str, today: date, language: str = "fr") -> dict:
     if section is None and find_drug(text) is not None:
         section = "prescriptions"
     if section is None:
-        if re.search(rf"\b(?:{_ACTS})", folded):
-            section = "acts"
-        elif re.search(rf"\b(?:{_DIAGNOSES})", folded):
-            section = "diagnosis"
-        elif re.search(rf"\b(?:{_FINDINGS})", folded) or details:
-            section = "examination"
-        else:
-            section = "observations"
+        section = (_by_words(folded, [(_ACTS, "acts"), (_DIAGNOSES, "diagnosis"), (_FINDINGS, "examination")])
+                   or ("examination" if details else "observations"))
     if section == "anaesthesia":
         for said, written in ANAESTHETICS:
             if re.search(rf"\b{said}\b", folded):
