@@ -51,6 +51,7 @@ class PrescriptionLine:
     text: str  # as dictated, numbers normalized
     drug: str  # DCI from the formulary, or the words as said
     in_formulary: bool
+    brand: str = ""  # the brand said ("Doliprane"), printed beside the DCI
     strength_mg: float | None = None
     strength: str = ""  # as written on the prescription: "1 g", "400 mg", "0,12 %"
     form: str = ""
@@ -118,6 +119,8 @@ def parse_line(dictated: str) -> PrescriptionLine:
         line.warnings.append(f"« {name} » n'est pas dans le formulaire : vérifier le nom du médicament")
     else:
         line = PrescriptionLine(text=text, drug=drug.dci, in_formulary=True)
+        said = " ".join(words[start:end])
+        line.brand = next((b for b in drug.brands if fuzz.ratio(fold(b), said) >= DRUG_MATCH_THRESHOLD), "")
     if m := _STRENGTH.search(text):
         value = float(m[1].replace(",", "."))
         line.strength = f"{m[1]} {m[2]}"
