@@ -38,6 +38,11 @@ apt_install() {
 # WeasyPrint (documents) needs Pango, HarfBuzz's subsetter (fast font
 # embedding) and fonts; Inter is the documents' typeface.
 apt_install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-inter fonts-dejavu-core
+# The tests also run against Debian's own PostgreSQL server (started by the
+# tests in a temporary directory), beside the embedded one.
+if [ "$EXTRAS" = "dev" ]; then
+    apt_install postgresql
+fi
 
 if [ ! -x .venv/bin/python ]; then
     PY="$(find_python)"

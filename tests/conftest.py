@@ -67,8 +67,15 @@ class ServerProcess:
 
 
 def start_server(tmp: Path, **env_settings: str) -> ServerProcess:
+    """A real server process.  Its data directory is ``tmp`` (so its embedded
+    PostgreSQL is its own, under tmp/pgdata, unless ``database_url`` is
+    given); the speech models are the installed ones."""
     port = free_port()
-    env = {**os.environ, "CHAIRSIDE_PORT": str(port), "CHAIRSIDE_HOST": "127.0.0.1"}
+    from chairside.config import Settings
+
+    env = {**os.environ, "CHAIRSIDE_PORT": str(port), "CHAIRSIDE_HOST": "127.0.0.1",
+           "CHAIRSIDE_DATA_DIR": str(tmp), "CHAIRSIDE_MODELS_DIR": str(Settings.from_env().models_path)}
+    env.pop("DATABASE_URL", None)
     env.update({f"CHAIRSIDE_{k.upper()}": str(v) for k, v in env_settings.items()})
     log_path = tmp / f"server-{port}.log"
     process = subprocess.Popen(
@@ -114,3 +121,60 @@ def strict_server(tmp_path_factory) -> ServerProcess:
     )
     yield srv
     stop_server(srv)
+
+
+# -- PostgreSQL ------------------------------------------------------------------
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+@dataclass
+class DebianPostgres:
+    """A PostgreSQL cluster of Debian's own server package, in a temporary
+    directory, on a TCP port of loopback: the "any PostgreSQL" case."""
+
+    data: Path
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://chairside@127.0.0.1:{self.port}/postgres"
+
+
+def _as_postgres(*cmd: str) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else list(cmd)
+
+
+def start_debian_postgres(tmp: Path) -> DebianPostgres:
+    if not (PG_BIN / "initdb").exists():
+        pytest.skip("Debian's postgresql package is not installed (scripts/test installs it)")
+    data = tmp / "pgdata"
+    if os.geteuid() == 0:
+        tmp.chmod(0o777)
+    subprocess.run(_as_postgres(str(PG_BIN / "initdb"), "-D", str(data), "-U", "chairside", "--auth=trust", "-E", "UTF8"),
+                   check=True, capture_output=True)
+    port = free_port()
+    subprocess.run(_as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(data / "server.log"), "-w",
+                                "-o", f"-p {port} -h 127.0.0.1 -k {data}", "start"), check=True, capture_output=True)
+    return DebianPostgres(data, port)
+
+
+def stop_debian_postgres(pg: DebianPostgres) -> None:
+    subprocess.run(_as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(pg.data), "-m", "fast", "-w", "stop"), capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def debian_postgres(tmp_path_factory) -> DebianPostgres:
+    pg = start_debian_postgres(tmp_path_factory.mktemp("debian-pg"))
+    yield pg
+    stop_debian_postgres(pg)
+
+
+@pytest.fixture(scope="session")
+def embedded_postgres(tmp_path_factory) -> str:
+    """The embedded PostgreSQL (pgserver), in a temporary data directory: its URL."""
+    from chairside.store.db import start_embedded
+
+    server = start_embedded(tmp_path_factory.mktemp("embedded-pg"))
+    yield server.get_uri()
+    server.cleanup()

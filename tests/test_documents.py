@@ -12,12 +12,14 @@ from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 from pypdf import PdfReader
 
+from chairside.config import Settings
 from chairside.dictation.state import Dictation
 from chairside.documents.context import DocumentContext, Patient, Practitioner
 from chairside.documents.fhir import to_fhir
 from chairside.documents.mentions import missing
 from chairside.documents.render import document_number, itt_in_words, render_pdf
 from chairside.documents.store import DocumentService, DocumentStore
+from chairside.store.db import open_database
 
 TODAY = date(2026, 11, 29)
 ISSUED = datetime(2026, 11, 29, 10, 15, tzinfo=ZoneInfo("Europe/Paris"))
@@ -207,26 +209,31 @@ def test_dictated_text_cannot_inject_markup():
 # -- store -------------------------------------------------------------------------------
 
 
-async def test_a_validated_version_is_rendered_once_and_kept():
-    service = DocumentService(DocumentStore())
+@pytest.fixture(scope="module")
+async def service(embedded_postgres):
+    database = await open_database(Settings(database_url=embedded_postgres))
+    service = DocumentService(DocumentStore(database.pool))
+    yield service
+    service.close()
+    await database.close()
+
+
+async def test_a_validated_version_is_rendered_once_and_kept(service):
     draft = validated("prescription")
     first = await service.issue(draft, context(), preview=False)
     again = await service.issue(draft, context(), preview=False)
-    assert again is first and first.status == "validated" and first.pdf.startswith(b"%PDF-")
+    assert again == first and first.status == "validated" and first.pdf.startswith(b"%PDF-")
     with pytest.raises(ValueError, match="cannot change"):
-        service.store.put(first)
+        await service.store.put(first)
     preview = await service.issue({**draft, "version": 2, "status": "draft"}, context(), preview=True)
-    assert service.store.preview(draft["id"]) is preview and service.store.get(draft["id"]) is first
-    service.close()
+    assert await service.store.preview(draft["id"]) == preview and await service.store.get(draft["id"]) == first
 
 
 # -- FHIR ----------------------------------------------------------------------------------
 
 
-async def _fhir(kind: str) -> dict:
-    service = DocumentService(DocumentStore())
+async def _fhir(service, kind: str) -> dict:
     doc = await service.issue(validated(kind), context(), preview=False)
-    service.close()
     bundle = to_fhir(doc)
     Bundle.model_validate(bundle)  # the fhir.resources models accept it
     return bundle
@@ -236,8 +243,8 @@ def resources(bundle: dict, kind: str) -> list[dict]:
     return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
 
 
-async def test_fhir_prescription_is_a_medication_request_group():
-    bundle = await _fhir("prescription")
+async def test_fhir_prescription_is_a_medication_request_group(service):
+    bundle = await _fhir(service, "prescription")
     assert bundle["type"] == "document" and bundle["entry"][0]["resource"]["resourceType"] == "Composition"
     requests = resources(bundle, "MedicationRequest")
     assert len(requests) == 2 and len({r["groupIdentifier"]["value"] for r in requests}) == 1
@@ -253,8 +260,8 @@ async def test_fhir_prescription_is_a_medication_request_group():
         e["fullUrl"] for e in bundle["entry"] if e["resource"]["resourceType"] == "MedicationRequest"}
 
 
-async def test_fhir_lab_order_is_a_service_request_to_the_lab():
-    bundle = await _fhir("lab_order")
+async def test_fhir_lab_order_is_a_service_request_to_the_lab(service):
+    bundle = await _fhir(service, "lab_order")
     (request,) = resources(bundle, "ServiceRequest")
     assert request["bodySite"][0]["coding"][0] == {"system": "urn:iso:std:iso:3950", "code": "36"}
     assert request["occurrenceDateTime"] == "2026-12-03"
@@ -263,8 +270,8 @@ async def test_fhir_lab_order_is_a_service_request_to_the_lab():
 
 
 @pytest.mark.parametrize("kind", ["medical_certificate", "clinical_report"])
-async def test_fhir_certificate_and_report_are_compositions(kind):
-    bundle = await _fhir(kind)
+async def test_fhir_certificate_and_report_are_compositions(service, kind):
+    bundle = await _fhir(service, kind)
     composition = bundle["entry"][0]["resource"]
     titles = [s["title"] for s in composition["section"]]
     assert titles[0] == ("Circonstances déclarées" if kind == "medical_certificate" else "Motif de consultation")

@@ -16,6 +16,7 @@ from .config import Settings
 from .documents.http import document_routes
 from .documents.store import DocumentService, DocumentStore
 from .runtime import load_engine
+from .store.db import open_database
 from .transport.websocket import stream_endpoint
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine, vad, model_name = load_engine(settings)  # ModelError stops start-up with its message
+        database = await open_database(settings)  # DatabaseError / MigrationError stop start-up with their message
+        app.state.database = database
+        app.state.documents = DocumentService(DocumentStore(database.pool), settings.timezone)
         await engine.start()
         app.state.engine, app.state.vad, app.state.model_name = engine, vad, model_name
         await app.state.documents.warm_up()  # fonts and templates: the first document is not slower
@@ -51,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await engine.close()
             app.state.documents.close()
+            await database.close()
 
     app = Starlette(
         routes=[
@@ -61,6 +66,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.documents = DocumentService(DocumentStore(), settings.timezone)
     app.state.sessions = set()
     return app

@@ -33,6 +33,7 @@ class Settings:
     port: int = _setting(8000, "TCP port of the server.")
     log_level: str = _setting("info", "Logging level: debug, info, warning, error.")
     data_dir: str = _setting("", "Where Chairside keeps its data; empty means the user's data directory (e.g. ~/.local/share/chairside).")
+    database_url: str = _setting("", "PostgreSQL to use (postgresql://user:password@host/db); empty means DATABASE_URL, and if that is empty too, the embedded PostgreSQL under <data_dir>/pgdata.")
     # Speech model
     model: str = _setting("base", "Speech model: a catalogue name (`chairside models list`) or the path of a CTranslate2 Whisper directory.")
     models_dir: str = _setting("", "Where catalogue models are installed; empty means <data_dir>/models.")

@@ -2,7 +2,7 @@
 latest preview, the list of versions.
 
 Document ids are random 128-bit UUIDs, never listed; authentication and
-per-practice access control come with the store (issue 4).  Responses are
+per-practice access control are still to come (issue 4).  Responses are
 never cached by browsers or proxies (health data).
 """
 
@@ -28,7 +28,7 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=PRIVATE)
 
 
-def _find(request: Request) -> DocumentVersion | JSONResponse:
+async def _find(request: Request) -> DocumentVersion | JSONResponse:
     """The version a request names (?version=N, else the latest validated)."""
     document_id = request.path_params["document_id"]
     if not _ID.match(document_id):
@@ -40,9 +40,9 @@ def _find(request: Request) -> DocumentVersion | JSONResponse:
             return _error(400, "invalid_version", "version must be a positive integer")
         version = int(raw)
     store = request.app.state.documents.store
-    doc = store.get(document_id, version)
+    doc = await store.get(document_id, version)
     if doc is None:
-        if version is not None and store.get(document_id) is not None:
+        if version is not None and await store.get(document_id) is not None:
             return _error(404, "not_found", f"this document has no validated version {version}")
         return _error(404, "not_found", "no validated version of this document (a draft is only a preview until 'valide')")
     return doc
@@ -56,20 +56,20 @@ def _pdf(doc: DocumentVersion, request: Request) -> Response:
 
 
 async def document_pdf(request: Request) -> Response:
-    found = _find(request)
+    found = await _find(request)
     return found if isinstance(found, Response) else _pdf(found, request)
 
 
 async def preview_pdf(request: Request) -> Response:
     document_id = request.path_params["document_id"]
-    doc = request.app.state.documents.store.preview(document_id) if _ID.match(document_id) else None
+    doc = await request.app.state.documents.store.preview(document_id) if _ID.match(document_id) else None
     if doc is None:
         return _error(404, "not_found", "no preview of this document (send a 'preview' message or say « aperçu »)")
     return _pdf(doc, request)
 
 
 async def document_fhir(request: Request) -> Response:
-    found = _find(request)
+    found = await _find(request)
     if isinstance(found, Response):
         return found
     return JSONResponse(to_fhir(found), media_type="application/fhir+json", headers=PRIVATE)
@@ -77,7 +77,7 @@ async def document_fhir(request: Request) -> Response:
 
 async def document_info(request: Request) -> Response:
     document_id = request.path_params["document_id"]
-    versions = request.app.state.documents.store.versions(document_id) if _ID.match(document_id) else []
+    versions = await request.app.state.documents.store.versions(document_id) if _ID.match(document_id) else []
     if not versions:
         return _error(404, "not_found", "no validated version of this document")
     return JSONResponse({

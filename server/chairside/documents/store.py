@@ -5,8 +5,8 @@ PDF's sha256, and asking for it again (a second "imprime") returns the same
 bytes.  A later change to the draft makes the next version.  Previews are
 not versions: only the latest preview of a document is kept.
 
-This store lives in memory, inside one server process; the PostgreSQL store
-(issue 4) takes its place with the same interface.
+Stored in PostgreSQL, so documents outlive the server process and every
+replica serves them.
 """
 
 from __future__ import annotations
@@ -15,11 +15,14 @@ import asyncio
 import hashlib
 import logging
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
+
+import asyncpg
 
 from .context import DocumentContext
 from .render import TITLES, document_number, render_pdf
@@ -61,33 +64,57 @@ class DocumentVersion:
 
 
 class DocumentStore:
-    """Validated versions by (id, version); the latest preview by id."""
+    """Validated versions by (id, version) and the latest preview by id, in
+    PostgreSQL (tables of ``store/migrations/0001_documents.sql``; a trigger
+    refuses any update of a validated version)."""
 
-    def __init__(self) -> None:
-        self._versions: dict[str, dict[int, DocumentVersion]] = {}
-        self._previews: dict[str, DocumentVersion] = {}
+    def __init__(self, pool) -> None:
+        self.pool = pool
 
-    def put(self, doc: DocumentVersion) -> None:
-        if doc.status == "preview":
-            self._previews[doc.id] = doc
-            return
-        versions = self._versions.setdefault(doc.id, {})
-        if doc.version in versions:
-            raise ValueError(f"document {doc.id} version {doc.version} exists already and cannot change")
-        versions[doc.version] = doc
+    async def put(self, doc: DocumentVersion) -> None:
+        row = (uuid.UUID(hex=doc.id), doc.version, doc.number, doc.issued_at, doc.draft, doc.context, doc.pdf, doc.sha256, doc.render_ms)
+        async with self.pool.acquire() as conn, conn.transaction():
+            if doc.status == "preview":
+                await conn.execute(
+                    "INSERT INTO document_previews (document_id, version, number, issued_at, draft, context, pdf, sha256, render_ms, kind)"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (document_id) DO UPDATE SET"
+                    " version = EXCLUDED.version, number = EXCLUDED.number, issued_at = EXCLUDED.issued_at, draft = EXCLUDED.draft,"
+                    " context = EXCLUDED.context, pdf = EXCLUDED.pdf, sha256 = EXCLUDED.sha256, render_ms = EXCLUDED.render_ms",
+                    *row, doc.kind)
+                return
+            await conn.execute("INSERT INTO documents (id, kind) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING", row[0], doc.kind)
+            try:
+                await conn.execute(
+                    "INSERT INTO document_versions (document_id, version, number, issued_at, draft, context, pdf, sha256, render_ms)"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", *row)
+            except asyncpg.UniqueViolationError as exc:
+                raise ValueError(f"document {doc.id} version {doc.version} exists already and cannot change") from exc
 
-    def get(self, document_id: str, version: int | None = None) -> DocumentVersion | None:
+    async def get(self, document_id: str, version: int | None = None) -> DocumentVersion | None:
         """A validated version; the latest one when ``version`` is None."""
-        versions = self._versions.get(document_id)
-        if not versions:
-            return None
-        return versions.get(max(versions) if version is None else version)
+        query = ("SELECT v.*, d.kind FROM document_versions v JOIN documents d ON d.id = v.document_id WHERE v.document_id = $1"
+                 + (" AND v.version = $2" if version is not None else " ORDER BY v.version DESC LIMIT 1"))
+        args = (uuid.UUID(hex=document_id),) + ((version,) if version is not None else ())
+        row = await self.pool.fetchrow(query, *args)
+        return _version(row, "validated") if row else None
 
-    def versions(self, document_id: str) -> list[DocumentVersion]:
-        return [v for _, v in sorted(self._versions.get(document_id, {}).items())]
+    async def versions(self, document_id: str) -> list[DocumentVersion]:
+        rows = await self.pool.fetch(
+            "SELECT v.*, d.kind FROM document_versions v JOIN documents d ON d.id = v.document_id"
+            " WHERE v.document_id = $1 ORDER BY v.version", uuid.UUID(hex=document_id))
+        return [_version(r, "validated") for r in rows]
 
-    def preview(self, document_id: str) -> DocumentVersion | None:
-        return self._previews.get(document_id)
+    async def preview(self, document_id: str) -> DocumentVersion | None:
+        row = await self.pool.fetchrow("SELECT * FROM document_previews WHERE document_id = $1", uuid.UUID(hex=document_id))
+        return _version(row, "preview") if row else None
+
+
+def _version(row, status: str) -> DocumentVersion:
+    return DocumentVersion(
+        id=row["document_id"].hex, version=row["version"], kind=row["kind"], status=status, number=row["number"],
+        issued_at=row["issued_at"], draft=row["draft"], context=row["context"], pdf=bytes(row["pdf"]),
+        sha256=row["sha256"], render_ms=round(float(row["render_ms"]), 1),
+    )
 
 
 class DocumentService:
@@ -104,7 +131,7 @@ class DocumentService:
     async def issue(self, draft: dict, ctx: DocumentContext, *, preview: bool) -> DocumentVersion:
         """Render and store a validated version (once: the stored one is
         returned if it exists) or a preview."""
-        if not preview and (existing := self.store.get(draft["id"], draft["version"])) is not None:
+        if not preview and (existing := await self.store.get(draft["id"], draft["version"])) is not None:
             return existing
         issued_at = self.now()
         started = time.perf_counter()
@@ -116,9 +143,12 @@ class DocumentService:
             context=ctx.model_dump(mode="json"), pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(),
             render_ms=round((time.perf_counter() - started) * 1000, 1),
         )
-        if not preview and (existing := self.store.get(doc.id, doc.version)) is not None:
-            return existing  # rendered meanwhile by another request: the first one stands
-        self.store.put(doc)
+        try:
+            await self.store.put(doc)
+        except ValueError:  # rendered meanwhile elsewhere (another replica): the first one stands
+            existing = await self.store.get(doc.id, doc.version)
+            assert existing is not None
+            return existing
         log.info("document %s v%d %s rendered in %.0f ms", doc.number, doc.version, doc.status, doc.render_ms)
         return doc
 

@@ -1,0 +1,103 @@
+"""PostgreSQL: the embedded server by default, any server by URL.
+
+With no ``DATABASE_URL`` (or ``CHAIRSIDE_DATABASE_URL``), Chairside starts
+a private PostgreSQL from the ``pgserver`` wheel (real PostgreSQL binaries)
+with its data under ``<data dir>/pgdata``. It listens on a Unix socket
+only (no TCP port), and stops when the last Chairside process using it
+exits (several processes on one machine share it). With a URL, Chairside
+connects to that server instead and starts nothing.
+
+Either way, :func:`open_database` returns an asyncpg pool on a migrated
+schema (:mod:`chairside.store.migrations`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from ..config import Settings
+from .migrations import migrate
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseError(Exception):
+    """The database cannot be reached or prepared: the message says why."""
+
+
+@dataclass
+class Database:
+    pool: asyncpg.Pool
+    url: str
+    embedded: Any = None  # the pgserver handle, kept alive while we use it
+    applied: list[str] = field(default_factory=list)  # migrations applied at this start
+
+    async def close(self) -> None:
+        await self.pool.close()
+        if self.embedded is not None:
+            await asyncio.to_thread(self.embedded.cleanup)  # stops it if no other process uses it
+
+
+def database_url(settings: Settings) -> str:
+    return settings.database_url or os.environ.get("DATABASE_URL", "")
+
+
+def start_embedded(data_path: Path):
+    """Start (or join) the embedded PostgreSQL under ``data_path/pgdata``."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on servers
+        import pgserver
+
+    data_path.mkdir(parents=True, exist_ok=True)
+    try:
+        return pgserver.get_server(data_path / "pgdata", cleanup_mode="stop")
+    except Exception as exc:
+        raise DatabaseError(f"cannot start the embedded PostgreSQL in {data_path / 'pgdata'}: {exc}") from exc
+
+
+async def open_database(settings: Settings, *, min_size: int = 1, max_size: int = 10) -> Database:
+    url = database_url(settings)
+    embedded = None
+    if not url:
+        embedded = await asyncio.to_thread(start_embedded, settings.data_path)
+        url = embedded.get_uri()
+    try:
+        pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, command_timeout=30, init=_init_connection)
+    except (OSError, asyncpg.PostgresError) as exc:
+        if embedded is not None:
+            await asyncio.to_thread(embedded.cleanup)
+        raise DatabaseError(f"cannot connect to PostgreSQL at {_redact(url)}: {exc}") from exc
+    try:
+        applied = await migrate(pool)
+    except Exception:
+        await pool.close()
+        if embedded is not None:
+            await asyncio.to_thread(embedded.cleanup)
+        raise
+    if applied:
+        log.info("database: applied migrations %s", ", ".join(applied))
+    log.info("database: %s", "embedded PostgreSQL" if embedded is not None else _redact(url))
+    return Database(pool=pool, url=url, embedded=embedded, applied=applied)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    """JSON columns in and out as Python data."""
+    for kind in ("json", "jsonb"):
+        await conn.set_type_codec(kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+def _redact(url: str) -> str:
+    """A URL without its password, for messages and logs."""
+    import re
+
+    return re.sub(r"(//[^:/@]+:)[^@]*@", r"\1***@", url)

@@ -1,0 +1,144 @@
+"""PostgreSQL: the embedded server and Debian's, migrations, documents that
+outlive the server process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import uuid
+
+import asyncpg
+import httpx
+import pytest
+import websockets
+from conftest import start_server, stop_server
+from factories import CONTEXT
+
+from chairside.config import Settings
+from chairside.store.db import DatabaseError, open_database
+from chairside.store.migrations import MigrationError, migrate, migrations
+
+
+@pytest.fixture(params=["embedded", "debian"])
+def cluster(request) -> str:
+    """The URL of a PostgreSQL cluster: the embedded one, or Debian's."""
+    if request.param == "embedded":
+        return request.getfixturevalue("embedded_postgres")
+    return request.getfixturevalue("debian_postgres").url
+
+
+async def fresh_database(cluster_url: str) -> str:
+    """A new, empty database on the cluster: its URL."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(cluster_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    if "?" in cluster_url:  # the embedded server's URL: postgresql://postgres:@/postgres?host=/socket/dir
+        base, query = cluster_url.split("?", 1)
+        return f"{base.rsplit('/', 1)[0]}/{name}?{query}"
+    return f"{cluster_url.rsplit('/', 1)[0]}/{name}"
+
+
+async def test_migrations_apply_once(cluster):
+    url = await fresh_database(cluster)
+    database = await open_database(Settings(database_url=url))
+    try:
+        assert database.applied == [f"{m.version:04d}_{m.name}" for m in migrations()]
+        rows = await database.pool.fetch("SELECT version, name, sha256 FROM schema_migrations ORDER BY version")
+        assert [(r["version"], r["sha256"]) for r in rows] == [(m.version, m.sha256) for m in migrations()]
+        assert await migrate(database.pool) == []  # nothing left to do
+    finally:
+        await database.close()
+
+
+async def test_replicas_starting_together_migrate_once(cluster):
+    url = await fresh_database(cluster)
+    pools = [await asyncpg.create_pool(url, min_size=1, max_size=1) for _ in range(3)]
+    try:
+        results = await asyncio.gather(*(migrate(p) for p in pools))
+        assert sorted(len(r) for r in results) == [0, 0, len(migrations())]
+        assert await pools[0].fetchval("SELECT count(*) FROM schema_migrations") == len(migrations())
+    finally:
+        for p in pools:
+            await p.close()
+
+
+async def test_an_edited_migration_stops_the_start(cluster, tmp_path):
+    url = await fresh_database(cluster)
+    database = await open_database(Settings(database_url=url))
+    await database.close()
+    from chairside.store import migrations as package
+
+    edited = tmp_path / "migrations"
+    shutil.copytree(package.FOLDER, edited, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    first = sorted(edited.glob("*.sql"))[0]
+    first.write_text(first.read_text() + "\n-- edited\n")
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=1)
+    try:
+        with pytest.raises(MigrationError, match="changed after it was applied"):
+            await migrate(pool, edited)
+    finally:
+        await pool.close()
+
+
+async def test_a_validated_version_cannot_be_updated_in_the_database(cluster):
+    url = await fresh_database(cluster)
+    database = await open_database(Settings(database_url=url))
+    try:
+        doc_id = uuid.uuid4()
+        await database.pool.execute("INSERT INTO documents (id, kind) VALUES ($1, 'prescription')", doc_id)
+        await database.pool.execute(
+            "INSERT INTO document_versions (document_id, version, number, issued_at, draft, context, pdf, sha256, render_ms)"
+            " VALUES ($1, 1, 'ORD-1', now(), $2, $3, $4, $5, 1)", doc_id, {"lines": []}, {}, b"%PDF-", "0" * 64)
+        with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="cannot change"):
+            await database.pool.execute("UPDATE document_versions SET pdf = $1 WHERE document_id = $2", b"forged", doc_id)
+    finally:
+        await database.close()
+
+
+async def test_an_unreachable_database_is_a_clear_error():
+    with pytest.raises(DatabaseError, match=r"cannot connect to PostgreSQL at postgresql://chairside:\*\*\*@127\.0\.0\.1:1/x"):
+        await open_database(Settings(database_url="postgresql://chairside:secret@127.0.0.1:1/x"))
+
+
+# -- documents outlive the server process ---------------------------------------------
+
+
+async def _validate_a_prescription(ws_url: str) -> dict:
+    async with websockets.connect(ws_url) as ws:
+        await ws.send(json.dumps({"type": "start", "context": CONTEXT}))
+        for text in ("Nouvelle ordonnance.", "Amoxicilline un gramme matin et soir pendant sept jours.", "Valide."):
+            await ws.send(json.dumps({"type": "text", "text": text}))
+        await ws.send(json.dumps({"type": "stop"}))
+        events = [json.loads(m) async for m in ws]
+    ready = [e for e in events if e["type"] == "document.ready"]
+    assert len(ready) == 1, events
+    return ready[0]
+
+
+@pytest.mark.parametrize("where", ["embedded", "debian"])
+def test_documents_outlive_a_restart(tmp_path, request, where):
+    """A validated document is still there, byte for byte, after the server
+    process restarts: on the embedded PostgreSQL of the data directory, and
+    on a PostgreSQL given by URL."""
+    env = {}
+    if where == "debian":
+        env["database_url"] = asyncio.run(fresh_database(request.getfixturevalue("debian_postgres").url))
+    server = start_server(tmp_path, **env)
+    try:
+        doc = asyncio.run(_validate_a_prescription(server.ws))
+    finally:
+        stop_server(server)
+    if where == "embedded":
+        assert (tmp_path / "pgdata" / "PG_VERSION").exists()
+    server = start_server(tmp_path, **env)
+    try:
+        pdf = httpx.get(server.http + doc["url"], timeout=10)
+        assert pdf.status_code == 200 and pdf.headers["etag"] == f'"{doc["sha256"]}"'
+        fhir = httpx.get(server.http + doc["fhir_url"], timeout=10)
+        assert fhir.status_code == 200 and fhir.json()["resourceType"] == "Bundle"
+    finally:
+        stop_server(server)
