@@ -39,3 +39,14 @@ def test_transcribe_in_real_time_prints_partials_first(corpus):
 def test_missing_file():
     result = transcribe("/nonexistent.wav")
     assert result.returncode == 2 and "does not exist" in result.stderr
+
+
+def test_serve_says_plainly_when_the_database_is_unreachable():
+    import os
+
+    env = {**os.environ, "DATABASE_URL": "postgresql://chairside:s3cret@127.0.0.1:1/chairside", "CHAIRSIDE_PORT": "1"}
+    result = subprocess.run([sys.executable, "-m", "chairside.cli", "serve"], capture_output=True, text=True, cwd=ROOT,
+                            timeout=120, env=env)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: cannot connect to PostgreSQL at postgresql://chairside:***@127.0.0.1:1/chairside")
+    assert "s3cret" not in result.stderr and "Traceback" not in result.stderr

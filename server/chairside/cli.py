@@ -43,6 +43,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"error: {problem}", file=sys.stderr)
         return 2
+    if problem := asyncio.run(_database_problem(settings)):
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # it logs every decode
     logging.getLogger("weasyprint").setLevel(logging.WARNING)  # it logs every step of every PDF
@@ -58,6 +61,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=10,
     )
     return 0
+
+
+async def _database_problem(settings) -> str | None:
+    """Why the PostgreSQL given by URL cannot be used, if it cannot (the
+    embedded one is started and checked by the server itself)."""
+    import asyncpg
+
+    from .store.db import redact_url, database_url
+
+    url = database_url(settings)
+    if not url:
+        return None
+    try:
+        conn = await asyncpg.connect(url, timeout=10)
+    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, ValueError) as exc:
+        return f"cannot connect to PostgreSQL at {redact_url(url)}: {exc}"
+    await conn.close()
+    return None
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:

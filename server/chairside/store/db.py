@@ -76,7 +76,7 @@ async def open_database(settings: Settings, *, min_size: int = 1, max_size: int 
     except (OSError, asyncpg.PostgresError) as exc:
         if embedded is not None:
             await asyncio.to_thread(embedded.cleanup)
-        raise DatabaseError(f"cannot connect to PostgreSQL at {_redact(url)}: {exc}") from exc
+        raise DatabaseError(f"cannot connect to PostgreSQL at {redact_url(url)}: {exc}") from exc
     try:
         applied = await migrate(pool)
     except Exception:
@@ -86,7 +86,7 @@ async def open_database(settings: Settings, *, min_size: int = 1, max_size: int 
         raise
     if applied:
         log.info("database: applied migrations %s", ", ".join(applied))
-    log.info("database: %s", "embedded PostgreSQL" if embedded is not None else _redact(url))
+    log.info("database: %s", "embedded PostgreSQL" if embedded is not None else redact_url(url))
     return Database(pool=pool, url=url, embedded=embedded, applied=applied)
 
 
@@ -96,7 +96,7 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
     """A URL without its password, for messages and logs."""
     import re
 
