@@ -50,6 +50,7 @@ class ServerProcess:
     process: subprocess.Popen
     port: int
     log_path: Path
+    data_dir: Path  # its CHAIRSIDE_DATA_DIR (the embedded PostgreSQL is under pgdata/)
 
     @property
     def http(self) -> str:
@@ -82,7 +83,7 @@ def start_server(tmp: Path, **env_settings: str) -> ServerProcess:
         [sys.executable, "-m", "chairside.cli", "serve"], env=env, cwd=ROOT,
         stdout=open(log_path, "wb"), stderr=subprocess.STDOUT,
     )
-    server = ServerProcess(process, port, log_path)
+    server = ServerProcess(process, port, log_path, tmp)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -17,6 +17,7 @@ from .documents.http import document_routes
 from .documents.store import DocumentService, DocumentStore
 from .runtime import load_engine
 from .store.db import open_database
+from .store.journal import Journal
 from .transport.websocket import stream_endpoint
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         database = await open_database(settings)  # DatabaseError / MigrationError stop start-up with their message
         app.state.database = database
         app.state.documents = DocumentService(DocumentStore(database.pool), settings.timezone)
+        app.state.journal = Journal(database.pool)
         await engine.start()
         app.state.engine, app.state.vad, app.state.model_name = engine, vad, model_name
         await app.state.documents.warm_up()  # fonts and templates: the first document is not slower

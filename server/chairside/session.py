@@ -11,6 +11,7 @@ already under way may arrive after speech_end, never after the final).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections import deque
@@ -27,6 +28,7 @@ from .config import Settings
 from .dictation.state import Dictation, Outcome
 from .dictation.vocabulary import default_vocabulary
 from .documents.store import DocumentService
+from .store.journal import Journal
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ class SessionLimit(Exception):
 
 class Session:
     def __init__(self, *, engine: AsrEngine, vad: SileroVad, settings: Settings, start: ev.Start, model_name: str = "",
-                 documents: DocumentService | None = None) -> None:
+                 documents: DocumentService | None = None, journal: Journal | None = None) -> None:
         self.id = uuid.uuid4().hex
         self.settings = settings
         self.language = start.language
@@ -74,6 +76,11 @@ class Session:
         self._last_partial: dict[int, tuple[str, str]] = {}
         self._context = ""  # recent final text: the next utterance's prompt
         self.documents = documents
+        self.journal = journal
+        self._journal_ended = False
+        self._commit = asyncio.Lock()  # a final or draft change: written, then sent, one at a time
+        self._journal_opened = asyncio.ensure_future(
+            journal.open_session(self.id, start.language, start.context.model_dump(mode="json")) if journal else asyncio.sleep(0))
         today = documents.now().date() if documents else None  # the practice's date, for "jeudi prochain"
         self.dictation = Dictation(start.language, today=today, context=start.context)
         self._document_jobs: asyncio.Queue[tuple[int | None, Outcome] | None] = asyncio.Queue()
@@ -150,12 +157,13 @@ class Session:
             self._closing.append((uid, u))
             self._emit(ev.Vad(event="speech_end", utterance=uid, t=round(event.t, 3)))
 
-    def add_text(self, text: str) -> None:
+    async def add_text(self, text: str) -> None:
         """Typed text: a final utterance of its own, then dictation."""
         self.utterances += 1
-        t = round(self.audio_seconds, 3)
-        self._emit(ev.Final(utterance=self.utterances, text=text, words=[], start=t, end=t, language=self.language, source="text"))
-        self._dictate(self.utterances, text)
+        uid, t = self.utterances, round(self.audio_seconds, 3)
+        async with self._commit:
+            await self._commit_final(ev.Final(utterance=uid, text=text, words=[], start=t, end=t, language=self.language, source="text"))
+            await self._dictate(uid, text)
 
     # -- end -------------------------------------------------------------------
 
@@ -174,6 +182,7 @@ class Session:
         if self._document_worker is not None:  # documents asked for before the stop are delivered
             self._document_jobs.put_nowait(None)
             await asyncio.shield(self._document_worker)
+        await self._end_journal(reason)
         self._emit(ev.Closed(reason=reason, audio_seconds=round(self.audio_seconds, 3), utterances=self.utterances))
 
     async def close(self) -> None:
@@ -185,6 +194,14 @@ class Session:
             self._document_worker.cancel()
             tasks.append(self._document_worker)
         await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):  # the journal keeps what was committed; the end time is a courtesy
+            await self._end_journal("disconnected")
+
+    async def _end_journal(self, reason: str) -> None:
+        if self.journal is not None and not self._journal_ended:
+            self._journal_ended = True
+            await self._journal_opened
+            await self.journal.close_session(self.id, reason)
 
     # -- recognition worker ------------------------------------------------------
 
@@ -214,7 +231,7 @@ class Session:
             self._closing.popleft()
             self._last_partial.pop(uid, None)
             for result in finals:
-                self._emit_final(uid, result)
+                await self._emit_final(uid, result)
             return True
         if self._open is None:
             return False
@@ -232,7 +249,7 @@ class Session:
             uid, u = self._open
             partial, cut = await u.partial()
             if cut is not None:
-                self._emit_final(uid, cut)
+                await self._emit_final(uid, cut)
             shown = (partial.stable, partial.unstable)
             if any(shown) and self._last_partial.get(uid) != shown:
                 self._last_partial[uid] = shown
@@ -240,39 +257,54 @@ class Session:
             return True
         return False
 
-    def _emit_final(self, uid: int, result: FinalResult) -> None:
+    async def _emit_final(self, uid: int, result: FinalResult) -> None:
         if result.text:  # what was just said helps with what follows a short pause
             self._context = (self._context + " " + result.text)[-PROMPT_CONTEXT_CHARS:].strip()
             if self._open is not None and self._open[0] > uid and self._open[1].window_start == 0:
                 self._open[1].context = self._context  # it started before this final was ready
-        self._emit(
-            ev.Final(
-                utterance=uid,
-                text=result.text,
-                words=[ev.WordTiming(word=w.word, start=w.start, end=w.end, probability=w.probability) for w in result.words],
-                start=result.start,
-                end=result.end,
-                language=self.language,
-                end_of_utterance=result.end_of_utterance,
-            )
+        final = ev.Final(
+            utterance=uid,
+            text=result.text,
+            words=[ev.WordTiming(word=w.word, start=w.start, end=w.end, probability=w.probability) for w in result.words],
+            start=result.start,
+            end=result.end,
+            language=self.language,
+            end_of_utterance=result.end_of_utterance,
         )
-        if result.text:
-            self._fragments.setdefault(uid, []).append(result.text)
-        if result.end_of_utterance:
-            self._dictate(uid, " ".join(self._fragments.pop(uid, [])))
+        async with self._commit:
+            await self._commit_final(final)
+            if result.text:
+                self._fragments.setdefault(uid, []).append(result.text)
+            if result.end_of_utterance:
+                await self._dictate(uid, " ".join(self._fragments.pop(uid, [])))
 
-    def preview(self) -> None:
+    async def _commit_final(self, final: ev.Final) -> None:
+        """Write a final to the journal, then send it (under ``_commit``)."""
+        if self.journal is not None and (final.text or final.source == "text"):
+            await self._journal_opened
+            await self.journal.final(self.id, utterance=final.utterance, source=final.source, text=final.text,
+                                     words=[w.model_dump() for w in final.words], start=final.start, end=final.end,
+                                     language=final.language, end_of_utterance=final.end_of_utterance)
+        self._emit(final)
+
+    async def preview(self) -> None:
         """A preview PDF of the open draft (the client's `preview` message)."""
-        self._outcomes(None, self.dictation.preview())
+        async with self._commit:
+            await self._outcomes(None, self.dictation.preview())
 
-    def _dictate(self, uid: int, text: str) -> None:
-        """Commands and drafting on a whole utterance."""
+    async def _dictate(self, uid: int, text: str) -> None:
+        """Commands and drafting on a whole utterance (under ``_commit``)."""
         if not text.strip():
             return
-        self._outcomes(uid, self.dictation.handle(text))
+        await self._outcomes(uid, self.dictation.handle(text))
 
-    def _outcomes(self, uid: int | None, outcomes: list[Outcome]) -> None:
+    async def _outcomes(self, uid: int | None, outcomes: list[Outcome]) -> None:
+        """Send what the dictation did; a draft change is written to the
+        journal before it is sent."""
         for outcome in outcomes:
+            if outcome.kind == "draft_updated" and self.journal is not None:
+                await self._journal_opened
+                await self.journal.draft_change(self.id, uid, outcome.draft or {}, outcome.change or {})
             if outcome.kind == "command":
                 self._emit(ev.Command(utterance=uid, command=outcome.command, confidence=outcome.confidence, message=outcome.message))
             elif outcome.kind == "hint":

@@ -60,9 +60,28 @@ def start_embedded(data_path: Path):
 
     data_path.mkdir(parents=True, exist_ok=True)
     try:
+        _forget_dead_users(data_path / "pgdata")
         return pgserver.get_server(data_path / "pgdata", cleanup_mode="stop")
     except Exception as exc:
         raise DatabaseError(f"cannot start the embedded PostgreSQL in {data_path / 'pgdata'}: {exc}") from exc
+
+
+def _forget_dead_users(pgdata: Path) -> None:
+    """pgserver counts the processes using the server in pgdata/.handle_pids.json
+    and stops it when the last one leaves; a process killed with SIGKILL never
+    leaves, and the server would then never be stopped.  Drop the dead ones."""
+    import psutil
+    from pgserver.postgres_server import PostgresServer
+
+    users = pgdata / ".handle_pids.json"
+    if not users.exists():
+        return
+    with PostgresServer._lock:
+        pids = json.loads(users.read_text() or "[]")
+        alive = [pid for pid in pids if psutil.pid_exists(pid)]
+        if alive != pids:
+            log.warning("database: forgetting %d process(es) that used the embedded PostgreSQL and died", len(pids) - len(alive))
+            users.write_text(json.dumps(alive))
 
 
 async def open_database(settings: Settings, *, min_size: int = 1, max_size: int = 10) -> Database:

@@ -121,7 +121,7 @@ class _Connection:
                 await self._error("already_started", "this connection already has a session; 'start' ignored")
                 return False
             self.session = Session(engine=self.state.engine, vad=self.state.vad, settings=self.settings, start=message, model_name=self.state.model_name,
-                                   documents=self.state.documents)
+                                   documents=self.state.documents, journal=self.state.journal)
             self.sender = asyncio.create_task(self._send_events(), name=f"send-{self.session.id[:8]}")
             log.info("stream %s: started (%s, %d Hz, %s, %d ch)", self._sid, message.language, message.sample_rate, message.encoding, message.channels)
             return False
@@ -129,13 +129,13 @@ class _Connection:
             if self.session is None:
                 await self._error("not_started", "send a 'start' message before text; text ignored")
             else:
-                self.session.add_text(message.text)
+                await self.session.add_text(message.text)
             return False
         if isinstance(message, ev.Preview):
             if self.session is None:
                 await self._error("not_started", "send a 'start' message before 'preview'")
             else:
-                self.session.preview()
+                await self.session.preview()
             return False
         # Stop
         if self.session is None:
