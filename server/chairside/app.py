@@ -38,6 +38,19 @@ async def health(request: Request) -> JSONResponse:
     )
 
 
+async def _first_start(pool) -> None:
+    """On an empty store, a demo practice, and how to log in (printed once)."""
+    from .store.accounts import clinic_count, create_demo_clinic
+
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('chairside-first-start'))")  # replicas starting together
+        if await clinic_count(conn):
+            return
+        email, password = await create_demo_clinic(conn)
+    print(f"\nEmpty store: created a demo practice. Log in as {email} with the password {password} "
+          "(shown once; create your own practice with `chairside admin create-clinic`).\n", flush=True)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
 
@@ -48,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.database = database
         app.state.documents = DocumentService(DocumentStore(database.pool), settings.timezone)
         app.state.journal = Journal(database.pool)
+        await _first_start(database.pool)
         await engine.start()
         app.state.engine, app.state.vad, app.state.model_name = engine, vad, model_name
         await app.state.documents.warm_up()  # fonts and templates: the first document is not slower

@@ -176,6 +176,46 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 2
 
 
+def cmd_admin(args: argparse.Namespace) -> int:
+    from .config import Settings
+    from .store import accounts
+    from .store.db import DatabaseError, open_database
+    from .store.migrations import MigrationError
+
+    async def run() -> int:
+        database = await open_database(Settings.from_env(), max_size=2)
+        try:
+            if args.action == "create-clinic":
+                clinic_id = await accounts.create_clinic(database.pool, args.name, street=args.street, postcode=args.postcode,
+                                                         city=args.city, country=args.country, phone=args.phone, email=args.email)
+                print(clinic_id)
+            else:
+                password = sys.stdin.readline().rstrip("\n") if args.password_stdin else _ask_password()
+                user = await accounts.create_user(database.pool, args.clinic, email=args.email, name=args.name, role=args.role,
+                                                  password=password, rpps=args.rpps or "", phone=args.phone)
+                print(user.id)
+            return 0
+        finally:
+            await database.close()
+
+    try:
+        return asyncio.run(run())
+    except (accounts.AccountError, DatabaseError, MigrationError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _ask_password() -> str:
+    import getpass
+
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        from .store.accounts import AccountError
+
+        raise AccountError("the two passwords differ")
+    return first
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chairside", description="Real-time dental dictation server.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -202,6 +242,26 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--models-dir", help="where catalogue models are installed (env CHAIRSIDE_MODELS_DIR)")
     m.add_argument("--model", help=argparse.SUPPRESS)
     m.set_defaults(func=cmd_models)
+
+    admin = sub.add_parser("admin", help="create clinics and users in the store")
+    admin_sub = admin.add_subparsers(dest="action", required=True)
+    clinic = admin_sub.add_parser("create-clinic", help="a new practice; prints its id")
+    clinic.add_argument("name")
+    clinic.add_argument("--street", default="")
+    clinic.add_argument("--postcode", default="")
+    clinic.add_argument("--city", default="")
+    clinic.add_argument("--country", default="France")
+    clinic.add_argument("--phone")
+    clinic.add_argument("--email")
+    user = admin_sub.add_parser("create-user", help="a user of a practice; prints its id")
+    user.add_argument("--clinic", required=True, help="the clinic's id (from create-clinic)")
+    user.add_argument("--email", required=True)
+    user.add_argument("--name", required=True, help='as printed on documents: "Dr Claire Martin"')
+    user.add_argument("--role", required=True, choices=["dentist", "assistant", "admin"])
+    user.add_argument("--rpps", help="a dentist's RPPS number (11 digits)")
+    user.add_argument("--phone")
+    user.add_argument("--password-stdin", action="store_true", help="read the password from standard input (else it is asked)")
+    admin.set_defaults(func=cmd_admin)
     return parser
 
 

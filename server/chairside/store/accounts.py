@@ -1,0 +1,147 @@
+"""Practices and their people: clinics, users (argon2id password hashes),
+rooms, patients.  Values are checked with the same models as the documents'
+context (RPPS with its check digit, phone numbers in international form)."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Literal
+
+import asyncpg
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+
+from ..documents.context import Address, Clinic, Practitioner
+
+Role = Literal["dentist", "assistant", "admin"]
+ROLES = ("dentist", "assistant", "admin")
+MIN_PASSWORD = 12
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+
+
+class AccountError(ValueError):
+    """Bad input for an account operation: the message says what."""
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    clinic_id: str
+    email: str
+    name: str
+    role: str
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
+    return _hasher.hash(password)
+
+
+def password_matches(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except VerificationError:
+        return False
+
+
+def new_password() -> str:
+    """A random password for a demo or a first login (16 URL-safe characters)."""
+    return secrets.token_urlsafe(12)
+
+
+async def create_clinic(pool: asyncpg.Pool, name: str, *, street: str = "", postcode: str = "", city: str = "",
+                        country: str = "France", phone: str | None = None, email: str | None = None) -> str:
+    if not name.strip():
+        raise AccountError("a clinic needs a name")
+    try:
+        clinic = Clinic(name=name, address=Address(street=street, postcode=postcode, city=city, country=country),
+                        phone=phone, email=email)
+    except ValueError as exc:
+        raise AccountError(_first_error(exc)) from exc
+    clinic_id = uuid.uuid4()
+    a = clinic.address
+    await pool.execute(
+        "INSERT INTO clinics (id, name, street, postcode, city, country, phone, email) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        clinic_id, clinic.name, a.street, a.postcode, a.city, a.country, clinic.phone, clinic.email)
+    return clinic_id.hex
+
+
+async def create_user(pool: asyncpg.Pool, clinic_id: str, *, email: str, name: str, role: str, password: str,
+                      rpps: str = "", title: str = "Chirurgien-dentiste", phone: str | None = None) -> User:
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+    try:
+        who = Practitioner(name=name, title=title, rpps=rpps, email=email, phone=phone)
+    except ValueError as exc:
+        raise AccountError(_first_error(exc)) from exc
+    if not who.name:
+        raise AccountError("a user needs a name")
+    try:
+        clinic = uuid.UUID(hex=clinic_id)
+    except ValueError as exc:
+        raise AccountError(f"not a clinic id: {clinic_id!r}") from exc
+    user_id = uuid.uuid4()
+    try:
+        await pool.execute(
+            "INSERT INTO users (id, clinic_id, email, name, role, password_hash, title, rpps, phone)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            user_id, clinic, who.email, who.name, role, hash_password(password), who.title, who.rpps or None, who.phone)
+    except asyncpg.UniqueViolationError as exc:
+        raise AccountError(f"a user with the e-mail {email} exists already") from exc
+    except asyncpg.ForeignKeyViolationError as exc:
+        raise AccountError(f"no clinic {clinic_id}") from exc
+    return User(user_id.hex, clinic.hex, who.email or "", who.name, role)
+
+
+async def authenticate(pool: asyncpg.Pool, email: str, password: str) -> User | None:
+    """The user these credentials are, or None (same answer for an unknown
+    e-mail and a wrong password; an unknown e-mail costs a hash too)."""
+    row = await pool.fetchrow("SELECT * FROM users WHERE lower(email) = lower($1) AND disabled_at IS NULL", email)
+    if row is None:
+        password_matches(_DUMMY_HASH, password)
+        return None
+    if not password_matches(row["password_hash"], password):
+        return None
+    return User(row["id"].hex, row["clinic_id"].hex, row["email"], row["name"], row["role"])
+
+
+async def create_room(pool: asyncpg.Pool, clinic_id: str, name: str) -> str:
+    room_id = uuid.uuid4()
+    try:
+        await pool.execute("INSERT INTO rooms (id, clinic_id, name) VALUES ($1, $2, $3)", room_id, uuid.UUID(hex=clinic_id), name)
+    except asyncpg.UniqueViolationError as exc:
+        raise AccountError(f"the clinic has a room named {name!r} already") from exc
+    return room_id.hex
+
+
+async def clinic_count(pool: asyncpg.Pool) -> int:
+    return await pool.fetchval("SELECT count(*) FROM clinics")
+
+
+async def create_demo_clinic(pool: asyncpg.Pool) -> tuple[str, str]:
+    """A demo practice for a first start on an empty store: its dentist's
+    e-mail and a random password (to be changed)."""
+    clinic_id = await create_clinic(pool, "Cabinet dentaire de démonstration", street="1 rue de la Démonstration",
+                                    postcode="75001", city="Paris", phone="01 00 00 00 00")
+    password = new_password()
+    email = "dentiste@demo.chairside.local"
+    await create_user(pool, clinic_id, email=email, name="Dr Démo", role="dentist", password=password)
+    await create_user(pool, clinic_id, email="admin@demo.chairside.local", name="Administrateur", role="admin",
+                      password=new_password())
+    for room in ("Fauteuil 1", "Fauteuil 2"):
+        await create_room(pool, clinic_id, room)
+    return email, password
+
+
+_DUMMY_HASH = _hasher.hash("an unknown user's password costs the same time")
+
+
+def _first_error(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        e = errors()[0]
+        return f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+    return str(exc)
