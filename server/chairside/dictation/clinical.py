@@ -52,7 +52,7 @@ _ACTS = (r"extraction|avulsion|composite|amalgame|inlay|onlay|couronne|detartrag
          r"reimplantation|reimplante|polissage|fluoration|biopsie|filling|extracted|crown|scaling|splint|root canal")
 _FINDINGS = (r"fracture|fissure|felure|luxation|expulsion|mobilite|mobile|plaie|hematome|oedeme|contusion|ecchymose|"
              r"douleur|exposition pulpaire|egression|intrusion|ingression|avulsee|saignement|lesion|dermabrasion|"
-             r"carie|abces|tumefaction|fracture|swelling|wound|bruise|mobility")
+             r"carie|abces|tumefaction|swelling|wound|bruise|mobility")
 _CARE = r"soins?|realise|radiographie|contention|attelle|suture|reimplant|prescription|traitement|care given|treated"
 _DIAGNOSES = r"pulpite|parodontite|gingivite|necrose|abces|cellulite|pericoronarite|alveolite|desmodontite|granulome|kyste"
 

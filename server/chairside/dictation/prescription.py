@@ -70,7 +70,7 @@ class PrescriptionLine:
         return self.strength_mg * (self.units_per_intake or 1.0) * self.intakes_per_day
 
 
-_UNIT_WORD = re.compile(r"\b(?:gram+e?s?|grammes?|milligram+e?s?|microgrammes?|pour ?cent)\b", re.IGNORECASE)
+_UNIT_WORD = re.compile(r"\b(?:(?:milli)?gram+e?s?|microgrammes?|pour ?cent)\b", re.IGNORECASE)
 _STRENGTH = re.compile(r"(\d+(?:[.,]\d+)?)\s*(mg|g|µg|%)(?=\W|$)")
 _UNITS = re.compile(r"\b(\d+|un|une|deux|demi)\s+(comprim[ée]s?|g[ée]lules?|sachets?|cuill[èe]res?|bains? de bouche)\b", re.IGNORECASE)
 _TIMES_A_DAY = re.compile(r"\b(\d+)\s*fois\s+par\s+jour\b", re.IGNORECASE)

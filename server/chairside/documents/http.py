@@ -16,7 +16,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .fhir import to_fhir
-from .store import DocumentVersion
+from .render import TITLES
+from .store import DocumentVersion, fhir_url, pdf_url
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +78,14 @@ async def document_fhir(request: Request) -> Response:
 
 async def document_info(request: Request) -> Response:
     document_id = request.path_params["document_id"]
-    versions = await request.app.state.documents.store.versions(document_id) if _ID.match(document_id) else []
+    versions = await request.app.state.documents.store.list_versions(document_id) if _ID.match(document_id) else []
     if not versions:
         return _error(404, "not_found", "no validated version of this document")
     return JSONResponse({
-        "document_id": document_id, "kind": versions[-1].kind, "title": versions[-1].title,
-        "versions": [{"version": v.version, "number": v.number, "issued_at": v.issued_at.isoformat(), "sha256": v.sha256,
-                      "url": v.pdf_url, "fhir_url": v.fhir_url} for v in versions],
+        "document_id": document_id, "kind": versions[-1]["kind"], "title": TITLES[versions[-1]["kind"]],
+        "versions": [{"version": v["version"], "number": v["number"], "issued_at": v["issued_at"].isoformat(),
+                      "sha256": v["sha256"], "url": pdf_url(document_id, v["version"]),
+                      "fhir_url": fhir_url(document_id, v["version"])} for v in versions],
     }, headers=PRIVATE)
 
 

@@ -50,17 +50,23 @@ class DocumentVersion:
 
     @property
     def pdf_url(self) -> str:
-        if self.status == "preview":
-            return f"/v1/documents/{self.id}/preview.pdf"
-        return f"/v1/documents/{self.id}.pdf?version={self.version}"
+        return f"/v1/documents/{self.id}/preview.pdf" if self.status == "preview" else pdf_url(self.id, self.version)
 
     @property
     def fhir_url(self) -> str | None:
-        return None if self.status == "preview" else f"/v1/documents/{self.id}/fhir?version={self.version}"
+        return None if self.status == "preview" else fhir_url(self.id, self.version)
 
     @property
     def filename(self) -> str:
         return f"{self.number}-v{self.version}{'-apercu' if self.status == 'preview' else ''}.pdf"
+
+
+def pdf_url(document_id: str, version: int) -> str:
+    return f"/v1/documents/{document_id}.pdf?version={version}"
+
+
+def fhir_url(document_id: str, version: int) -> str:
+    return f"/v1/documents/{document_id}/fhir?version={version}"
 
 
 class DocumentStore:
@@ -98,11 +104,13 @@ class DocumentStore:
         row = await self.pool.fetchrow(query, *args)
         return _version(row, "validated") if row else None
 
-    async def versions(self, document_id: str) -> list[DocumentVersion]:
-        rows = await self.pool.fetch(
-            "SELECT v.*, d.kind FROM document_versions v JOIN documents d ON d.id = v.document_id"
-            " WHERE v.document_id = $1 ORDER BY v.version", uuid.UUID(hex=document_id))
-        return [_version(r, "validated") for r in rows]
+    async def list_versions(self, document_id: str) -> list[asyncpg.Record]:
+        """The validated versions' kind, version, number, issued_at and sha256
+        (not their PDFs)."""
+        return await self.pool.fetch(
+            "SELECT d.kind, v.version, v.number, v.issued_at, v.sha256 FROM document_versions v"
+            " JOIN documents d ON d.id = v.document_id WHERE v.document_id = $1 ORDER BY v.version",
+            uuid.UUID(hex=document_id))
 
     async def preview(self, document_id: str) -> DocumentVersion | None:
         row = await self.pool.fetchrow("SELECT * FROM document_previews WHERE document_id = $1", uuid.UUID(hex=document_id))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import asyncpg
@@ -101,7 +102,7 @@ async def authenticate(pool: asyncpg.Pool, email: str, password: str) -> User | 
     e-mail and a wrong password; an unknown e-mail costs a hash too)."""
     row = await pool.fetchrow("SELECT * FROM users WHERE lower(email) = lower($1) AND disabled_at IS NULL", email)
     if row is None:
-        password_matches(_DUMMY_HASH, password)
+        password_matches(_dummy_hash(), password)
         return None
     if not password_matches(row["password_hash"], password):
         return None
@@ -136,7 +137,10 @@ async def create_demo_clinic(pool: asyncpg.Pool) -> tuple[str, str]:
     return email, password
 
 
-_DUMMY_HASH = _hasher.hash("an unknown user's password costs the same time")
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Checked against for an unknown e-mail, so that it costs what a wrong password does."""
+    return _hasher.hash("an unknown user's password costs the same time")
 
 
 def _first_error(exc: ValueError) -> str:
