@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import functools
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -51,6 +53,7 @@ class ServerProcess:
     port: int
     log_path: Path
     data_dir: Path  # its CHAIRSIDE_DATA_DIR (the embedded PostgreSQL is under pgdata/)
+    env: dict  # its environment (the database it uses)
 
     @property
     def http(self) -> str:
@@ -65,6 +68,72 @@ class ServerProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    @functools.cached_property
+    def token(self) -> str:
+        """A token of the demo practice's dentist, whose login a first start
+        prints (no RPPS: enough to dictate, not to validate documents)."""
+        found = re.search(r"Log in as (\S+) with the password (\S+) ", self.log())
+        assert found, "the first start printed no login"
+        return login(self.http, *found.groups())
+
+    def admin(self, *args: str, password: str | None = None) -> str:
+        """``chairside admin …`` on this server's database: its output."""
+        done = subprocess.run([sys.executable, "-m", "chairside.cli", "admin", *args], env=self.env, cwd=ROOT,
+                              input=None if password is None else password + "\n", capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+
+def login(http: str, email: str, password: str) -> str:
+    response = httpx.post(http + "/v1/auth/login", json={"email": email, "password": password}, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()["token"]
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Practice:
+    """A complete practice on a server: tokens of its dentist (with an
+    RPPS), assistant and admin, two rooms, a patient."""
+
+    server: ServerProcess
+    clinic_id: str
+    emails: dict[str, str]
+    tokens: dict[str, str]
+    rooms: list[str]
+    patient: dict
+
+    def headers(self, role: str = "dentist") -> dict:
+        return bearer(self.tokens[role])
+
+    def get(self, path: str, role: str = "dentist", **kwargs) -> httpx.Response:
+        return httpx.get(self.server.http + path, headers=self.headers(role), timeout=30, **kwargs)
+
+
+def create_practice(server: ServerProcess, name: str = "Cabinet dentaire de la République", tag: str = "") -> Practice:
+    tag = tag or os.urandom(3).hex()
+    clinic_id = server.admin("create-clinic", name, "--street", "12 rue de la République", "--postcode", "69002",
+                             "--city", "Lyon", "--phone", "04 78 00 00 01", "--email", "contact@cabinet-republique.fr")
+    emails = {role: f"{role}.{tag}@cabinet-republique.fr" for role in ("dentist", "assistant", "admin")}
+    server.admin("create-user", "--clinic", clinic_id, "--email", emails["admin"], "--name", "Paul Admin", "--role", "admin",
+                 "--password-stdin", password=PASSWORD)
+    admin = bearer(login(server.http, emails["admin"], PASSWORD))
+    for role, extra in (("dentist", {"name": "Dr Claire Martin", "rpps": "10101234564"}), ("assistant", {"name": "Léa Petit"})):
+        created = httpx.post(server.http + "/v1/users", headers=admin, json={"email": emails[role], "role": role, "password": PASSWORD, **extra})
+        assert created.status_code == 201, created.text
+    rooms = [httpx.post(server.http + "/v1/rooms", headers=admin, json={"name": f"Fauteuil {i}"}).json()["id"] for i in (1, 2)]
+    tokens = {role: login(server.http, email, PASSWORD) for role, email in emails.items()}
+    patient = httpx.post(server.http + "/v1/patients", headers=bearer(tokens["dentist"]), json={
+        "last_name": "Durand", "first_name": "Jeanne", "sex": "F", "birth_date": "1984-03-07", "weight_kg": 62, "code": "P-2026-0042"})
+    assert patient.status_code == 201, patient.text
+    return Practice(server, clinic_id, emails, tokens, rooms, patient.json())
 
 
 def start_server(tmp: Path, **env_settings: str) -> ServerProcess:
@@ -83,7 +152,7 @@ def start_server(tmp: Path, **env_settings: str) -> ServerProcess:
         [sys.executable, "-m", "chairside.cli", "serve"], env=env, cwd=ROOT,
         stdout=open(log_path, "wb"), stderr=subprocess.STDOUT,
     )
-    server = ServerProcess(process, port, log_path, tmp)
+    server = ServerProcess(process, port, log_path, tmp, env)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -111,6 +180,12 @@ def server(tmp_path_factory) -> ServerProcess:
     srv = start_server(tmp_path_factory.mktemp("server"))
     yield srv
     stop_server(srv)
+
+
+@pytest.fixture(scope="session")
+def practice(server) -> Practice:
+    """A complete practice on the shared server."""
+    return create_practice(server)
 
 
 @pytest.fixture(scope="session")

@@ -88,8 +88,21 @@ def test_discard_asks_for_confirmation():
     d.handle("Paracétamol un gramme.")  # not a confirmation: the draft stays, the line is added
     assert d.draft is not None and len(d.draft.lines) == 2
     d.handle("Abandonne.")
-    d.handle("Oui.")
-    assert d.draft is None
+    said, gone = d.handle("Oui.")
+    assert d.draft is None and said.command == "discard"
+    assert gone.kind == "draft_updated" and gone.draft["status"] == "discarded" and gone.change == {"op": "discard"}
+
+
+def test_a_resumed_dictation_goes_on_with_its_draft():
+    d = Dictation()
+    run(d, "Nouvelle ordonnance.", "Amoxicilline un gramme.")
+    resumed = Dictation()
+    resumed.restore(d.draft.as_dict())
+    resumed.handle("Paracétamol un gramme.")
+    assert [line["drug"] for line in resumed.draft.lines] == ["amoxicilline", "paracétamol"]
+    assert resumed.draft.id == d.draft.id
+    resumed.restore({**d.draft.as_dict(), "status": "discarded"})
+    assert resumed.draft is None
 
 
 def test_a_change_after_validation_makes_a_new_version():

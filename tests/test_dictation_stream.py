@@ -10,18 +10,25 @@ import json
 
 import httpx
 import websockets
+from conftest import Practice, bearer
 from factories import CONTEXT
 from pypdf import PdfReader
 
 from chairside.client import load_audio, to_pcm
 
 
-async def session(url: str, steps: list, context: dict | None = CONTEXT) -> list[dict]:
+def dictate(practice: Practice, steps: list) -> list[dict]:
+    """A session of the practice's dentist for its patient, in its first room."""
+    return asyncio.run(session(practice.server.ws, practice.tokens["dentist"], steps, room=practice.rooms[0],
+                               patient=practice.patient["id"], lab=CONTEXT["lab"]))
+
+
+async def session(url: str, token: str, steps: list, **start) -> list[dict]:
     """Run steps (text strings, {"type": ...} messages, or ("audio", path))
     then stop; all events."""
     events: list[dict] = []
     async with websockets.connect(url) as ws:
-        await ws.send(json.dumps({"type": "start", "language": "fr", **({"context": context} if context else {})}))
+        await ws.send(json.dumps({"type": "start", "language": "fr", "token": token, **start}))
 
         async def receive() -> None:
             async for message in ws:
@@ -47,14 +54,14 @@ async def session(url: str, steps: list, context: dict | None = CONTEXT) -> list
     return events
 
 
-def test_typed_text_drives_a_prescription(server):
-    events = asyncio.run(session(server.ws, [
+def test_typed_text_drives_a_prescription(practice):
+    events = dictate(practice, [
         "Nouvelle ordonnance.",
         "Amoxicilline un gramme, un comprimé matin et soir pendant sept jours.",
         "Ibuprofène quatre cents milligrammes, deux comprimés trois fois par jour",
         "Efface ça.",
         "Valide.",
-    ]))
+    ])
     types = [e["type"] for e in events]
     assert types[0] == "ready" and types[-1] == "closed"
     texts = [e for e in events if e["type"] == "final"]
@@ -75,21 +82,21 @@ def pdf_text(data: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
-def test_speech_and_text_to_a_printed_pdf(server, corpus):
+def test_speech_and_text_to_a_printed_pdf(practice, corpus):
     """The issue's end-to-end case: a typed command opens the draft, lines are
     dictated (real speech and typed), "valide et imprime" gives a PDF that is
     fetched over HTTP, with its FHIR export."""
-    events = asyncio.run(session(server.ws, [
+    events = dictate(practice, [
         "Nouvelle ordonnance.",
         ("audio", corpus["dental_02.wav"].path),  # "Amoxicilline un gramme, un comprimé matin et soir pendant sept jours."
         "Paracétamol un gramme, un comprimé toutes les six heures si douleur.",
         "Valide et imprime.",
-    ]))
+    ])
     ready = [e for e in events if e["type"] == "document.ready"]
     assert len(ready) == 1, [e for e in events if e["type"] in ("command", "error", "warning")]
     doc = ready[0]
     assert (doc["status"], doc["print"], doc["kind"], doc["version"]) == ("validated", True, "prescription", 1)
-    response = httpx.get(server.http + doc["url"], timeout=10)
+    response = practice.get(doc["url"])
     assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
     assert response.headers["cache-control"] == "private, no-store"
     assert hashlib.sha256(response.content).hexdigest() == doc["sha256"]
@@ -100,55 +107,56 @@ def test_speech_and_text_to_a_printed_pdf(server, corpus):
     # the recognizer may mishear "un gramme": then the line says so, never a guessed strength
     assert spoken["strength"] == "1 g" or any(w.startswith("dosage non compris") for w in warnings), (spoken, warnings)
     assert "Jeanne DURAND" in text and "10101234564" in text
-    bundle = httpx.get(server.http + doc["fhir_url"], timeout=10).json()
+    bundle = practice.get(doc["fhir_url"]).json()
     kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
     assert kinds[0] == "Composition" and kinds.count("MedicationRequest") == 2 and "DocumentReference" in kinds
 
 
 def test_validation_needs_the_legal_mentions(server):
-    """Without the practice's context a prescription cannot be signed; a
-    preview still renders, and nothing is fetchable as validated."""
-    events = asyncio.run(session(server.ws, [
+    """The demo dentist has no RPPS and the session no patient: the
+    prescription cannot be signed; a preview still renders, and nothing is
+    fetchable as validated."""
+    events = asyncio.run(session(server.ws, server.token, [
         "Nouvelle ordonnance.", "Amoxicilline un gramme matin et soir.", "Valide.", {"type": "preview"},
-    ], context=None))
+    ]))
     refused = [e["message"] for e in events if e["type"] == "command"][-1]
     assert refused.startswith("Impossible de valider") and "numéro RPPS" in refused and "date de naissance" in refused
     ready = [e for e in events if e["type"] == "document.ready"]
     assert len(ready) == 1 and ready[0]["status"] == "preview" and ready[0]["fhir_url"] is None
-    preview = httpx.get(server.http + ready[0]["url"], timeout=10)
+    preview = httpx.get(server.http + ready[0]["url"], headers=bearer(server.token), timeout=10)
     assert preview.status_code == 200 and "APERÇU" in pdf_text(preview.content)
-    validated = httpx.get(f"{server.http}/v1/documents/{ready[0]['document_id']}.pdf", timeout=10)
+    validated = httpx.get(f"{server.http}/v1/documents/{ready[0]['document_id']}.pdf", headers=bearer(server.token), timeout=10)
     assert validated.status_code == 404 and validated.json()["error"]["code"] == "not_found"
 
 
-def test_a_validated_version_never_changes(server):
+def test_a_validated_version_never_changes(practice):
     """Printing again gives the same bytes; a change after validation makes
     version 2, and version 1 stays as it was."""
-    events = asyncio.run(session(server.ws, [
+    events = dictate(practice, [
         "Nouvelle ordonnance.", "Amoxicilline un gramme matin et soir pendant sept jours.", "Valide.", "Imprime.",
         "Paracétamol un gramme si douleur.", "Valide et imprime.",
-    ]))
+    ])
     ready = [e for e in events if e["type"] == "document.ready"]
     assert [(e["version"], e["print"]) for e in ready] == [(1, False), (1, True), (2, True)]
     assert ready[0]["sha256"] == ready[1]["sha256"] != ready[2]["sha256"]
     doc_id = ready[0]["document_id"]
-    first = httpx.get(f"{server.http}/v1/documents/{doc_id}.pdf?version=1", timeout=10)
-    latest = httpx.get(f"{server.http}/v1/documents/{doc_id}.pdf", timeout=10)
+    first = practice.get(f"/v1/documents/{doc_id}.pdf?version=1")
+    latest = practice.get(f"/v1/documents/{doc_id}.pdf")
     assert hashlib.sha256(first.content).hexdigest() == ready[0]["sha256"]
     assert "Paracétamol" not in pdf_text(first.content) and "Paracétamol" in pdf_text(latest.content)
-    info = httpx.get(f"{server.http}/v1/documents/{doc_id}", timeout=10).json()
+    info = practice.get(f"/v1/documents/{doc_id}").json()
     assert [v["version"] for v in info["versions"]] == [1, 2]
-    assert httpx.get(f"{server.http}/v1/documents/{doc_id}.pdf?version=3", timeout=10).status_code == 404
-    assert httpx.get(f"{server.http}/v1/documents/{doc_id}.pdf?version=zero", timeout=10).status_code == 400
-    assert httpx.get(f"{server.http}/v1/documents/not-an-id.pdf", timeout=10).status_code == 404
+    assert practice.get(f"/v1/documents/{doc_id}.pdf?version=3").status_code == 404
+    assert practice.get(f"/v1/documents/{doc_id}.pdf?version=zero").status_code == 400
+    assert practice.get("/v1/documents/not-an-id.pdf").status_code == 404
 
 
-def test_speech_and_text_share_the_session(server, corpus):
-    events = asyncio.run(session(server.ws, [
+def test_speech_and_text_share_the_session(practice, corpus):
+    events = dictate(practice, [
         "Nouvelle ordonnance.",
         ("audio", corpus["dental_02.wav"].path),  # "Amoxicilline un gramme, un comprimé matin et soir pendant sept jours."
         "Valide.",
-    ]))
+    ])
     speech_finals = [e for e in events if e["type"] == "final" and e["source"] == "speech"]
     assert speech_finals and "amoxici" in speech_finals[0]["text"].lower()  # often misspelt: the formulary matches it
     drafts = [e for e in events if e["type"] == "draft.updated"]

@@ -13,20 +13,52 @@ import time
 import asyncpg
 import psutil
 import websockets
-from conftest import start_server, stop_server
+from conftest import create_practice, start_server, stop_server
 from factories import CONTEXT
 
 from chairside.client import load_audio, to_pcm
 from chairside.store.db import start_embedded
 
 
-async def dictate_until_killed(server, recording, kill_after_finals: int) -> list[dict]:
-    """Stream the recording at real-time pace after a typed command; SIGKILL
-    the server once ``kill_after_finals`` finals have arrived.  The events
-    received until the connection drops."""
+async def recv_json(ws, timeout: float = 15.0) -> dict:
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+class ScreenLog:
+    """An assistant's screen on the room: every event it received."""
+
+    def __init__(self) -> None:
+        self.events: list[dict] = []
+
+    @property
+    def last_seq(self) -> int:
+        return max(e["seq"] for e in self.events if "seq" in e)
+
+    async def watch(self, url: str, token: str, last_seq: int | None = None, until=None) -> None:
+        try:
+            async with websockets.connect(url) as ws:
+                await ws.send(json.dumps({"type": "hello", "token": token, **({"last_seq": last_seq} if last_seq is not None else {})}))
+                async for message in ws:
+                    self.events.append(json.loads(message))
+                    if until is not None and until(self.events[-1]):
+                        return
+        except websockets.ConnectionClosed:
+            pass
+
+
+async def dictate_until_killed(practice, recording, kill_after_finals: int, screen: ScreenLog) -> list[dict]:
+    """With a screen watching the room, stream the recording at real-time
+    pace after a typed command; SIGKILL the server once
+    ``kill_after_finals`` finals have arrived.  The events received until the
+    connection drops."""
+    server = practice.server
     received: list[dict] = []
+    watching = asyncio.create_task(screen.watch(rooms_url(server, practice.rooms[0]), practice.tokens["assistant"]))
+    while not screen.events:
+        await asyncio.sleep(0.05)
     async with websockets.connect(server.ws) as ws:
-        await ws.send(json.dumps({"type": "start", "context": CONTEXT}))
+        await ws.send(json.dumps({"type": "start", "token": practice.tokens["dentist"], "room": practice.rooms[0],
+                                  "patient": practice.patient["id"], "lab": CONTEXT["lab"]}))
         await ws.send(json.dumps({"type": "text", "text": "Nouvelle ordonnance."}))
 
         async def receive() -> None:
@@ -49,7 +81,21 @@ async def dictate_until_killed(server, recording, kill_after_finals: int) -> lis
         except websockets.ConnectionClosed:
             pass
         await asyncio.wait_for(receiver, 30)
+    await asyncio.wait_for(watching, 30)
     return received
+
+
+def rooms_url(server, room: str) -> str:
+    return f"ws://127.0.0.1:{server.port}/v1/rooms/{room}/events"
+
+
+async def resume(practice, session_id: str) -> list[dict]:
+    """The dentist reconnects to the interrupted session, validates, stops."""
+    async with websockets.connect(practice.server.ws) as ws:
+        await ws.send(json.dumps({"type": "start", "token": practice.tokens["dentist"], "resume": session_id}))
+        await ws.send(json.dumps({"type": "text", "text": "Valide."}))
+        await ws.send(json.dumps({"type": "stop"}))
+        return [json.loads(m) async for m in ws]
 
 
 async def journal(url: str, session_id: str) -> tuple[list, list, dict]:
@@ -57,7 +103,7 @@ async def journal(url: str, session_id: str) -> tuple[list, list, dict]:
     try:
         finals = await conn.fetch("SELECT utterance, source, text FROM utterances WHERE session_id = $1 ORDER BY id", session_id)
         changes = await conn.fetch(
-            "SELECT utterance, document_id, version, status, change->>'op' AS op FROM draft_changes WHERE session_id = $1 ORDER BY id",
+            "SELECT utterance, document_id, version, status, change->>'op' AS op, draft FROM draft_changes WHERE session_id = $1 ORDER BY id",
             session_id)
         session = await conn.fetchrow("SELECT * FROM dictation_sessions WHERE id = $1", session_id)
         return finals, changes, dict(session)
@@ -66,10 +112,16 @@ async def journal(url: str, session_id: str) -> tuple[list, list, dict]:
 
 
 def test_sigkill_mid_dictation_loses_nothing_received(tmp_path, corpus):
+    """Kill the server mid-dictation; every final and draft change the dentist
+    or the room's screen received is in the database; after a restart the
+    dentist resumes the session where it was, and the screen, reconnecting
+    with its last sequence number, gets exactly what it missed."""
     server = start_server(tmp_path)
+    screen = ScreenLog()
     try:
+        practice = create_practice(server)
         # the typed command's final, then "Nouvelle ordonnance." and the amoxicilline line spoken
-        received = asyncio.run(dictate_until_killed(server, corpus["dental_s1.wav"].path, kill_after_finals=3))
+        received = asyncio.run(dictate_until_killed(practice, corpus["dental_s1.wav"].path, 3, screen))
         assert server.process.wait(timeout=10) == -signal.SIGKILL
     finally:
         stop_server(server)
@@ -87,10 +139,36 @@ def test_sigkill_mid_dictation_loses_nothing_received(tmp_path, corpus):
     assert [(c["utterance"], c["draft"]["id"], c["draft"]["version"], c["draft"]["status"], c["change"]["op"]) for c in changes] == [
         (r["utterance"], r["document_id"].hex, r["version"], r["status"], r["op"]) for r in stored_changes][: len(changes)]
     assert session["ended_at"] is None and json.loads(session["context"])["patient"]["last_name"] == "Durand"
+    seen_on_screen = [e for e in screen.events if e["type"] == "final"]
+    assert [e["text"] for e in seen_on_screen] == [f["text"] for f in finals][: len(seen_on_screen)]
 
     server = start_server(tmp_path)  # the server starts again on the same data
     try:
-        assert server.health()["status"] == "ok"
+        practice.server = server
+        resumed = asyncio.run(resume(practice, session_id))
+        ready, draft = resumed[0], resumed[1]
+        assert ready["type"] == "ready" and ready["resumed"] and ready["session_id"] == session_id
+        assert ready["utterances"] == max(r["utterance"] for r in stored_finals)
+        assert draft["type"] == "draft.updated" and draft["change"] == {"op": "resume"}
+        # the draft as last committed: what the dentist had, or more if the kill came between commit and send
+        had = changes[-1]["draft"]
+        assert draft["draft"]["id"] == had["id"] and draft["draft"]["lines"][: len(had["lines"])] == had["lines"]
+        assert draft["draft"]["lines"] == json.loads(stored_changes[-1]["draft"])["lines"]
+        documents = [e for e in resumed if e["type"] == "document.ready"]
+        assert len(documents) == 1 and documents[0]["status"] == "validated", resumed
+        validated = [e for e in resumed if e["type"] == "final"][0]
+        assert validated["utterance"] == ready["utterances"] + 1  # numbering goes on
+
+        before = screen.last_seq
+        later = ScreenLog()
+        asyncio.run(later.watch(rooms_url(server, practice.rooms[0]), practice.tokens["assistant"], last_seq=before,
+                                until=lambda e: e["type"] == "session.ended"))
+        assert later.events[0] == {"type": "catchup", "after": before, "events": later.events[0]["events"]}
+        seqs = [e["seq"] for e in later.events[1:]]
+        assert seqs == list(range(before + 1, before + 1 + len(seqs)))  # no gap, no duplicate
+        caught_up = [e["text"] for e in screen.events + later.events if e["type"] == "final"]
+        assert caught_up[: len(finals)] == [f["text"] for f in finals]  # everything the dentist had, the screen has
+        assert any(e["type"] == "document.ready" for e in later.events)
     finally:
         stop_server(server)
     # and its clean stop stops the embedded PostgreSQL, though a user of it was killed
@@ -101,7 +179,7 @@ def test_sigkill_mid_dictation_loses_nothing_received(tmp_path, corpus):
 def test_a_stopped_session_is_closed_in_the_journal(server, tmp_path):
     async def scenario() -> str:
         async with websockets.connect(server.ws) as ws:
-            await ws.send(json.dumps({"type": "start"}))
+            await ws.send(json.dumps({"type": "start", "token": server.token}))
             ready = json.loads(await ws.recv())
             await ws.send(json.dumps({"type": "text", "text": "Bonjour."}))
             await ws.send(json.dumps({"type": "stop"}))

@@ -33,10 +33,12 @@ def test_full_start():
         ('{"type": "start", "language": "de"}', "invalid_message"),
         ('{"type": "start", "colour": "blue"}', "invalid_message"),
         ('{"type": "start", "vocabulary": "amoxicilline"}', "invalid_message"),
-        ('{"type": "start", "context": {"practitioner": {"rpps": "12345"}}}', "invalid_message"),
-        ('{"type": "start", "context": {"patient": {"birth_date": "07/03/1984"}}}', "invalid_message"),
-        ('{"type": "start", "context": {"clinic": {"phone": "000"}}}', "invalid_message"),
-        ('{"type": "start", "context": {"doctor": {}}}', "invalid_message"),
+        ('{"type": "start", "context": {"practitioner": {"name": "Dr X"}}}', "invalid_message"),  # from the store now
+        ('{"type": "start", "lab": {"phone": "000"}}', "invalid_message"),
+        ('{"type": "start", "lab": {"doctor": {}}}', "invalid_message"),
+        ('{"type": "start", "room": "Fauteuil 1"}', "invalid_message"),
+        ('{"type": "start", "patient": "12"}', "invalid_message"),
+        ('{"type": "start", "resume": "x"}', "invalid_message"),
         ('{"type": "preview", "draft": 1}', "invalid_message"),
     ],
 )
@@ -50,15 +52,16 @@ def test_bad_messages_have_a_machine_readable_code(text, code):
 def test_error_messages_name_the_field():
     with pytest.raises(ev.ProtocolError, match="encoding"):
         ev.parse_client_message('{"type": "start", "encoding": "mp3"}')
-    with pytest.raises(ev.ProtocolError, match=r"context\.practitioner\.rpps: .*11 digits"):
-        ev.parse_client_message('{"type": "start", "context": {"practitioner": {"rpps": "12345"}}}')
+    with pytest.raises(ev.ProtocolError, match=r"lab\.phone: .*not a valid phone number"):
+        ev.parse_client_message('{"type": "start", "lab": {"phone": "000"}}')
 
 
-def test_start_with_a_context():
-    start = ev.parse_client_message('{"type": "start", "context": {"patient": {"last_name": "Durand", "sex": "F"}, '
-                                    '"clinic": {"phone": "04 78 00 00 01"}}}')
-    assert start.context.patient.last_name == "Durand" and start.context.clinic.phone == "+33 4 78 00 00 01"
-    assert ev.parse_client_message('{"type": "start"}').context.practitioner.title == "Chirurgien-dentiste"
+def test_start_names_room_patient_and_lab_by_id():
+    room, patient = "a" * 32, "b" * 32
+    start = ev.parse_client_message('{"type": "start", "token": "t", "room": "%s", "patient": "%s", '
+                                    '"lab": {"name": "Laboratoire Rhône", "phone": "04 72 00 00 02"}}' % (room, patient))
+    assert (start.room, start.patient, start.token) == (room, patient, "t")
+    assert start.lab.phone == "+33 4 72 00 00 02"
 
 
 def test_server_events_serialize_with_their_type():

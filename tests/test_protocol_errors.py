@@ -30,8 +30,8 @@ async def recv_until(ws, kind: str, timeout: float = 20.0) -> list[dict]:
             return got
 
 
-async def start(ws, **fields) -> dict:
-    await ws.send(json.dumps({"type": "start", **fields}))
+async def start(ws, token: str, **fields) -> dict:
+    await ws.send(json.dumps({"type": "start", "token": token, **fields}))
     return await recv_json(ws)
 
 
@@ -52,7 +52,7 @@ def test_audio_before_start_is_refused_then_start_works(strict_server):
             await ws.send(bytes(640))
             error = await recv_json(ws)
             assert (error["type"], error["code"], error["fatal"]) == ("error", "not_started", False)
-            assert (await start(ws))["type"] == "ready"
+            assert (await start(ws, strict_server.token))["type"] == "ready"
             await ws.send(json.dumps({"type": "stop"}))
             assert (await recv_until(ws, "closed"))[-1]["utterances"] == 0
 
@@ -76,7 +76,7 @@ def test_bad_messages_get_an_error_and_the_connection_goes_on(strict_server, mes
             error = await recv_json(ws)
             assert error["type"] == "error" and error["code"] == code and not error["fatal"]
             assert error["message"]
-            assert (await start(ws))["type"] == "ready"
+            assert (await start(ws, strict_server.token))["type"] == "ready"
             await ws.send(json.dumps({"type": "stop"}))
             await recv_until(ws, "closed")
 
@@ -86,7 +86,7 @@ def test_bad_messages_get_an_error_and_the_connection_goes_on(strict_server, mes
 def test_second_start_and_odd_frames_are_refused_without_ending_the_session(strict_server):
     async def scenario():
         async with websockets.connect(strict_server.ws) as ws:
-            await start(ws)
+            await start(ws, strict_server.token)
             await ws.send(json.dumps({"type": "start"}))
             assert (await recv_json(ws))["code"] == "already_started"
             await ws.send(bytes(641))  # not whole 16-bit samples
@@ -104,7 +104,7 @@ def test_second_start_and_odd_frames_are_refused_without_ending_the_session(stri
 def test_oversized_frame_closes_with_1009(strict_server):
     async def scenario():
         async with websockets.connect(strict_server.ws, max_size=None) as ws:
-            await start(ws)
+            await start(ws, strict_server.token)
             await ws.send(bytes(65536 + 2))
             error = await recv_until(ws, "error")
             assert error[-1]["code"] == "frame_too_large" and error[-1]["fatal"]
@@ -120,7 +120,7 @@ def test_session_past_its_maximum_duration_is_flushed_and_closed(strict_server, 
 
     async def scenario():
         async with websockets.connect(strict_server.ws) as ws:
-            await start(ws)
+            await start(ws, strict_server.token)
             pcm = to_pcm(audio)
             events = []
             try:
@@ -148,7 +148,7 @@ def test_session_past_its_maximum_duration_is_flushed_and_closed(strict_server, 
 def test_idle_client_is_closed(strict_server):
     async def scenario():
         async with websockets.connect(strict_server.ws) as ws:
-            await start(ws)
+            await start(ws, strict_server.token)
             started = time.monotonic()
             error = await recv_until(ws, "error", timeout=10)
             assert error[-1]["code"] == "idle_timeout" and error[-1]["fatal"]
@@ -165,7 +165,7 @@ def test_sessions_over_the_limit_are_refused(strict_server):
         held = [await websockets.connect(strict_server.ws) for _ in range(3)]
         try:
             for ws in held:
-                await start(ws)
+                await start(ws, strict_server.token)
             async with websockets.connect(strict_server.ws) as extra:
                 error = await recv_json(extra)
                 assert error["code"] == "server_busy" and error["fatal"]
@@ -185,13 +185,13 @@ def test_vanishing_clients_leak_nothing_and_do_not_disturb_others(server, corpus
 
     async def vanish(after_audio: bool) -> None:
         ws = await websockets.connect(server.ws)
-        await start(ws)
+        await start(ws, server.token)
         if after_audio:
             await ws.send(to_pcm(load_audio(rec.path))[:32000])
         ws.transport.abort()  # no close handshake: the client just disappears
 
     async def scenario():
-        good = asyncio.create_task(stream_file(server.ws, rec.path))
+        good = asyncio.create_task(stream_file(server.ws, rec.path, token=server.token))
         await asyncio.gather(*(vanish(i % 2 == 0) for i in range(2)), return_exceptions=True)
         return await good
 

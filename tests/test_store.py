@@ -12,7 +12,7 @@ import asyncpg
 import httpx
 import pytest
 import websockets
-from conftest import start_server, stop_server
+from conftest import create_practice, start_server, stop_server
 from factories import CONTEXT
 
 from chairside.config import Settings
@@ -107,9 +107,10 @@ async def test_an_unreachable_database_is_a_clear_error():
 # -- documents outlive the server process ---------------------------------------------
 
 
-async def _validate_a_prescription(ws_url: str) -> dict:
-    async with websockets.connect(ws_url) as ws:
-        await ws.send(json.dumps({"type": "start", "context": CONTEXT}))
+async def _validate_a_prescription(practice) -> dict:
+    async with websockets.connect(practice.server.ws) as ws:
+        await ws.send(json.dumps({"type": "start", "token": practice.tokens["dentist"], "patient": practice.patient["id"],
+                                  "lab": CONTEXT["lab"]}))
         for text in ("Nouvelle ordonnance.", "Amoxicilline un gramme matin et soir pendant sept jours.", "Valide."):
             await ws.send(json.dumps({"type": "text", "text": text}))
         await ws.send(json.dumps({"type": "stop"}))
@@ -129,16 +130,17 @@ def test_documents_outlive_a_restart(tmp_path, request, where):
         env["database_url"] = asyncio.run(fresh_database(request.getfixturevalue("debian_postgres").url))
     server = start_server(tmp_path, **env)
     try:
-        doc = asyncio.run(_validate_a_prescription(server.ws))
+        practice = create_practice(server)
+        doc = asyncio.run(_validate_a_prescription(practice))
     finally:
         stop_server(server)
     if where == "embedded":
         assert (tmp_path / "pgdata" / "PG_VERSION").exists()
     server = start_server(tmp_path, **env)
     try:
-        pdf = httpx.get(server.http + doc["url"], timeout=10)
+        pdf = httpx.get(server.http + doc["url"], headers=practice.headers(), timeout=10)
         assert pdf.status_code == 200 and pdf.headers["etag"] == f'"{doc["sha256"]}"'
-        fhir = httpx.get(server.http + doc["fhir_url"], timeout=10)
+        fhir = httpx.get(server.http + doc["fhir_url"], headers=practice.headers(), timeout=10)
         assert fhir.status_code == 200 and fhir.json()["resourceType"] == "Bundle"
     finally:
         stop_server(server)

@@ -50,7 +50,7 @@ def french_passes(server, corpus, french_whole_file) -> list[dict[str, StreamRes
             while queue:
                 name = queue.pop(0)
                 # no prompt, as in the whole-file reference: like for like
-                results[name] = await stream_file(server.ws, corpus[name].path, language="fr", trailing_silence_s=1.0, vocabulary=[])
+                results[name] = await stream_file(server.ws, corpus[name].path, language="fr", trailing_silence_s=1.0, vocabulary=[], token=server.token)
 
         await asyncio.gather(lane(), lane())
         return results
@@ -146,7 +146,7 @@ def test_nothing_comes_out_of_noise_or_silence(server, corpus, kind):
         audio = load_audio(corpus["noise_picovoice-leopard_empty.wav"].path)
     else:
         audio = np.zeros(8 * 16000, np.float32)
-    result = asyncio.run(stream_pcm(server.ws, to_pcm(audio), language="fr"))
+    result = asyncio.run(stream_pcm(server.ws, to_pcm(audio), language="fr", token=server.token))
     assert [r.event for r in result.of("partial")] == []
     assert result.text == ""
     assert result.events[-1].event["type"] == "closed"
@@ -154,7 +154,7 @@ def test_nothing_comes_out_of_noise_or_silence(server, corpus, kind):
 
 def test_english_session(server, corpus):
     rec = corpus["en_faster-whisper_jfk.wav"]
-    result = asyncio.run(stream_file(server.ws, rec.path, language="en"))
+    result = asyncio.run(stream_file(server.ws, rec.path, language="en", token=server.token))
     assert result.events[0].event["language"] == "en"
     assert wer([rec.transcript], [result.text], "en") < 0.15, result.text
 
@@ -172,7 +172,7 @@ def test_any_rate_and_layout_is_resampled(server, corpus, rate, channels, encodi
     frame.sample_rate = 16000
     converted = np.concatenate([f.to_ndarray().reshape(-1) for f in resampler.resample(frame) + resampler.resample(None)])
     pcm = to_pcm(converted, encoding, channels)
-    result = asyncio.run(stream_pcm(server.ws, pcm, sample_rate=rate, channels=channels, encoding=encoding, realtime=False, vocabulary=[]))
+    result = asyncio.run(stream_pcm(server.ws, pcm, sample_rate=rate, channels=channels, encoding=encoding, realtime=False, vocabulary=[], token=server.token))
     assert result.events[0].event["sample_rate"] == rate
     assert result.events[-1].event["audio_seconds"] == pytest.approx(rec.duration_s, abs=0.1)
     limit = 0.35 if rate == 8000 else 0.2  # telephone bandwidth loses some detail
@@ -183,13 +183,13 @@ def test_the_default_vocabulary_helps_commands(server, corpus):
     """With no vocabulary sent, the recognizer is prompted with the command
     phrases: "Efface ça." is heard as a command (without: "et façant")."""
     rec = corpus["dental_06.wav"]
-    by_default = asyncio.run(stream_file(server.ws, rec.path, realtime=False))
+    by_default = asyncio.run(stream_file(server.ws, rec.path, realtime=False, token=server.token))
     assert [r.event["command"] for r in by_default.of("command")] == ["undo"], by_default.text
-    without = asyncio.run(stream_file(server.ws, rec.path, realtime=False, vocabulary=[]))
+    without = asyncio.run(stream_file(server.ws, rec.path, realtime=False, vocabulary=[], token=server.token))
     assert without.of("command") == [], without.text
 
 
 def test_a_vocabulary_is_accepted_and_used(server, corpus):
     rec = corpus["dental_02.wav"]
-    result = asyncio.run(stream_file(server.ws, rec.path, vocabulary=["amoxicilline", "comprimé"], realtime=False))
+    result = asyncio.run(stream_file(server.ws, rec.path, vocabulary=["amoxicilline", "comprimé"], realtime=False, token=server.token))
     assert "amoxicilline" in result.text.lower()

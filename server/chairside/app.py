@@ -12,18 +12,30 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from . import __version__
+from .api import api_routes
+from .auth import Tokens
 from .config import Settings
 from .documents.http import document_routes
 from .documents.store import DocumentService, DocumentStore
+from .openapi import openapi
+from .rooms import RoomHub
 from .runtime import load_engine
 from .store.db import open_database
 from .store.journal import Journal
+from .transport.screens import room_events_endpoint
 from .transport.websocket import stream_endpoint
 
 log = logging.getLogger(__name__)
 
 
 async def health(request: Request) -> JSONResponse:
+    """
+    summary: Liveness and load (no patient data, no token needed).
+    tags: [meta]
+    security: []
+    responses:
+      200: {description: The server is up}
+    """
     state = request.app.state
     return JSONResponse(
         {
@@ -31,6 +43,7 @@ async def health(request: Request) -> JSONResponse:
             "version": __version__,
             "model": state.model_name,
             "sessions_active": len(state.sessions),
+            "screens": sum(len(s) for s in state.rooms.screens.values()),
             "asr_queue": state.engine.queued,
             "asr_decodes": state.engine.decodes,
             "asr_busy_s": round(state.engine.busy_s, 3),
@@ -61,6 +74,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.database = database
         app.state.documents = DocumentService(DocumentStore(database.pool), settings.timezone)
         app.state.journal = Journal(database.pool)
+        app.state.tokens = await Tokens.load(database.pool, settings.token_ttl_s)
+        app.state.rooms = RoomHub(database.pool, settings.screen_queue)
+        await app.state.rooms.start()
         await _first_start(database.pool)
         await engine.start()
         app.state.engine, app.state.vad, app.state.model_name = engine, vad, model_name
@@ -70,13 +86,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             await engine.close()
+            await app.state.rooms.close()
             app.state.documents.close()
             await database.close()
 
     app = Starlette(
         routes=[
             Route("/v1/health", health),
+            Route("/openapi.json", openapi),
             WebSocketRoute("/v1/stream", stream_endpoint),
+            WebSocketRoute("/v1/rooms/{room}/events", room_events_endpoint),
+            *api_routes(),
             *document_routes(),
         ],
         lifespan=lifespan,

@@ -50,6 +50,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # it logs every decode
     logging.getLogger("weasyprint").setLevel(logging.WARNING)  # it logs every step of every PDF
     logging.getLogger("fontTools").setLevel(logging.WARNING)
+    logging.getLogger("pgserver").setLevel(logging.WARNING)  # every command it runs, at start-up
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -216,6 +217,30 @@ def _ask_password() -> str:
     return first
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from .store import audit
+    from .store.db import DatabaseError, open_database
+    from .store.migrations import MigrationError
+
+    async def run() -> audit.AuditReport:
+        database = await open_database(Settings.from_env(), max_size=2)
+        try:
+            return await audit.verify(database.pool)
+        finally:
+            await database.close()
+
+    try:
+        report = asyncio.run(run())
+    except (DatabaseError, MigrationError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for problem in report.problems:
+        print(problem)
+    if report.ok:
+        print(f"audit trail intact: {report.events} events")
+    return 0 if report.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chairside", description="Real-time dental dictation server.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -262,6 +287,11 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--phone")
     user.add_argument("--password-stdin", action="store_true", help="read the password from standard input (else it is asked)")
     admin.set_defaults(func=cmd_admin)
+
+    audit = sub.add_parser("audit", help="check the audit trail")
+    audit_sub = audit.add_subparsers(dest="action", required=True)
+    audit_sub.add_parser("verify", help="recompute the hash chain; exits 1 if an event was altered or removed")
+    audit.set_defaults(func=cmd_audit)
     return parser
 
 

@@ -67,7 +67,12 @@ async def stream_pcm(
     realtime: bool = True,
     frame_ms: int = 20,
     trailing_silence_s: float = 0.0,
+    token: str | None = None,
+    start: dict[str, Any] | None = None,
 ) -> StreamResult:
+    """Stream ``pcm`` as a dentist's client: ``token`` from ``POST
+    /v1/auth/login``; ``start``: more fields of the start message (room,
+    patient, lab)."""
     bytes_per_second = sample_rate * channels * (2 if encoding == "pcm_s16le" else 4)
     frame = max(1, bytes_per_second * frame_ms // 1000)
     frame -= frame % (channels * (2 if encoding == "pcm_s16le" else 4))
@@ -75,10 +80,11 @@ async def stream_pcm(
         pcm += bytes(int(bytes_per_second * trailing_silence_s) // frame * frame)
     result = StreamResult()
     async with websockets.connect(url, max_size=None) as ws:
-        start = {"type": "start", "language": language, "sample_rate": sample_rate, "encoding": encoding, "channels": channels}
+        message = {"type": "start", "language": language, "sample_rate": sample_rate, "encoding": encoding, "channels": channels,
+                   "token": token, **(start or {})}
         if vocabulary is not None:  # None: the server's default vocabulary
-            start["vocabulary"] = vocabulary
-        await ws.send(json.dumps(start))
+            message["vocabulary"] = vocabulary
+        await ws.send(json.dumps(message))
         ready = json.loads(await ws.recv())
         t0 = time.perf_counter()
         sent = 0

@@ -34,6 +34,9 @@ class Settings:
     log_level: str = _setting("info", "Logging level: debug, info, warning, error.")
     data_dir: str = _setting("", "Where Chairside keeps its data; empty means the user's data directory (e.g. ~/.local/share/chairside).")
     database_url: str = _setting("", "PostgreSQL to use (postgresql://user:password@host/db); empty means DATABASE_URL, and if that is empty too, the embedded PostgreSQL under <data_dir>/pgdata.")
+    token_ttl_s: int = _setting(900, "Lifetime of an access token (seconds); a client refreshes it before it ends (POST /v1/auth/refresh).")
+    document_retention_years: int = _setting(20, "When a patient is erased, validated documents issued less than this many years ago are kept (legal records); 0 erases them too.")
+    screen_queue: int = _setting(256, "Events queued for one room screen; a screen further behind gets a fresh snapshot instead.")
     # Speech model
     model: str = _setting("base", "Speech model: a catalogue name (`chairside models list`) or the path of a CTranslate2 Whisper directory.")
     models_dir: str = _setting("", "Where catalogue models are installed; empty means <data_dir>/models.")

@@ -12,7 +12,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-from .documents.context import DocumentContext
+from .documents.context import Lab
 
 PROTOCOL_VERSION = 1
 
@@ -33,8 +33,12 @@ class Start(_Message):
     channels: int = Field(1, ge=1, le=2)
     # None: the server's default vocabulary (CHAIRSIDE_DEFAULT_VOCABULARY); [] for none
     vocabulary: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(None, max_length=256)
-    # practitioner, clinic, patient and lab printed on documents (docs/protocol.md)
-    context: DocumentContext = Field(default_factory=DocumentContext)
+    # the access token (POST /v1/auth/login), unless sent in the Authorization header of the handshake
+    token: str | None = Field(None, max_length=4096)
+    room: str | None = Field(None, pattern=r"^[0-9a-f]{32}$")  # the room dictated in: its screens follow
+    patient: str | None = Field(None, pattern=r"^[0-9a-f]{32}$")  # the patient documents are for
+    lab: Lab = Field(default_factory=Lab)  # the dental lab a lab order goes to
+    resume: str | None = Field(None, pattern=r"^[0-9a-f]{32}$")  # go on with an interrupted session of yours
 
     @field_validator("vocabulary")
     @classmethod
@@ -102,6 +106,10 @@ class Ready(_Message):
     model: str
     sample_rate: int  # of the client's audio, as announced
     asr_sample_rate: int = 16000
+    room: str | None = None
+    patient: str | None = None
+    resumed: bool = False  # an interrupted session goes on: its utterance numbers and draft continue
+    utterances: int = 0  # utterances the session had (0 for a new one)
 
 
 class Vad(_Message):
@@ -162,7 +170,7 @@ class DraftUpdated(_Message):
     """The open draft changed: the whole draft and what changed."""
 
     type: Literal["draft.updated"] = "draft.updated"
-    utterance: int
+    utterance: int | None  # None: not caused by an utterance (a resumed session's draft)
     draft: dict
     change: dict
 

@@ -27,8 +27,10 @@ from .audio.vad import Endpointer, SileroVad, VadEvent, VadOptions
 from .config import Settings
 from .dictation.state import Dictation, Outcome
 from .dictation.vocabulary import default_vocabulary
-from .documents.store import DocumentService
-from .store.journal import Journal
+from .documents.context import DocumentContext
+from .documents.store import DocumentService, Owner
+from .rooms import RoomPublisher, room_event
+from .store.journal import Journal, Resumed
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +41,13 @@ class SessionLimit(Exception):
 
 class Session:
     def __init__(self, *, engine: AsrEngine, vad: SileroVad, settings: Settings, start: ev.Start, model_name: str = "",
-                 documents: DocumentService | None = None, journal: Journal | None = None) -> None:
-        self.id = uuid.uuid4().hex
+                 documents: DocumentService | None = None, journal: Journal | None = None,
+                 context: DocumentContext | None = None, owner: Owner | None = None,
+                 publisher: RoomPublisher | None = None, resumed: Resumed | None = None, session_id: str | None = None) -> None:
+        """``owner``: the clinic, dentist, room and patient the session is
+        recorded under; ``publisher``: the room's live feed; ``resumed``: what
+        an interrupted session had committed, to go on from."""
+        self.id = session_id or (resumed.session_id if resumed else uuid.uuid4().hex)
         self.settings = settings
         self.language = start.language
         self.engine = engine
@@ -79,16 +86,33 @@ class Session:
         self.journal = journal
         self._journal_ended = False
         self._commit = asyncio.Lock()  # a final or draft change: written, then sent, one at a time
-        self._journal_opened = asyncio.ensure_future(
-            journal.open_session(self.id, start.language, start.context.model_dump(mode="json")) if journal else asyncio.sleep(0))
+        self.owner = owner or Owner()
+        self.publisher = publisher
+        context = context or DocumentContext(lab=start.lab)
+        if journal is None:
+            opening = asyncio.sleep(0)
+        elif resumed is not None:
+            opening = journal.reopen_session(self.id)
+        else:
+            opening = journal.open_session(self.id, start.language, context.model_dump(mode="json"), self.owner)
+        self._journal_opened = asyncio.ensure_future(opening)
+        if publisher is not None:
+            publisher.after(self._journal_opened)
         today = documents.now().date() if documents else None  # the practice's date, for "jeudi prochain"
-        self.dictation = Dictation(start.language, today=today, context=start.context)
+        self.dictation = Dictation(start.language, today=today, context=context)
+        if resumed is not None:
+            self.utterances = resumed.utterances
+            self.dictation.restore(resumed.draft)
         self._document_jobs: asyncio.Queue[tuple[int | None, Outcome] | None] = asyncio.Queue()
         self._document_worker: asyncio.Task | None = None
         self._fragments: dict[int, list[str]] = {}  # finals of an utterance cut by the window
         self._wake = asyncio.Event()
         self._stopping = False
-        self._emit(ev.Ready(session_id=self.id, language=start.language, model=model_name, sample_rate=start.sample_rate))
+        self._emit(ev.Ready(session_id=self.id, language=start.language, model=model_name, sample_rate=start.sample_rate,
+                            room=self.owner.room_id, patient=self.owner.patient_id, resumed=resumed is not None,
+                            utterances=self.utterances))
+        if resumed is not None and self.dictation.draft is not None:  # the open draft, as it was
+            self._emit(ev.DraftUpdated(utterance=None, draft=self.dictation.draft.as_dict(), change={"op": "resume"}))
         self._worker = asyncio.create_task(self._run(), name=f"session-{self.id[:8]}")
 
     @staticmethod
@@ -184,6 +208,7 @@ class Session:
             await asyncio.shield(self._document_worker)
         await self._end_journal(reason)
         self._emit(ev.Closed(reason=reason, audio_seconds=round(self.audio_seconds, 3), utterances=self.utterances))
+        await self._end_feed()
 
     async def close(self) -> None:
         """Abandon the session (client gone): stop recognising at once."""
@@ -196,6 +221,15 @@ class Session:
         await asyncio.gather(*tasks, return_exceptions=True)
         with contextlib.suppress(Exception):  # the journal keeps what was committed; the end time is a courtesy
             await self._end_journal("disconnected")
+        if self.publisher is not None:
+            self.publisher.publish({"type": "session.ended", "reason": "disconnected", "utterances": self.utterances})
+        await self._end_feed()
+
+    async def _end_feed(self) -> None:
+        """Write the room's last events, then leave the room (once)."""
+        publisher, self.publisher = self.publisher, None
+        if publisher is not None:
+            await publisher.close()
 
     async def _end_journal(self, reason: str) -> None:
         if self.journal is not None and not self._journal_ended:
@@ -207,6 +241,8 @@ class Session:
 
     def _emit(self, event: ev.ServerEvent) -> None:
         self.events.put_nowait(event)
+        if self.publisher is not None and (shared := room_event(event)) is not None:
+            self.publisher.publish(shared)
 
     async def _run(self) -> None:
         try:
@@ -335,7 +371,8 @@ class Session:
             uid, outcome = job
             assert outcome.draft is not None
             try:
-                doc = await self.documents.issue(outcome.draft, self.dictation.context, preview=outcome.preview)
+                doc = await self.documents.issue(outcome.draft, self.dictation.context, preview=outcome.preview,
+                                                 owner=self.owner.of_session(self.id))
             except Exception as exc:
                 log.exception("session %s: rendering document %s failed", self.id, outcome.draft.get("id"))
                 self._emit(ev.Error(code="document_failed", message=f"the document could not be rendered ({type(exc).__name__}); the draft is kept"))

@@ -125,6 +125,13 @@ class Dictation:
 
     # -- entry point -------------------------------------------------------------
 
+    def restore(self, draft: dict | None) -> None:
+        """Resume with the draft a session had (its last ``draft.updated``)."""
+        self.draft = None
+        if draft is not None and draft.get("status") in ("draft", "validated"):
+            self.draft = Draft(kind=draft["kind"], id=draft["id"], version=draft["version"], status=draft["status"],
+                               lines=list(draft["lines"]))
+
     def handle(self, text: str) -> list[Outcome]:
         result = match(text, self.language)
         if self.paused:
@@ -136,8 +143,12 @@ class Dictation:
             self._confirming_discard = False
             if fold(text) in CONFIRM:
                 kind = self.draft.kind if self.draft else None
-                self.draft = None
-                return [Outcome("command", self._say_of("discarded", kind), "discard", 1.0)]
+                if self.draft is None:
+                    return [Outcome("command", self._say_of("discarded", kind), "discard", 1.0)]
+                gone = Outcome("draft_updated", self._title(self.draft.kind), draft={**self.draft.as_dict(), "status": "discarded"},
+                               change={"op": "discard"})
+                self.draft = None  # screens and the journal learn that it is gone
+                return [Outcome("command", self._say_of("discarded", kind), "discard", 1.0), gone]
         if isinstance(result, CommandMatch):
             return self._on_command(result)
         outcomes = [Outcome("hint", self._say("hint", phrase=result.phrase), result.command, result.confidence)] if isinstance(result, Hint) else []

@@ -1,20 +1,23 @@
 """HTTP access to documents: the PDF of a version, its FHIR export, the
 latest preview, the list of versions.
 
-Document ids are random 128-bit UUIDs, never listed; authentication and
-per-practice access control are still to come (issue 4).  Responses are
-never cached by browsers or proxies (health data).
+For the dentists and assistants of the practice the document belongs to
+(another practice's document is "not found"); every read is audited.
+Responses are never cached by browsers or proxies (health data).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import uuid
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..auth import CARE_TEAM, PRIVATE, Principal, authorized, error_response
+from ..store import audit
 from .fhir import to_fhir
 from .render import TITLES
 from .store import DocumentVersion, fhir_url, pdf_url
@@ -22,18 +25,34 @@ from .store import DocumentVersion, fhir_url, pdf_url
 log = logging.getLogger(__name__)
 
 _ID = re.compile(r"^[0-9a-f]{32}$")
-PRIVATE = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
+_error = error_response
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=PRIVATE)
-
-
-async def _find(request: Request) -> DocumentVersion | JSONResponse:
-    """The version a request names (?version=N, else the latest validated)."""
+async def _owned(request: Request, who: Principal, table: str = "documents", key: str = "id"):
+    """The document's row (id, patient_id) if it belongs to the caller's
+    practice; None otherwise."""
     document_id = request.path_params["document_id"]
     if not _ID.match(document_id):
-        return _error(404, "not_found", "no such document")
+        return None
+    row = await request.app.state.database.pool.fetchrow(
+        f"SELECT {key} AS id, patient_id FROM {table} WHERE {key} = $1 AND clinic_id = $2",
+        uuid.UUID(hex=document_id), uuid.UUID(hex=who.clinic_id))
+    return row
+
+
+async def _audit_read(request: Request, who: Principal, doc: DocumentVersion, what: str, patient_id) -> None:
+    await audit.record(request.app.state.database.pool, action="document.read", clinic_id=who.clinic_id, actor_id=who.user_id,
+                       actor_role=who.role, subject_type="document", subject_id=f"{doc.id}/v{doc.version}",
+                       patient_id=patient_id.hex if patient_id else None, details={"as": what, "status": doc.status})
+
+
+async def _find(request: Request, who: Principal) -> tuple[DocumentVersion, uuid.UUID | None] | JSONResponse:
+    """The version a request names (?version=N, else the latest validated)
+    and its patient."""
+    document_id = request.path_params["document_id"]
+    owned = await _owned(request, who)
+    if owned is None:
+        return _error(404, "not_found", "no such document in your practice")
     raw = request.query_params.get("version")
     version = None
     if raw is not None:
@@ -46,7 +65,7 @@ async def _find(request: Request) -> DocumentVersion | JSONResponse:
         if version is not None and await store.get(document_id) is not None:
             return _error(404, "not_found", f"this document has no validated version {version}")
         return _error(404, "not_found", "no validated version of this document (a draft is only a preview until 'valide')")
-    return doc
+    return doc, owned["patient_id"]
 
 
 def _pdf(doc: DocumentVersion, request: Request) -> Response:
@@ -56,31 +75,81 @@ def _pdf(doc: DocumentVersion, request: Request) -> Response:
     return Response(doc.pdf, media_type="application/pdf", headers=headers)
 
 
-async def document_pdf(request: Request) -> Response:
-    found = await _find(request)
-    return found if isinstance(found, Response) else _pdf(found, request)
-
-
-async def preview_pdf(request: Request) -> Response:
-    document_id = request.path_params["document_id"]
-    doc = await request.app.state.documents.store.preview(document_id) if _ID.match(document_id) else None
-    if doc is None:
-        return _error(404, "not_found", "no preview of this document (send a 'preview' message or say « aperçu »)")
+@authorized(*CARE_TEAM)
+async def document_pdf(request: Request, who: Principal) -> Response:
+    """
+    summary: The PDF of a validated version (the latest, or ?version=N); ?download=1 for an attachment.
+    tags: [documents]
+    parameters:
+      - {name: document_id, in: path, required: true, schema: {type: string}}
+      - {name: version, in: query, required: false, schema: {type: integer}}
+      - {name: download, in: query, required: false, schema: {type: string, enum: ['1', 'true']}}
+    responses:
+      200: {description: The PDF, content: {application/pdf: {}}}
+      404: {description: No such document (version) in your practice}
+    """
+    found = await _find(request, who)
+    if isinstance(found, Response):
+        return found
+    doc, patient_id = found
+    await _audit_read(request, who, doc, "pdf", patient_id)
     return _pdf(doc, request)
 
 
-async def document_fhir(request: Request) -> Response:
-    found = await _find(request)
+@authorized(*CARE_TEAM)
+async def preview_pdf(request: Request, who: Principal) -> Response:
+    """
+    summary: The latest preview PDF of a draft (watermarked, missing mentions in red).
+    tags: [documents]
+    parameters:
+      - {name: document_id, in: path, required: true, schema: {type: string}}
+    responses:
+      200: {description: The PDF, content: {application/pdf: {}}}
+      404: {description: No preview of this document in your practice}
+    """
+    owned = await _owned(request, who, "document_previews", "document_id")
+    doc = await request.app.state.documents.store.preview(request.path_params["document_id"]) if owned else None
+    if doc is None:
+        return _error(404, "not_found", "no preview of this document in your practice (send a 'preview' message or say « aperçu »)")
+    await _audit_read(request, who, doc, "preview", owned["patient_id"])
+    return _pdf(doc, request)
+
+
+@authorized(*CARE_TEAM)
+async def document_fhir(request: Request, who: Principal) -> Response:
+    """
+    summary: The FHIR R4B document Bundle of a validated version.
+    tags: [documents]
+    parameters:
+      - {name: document_id, in: path, required: true, schema: {type: string}}
+      - {name: version, in: query, required: false, schema: {type: integer}}
+    responses:
+      200: {description: The Bundle, content: {application/fhir+json: {}}}
+      404: {description: No such document (version) in your practice}
+    """
+    found = await _find(request, who)
     if isinstance(found, Response):
         return found
-    return JSONResponse(to_fhir(found), media_type="application/fhir+json", headers=PRIVATE)
+    doc, patient_id = found
+    await _audit_read(request, who, doc, "fhir", patient_id)
+    return JSONResponse(to_fhir(doc), media_type="application/fhir+json", headers=PRIVATE)
 
 
-async def document_info(request: Request) -> Response:
+@authorized(*CARE_TEAM)
+async def document_info(request: Request, who: Principal) -> Response:
+    """
+    summary: A document's validated versions (number, date, sha256, links).
+    tags: [documents]
+    parameters:
+      - {name: document_id, in: path, required: true, schema: {type: string}}
+    responses:
+      200: {description: The versions}
+      404: {description: No such document in your practice}
+    """
     document_id = request.path_params["document_id"]
-    versions = await request.app.state.documents.store.list_versions(document_id) if _ID.match(document_id) else []
+    versions = await request.app.state.documents.store.list_versions(document_id) if await _owned(request, who) else []
     if not versions:
-        return _error(404, "not_found", "no validated version of this document")
+        return _error(404, "not_found", "no validated version of this document in your practice")
     return JSONResponse({
         "document_id": document_id, "kind": versions[-1]["kind"], "title": TITLES[versions[-1]["kind"]],
         "versions": [{"version": v["version"], "number": v["number"], "issued_at": v["issued_at"].isoformat(),

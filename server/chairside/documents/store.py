@@ -12,6 +12,7 @@ replica serves them.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import time
@@ -24,10 +25,29 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from ..store import audit
 from .context import DocumentContext
 from .render import TITLES, document_number, render_pdf
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose a session and its documents are (hex ids; None when unknown)."""
+
+    clinic_id: str | None = None
+    user_id: str | None = None
+    room_id: str | None = None
+    patient_id: str | None = None
+    session_id: str | None = None
+
+    def of_session(self, session_id: str) -> "Owner":
+        return dataclasses.replace(self, session_id=session_id)
+
+    def uuid(self, name: str) -> uuid.UUID | None:
+        value = getattr(self, name)
+        return uuid.UUID(hex=value) if value else None
 
 
 @dataclass(frozen=True)
@@ -77,24 +97,32 @@ class DocumentStore:
     def __init__(self, pool) -> None:
         self.pool = pool
 
-    async def put(self, doc: DocumentVersion) -> None:
+    async def put(self, doc: DocumentVersion, owner: Owner = Owner()) -> None:
+        """Store a version (its validation audited in the same transaction)."""
         row = (uuid.UUID(hex=doc.id), doc.version, doc.number, doc.issued_at, doc.draft, doc.context, doc.pdf, doc.sha256, doc.render_ms)
+        ids = (owner.uuid("clinic_id"), owner.uuid("patient_id"), owner.uuid("session_id"))
         async with self.pool.acquire() as conn, conn.transaction():
             if doc.status == "preview":
                 await conn.execute(
-                    "INSERT INTO document_previews (document_id, version, number, issued_at, draft, context, pdf, sha256, render_ms, kind)"
-                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (document_id) DO UPDATE SET"
+                    "INSERT INTO document_previews (document_id, version, number, issued_at, draft, context, pdf, sha256, render_ms, kind,"
+                    " clinic_id, patient_id, session_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+                    " ON CONFLICT (document_id) DO UPDATE SET"
                     " version = EXCLUDED.version, number = EXCLUDED.number, issued_at = EXCLUDED.issued_at, draft = EXCLUDED.draft,"
                     " context = EXCLUDED.context, pdf = EXCLUDED.pdf, sha256 = EXCLUDED.sha256, render_ms = EXCLUDED.render_ms",
-                    *row, doc.kind)
+                    *row, doc.kind, *ids)
                 return
-            await conn.execute("INSERT INTO documents (id, kind) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING", row[0], doc.kind)
+            await conn.execute("INSERT INTO documents (id, kind, clinic_id, patient_id, session_id) VALUES ($1, $2, $3, $4, $5)"
+                               " ON CONFLICT (id) DO NOTHING", row[0], doc.kind, *ids)
             try:
                 await conn.execute(
                     "INSERT INTO document_versions (document_id, version, number, issued_at, draft, context, pdf, sha256, render_ms)"
                     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", *row)
             except asyncpg.UniqueViolationError as exc:
                 raise ValueError(f"document {doc.id} version {doc.version} exists already and cannot change") from exc
+            await audit.record(conn, action="document.validate", clinic_id=owner.clinic_id, actor_id=owner.user_id,
+                               actor_role="dentist" if owner.user_id else None, subject_type="document",
+                               subject_id=f"{doc.id}/v{doc.version}", patient_id=owner.patient_id,
+                               details={"kind": doc.kind, "number": doc.number, "sha256": doc.sha256})
 
     async def get(self, document_id: str, version: int | None = None) -> DocumentVersion | None:
         """A validated version; the latest one when ``version`` is None."""
@@ -102,7 +130,7 @@ class DocumentStore:
                  + (" AND v.version = $2" if version is not None else " ORDER BY v.version DESC LIMIT 1"))
         args = (uuid.UUID(hex=document_id),) + ((version,) if version is not None else ())
         row = await self.pool.fetchrow(query, *args)
-        return _version(row, "validated") if row else None
+        return version_of_row(row, "validated") if row else None
 
     async def list_versions(self, document_id: str) -> list[asyncpg.Record]:
         """The validated versions' kind, version, number, issued_at and sha256
@@ -114,10 +142,10 @@ class DocumentStore:
 
     async def preview(self, document_id: str) -> DocumentVersion | None:
         row = await self.pool.fetchrow("SELECT * FROM document_previews WHERE document_id = $1", uuid.UUID(hex=document_id))
-        return _version(row, "preview") if row else None
+        return version_of_row(row, "preview") if row else None
 
 
-def _version(row, status: str) -> DocumentVersion:
+def version_of_row(row, status: str) -> DocumentVersion:
     return DocumentVersion(
         id=row["document_id"].hex, version=row["version"], kind=row["kind"], status=status, number=row["number"],
         issued_at=row["issued_at"], draft=row["draft"], context=row["context"], pdf=bytes(row["pdf"]),
@@ -136,7 +164,7 @@ class DocumentService:
     def now(self) -> datetime:
         return datetime.now(self.tz).replace(microsecond=0)
 
-    async def issue(self, draft: dict, ctx: DocumentContext, *, preview: bool) -> DocumentVersion:
+    async def issue(self, draft: dict, ctx: DocumentContext, *, preview: bool, owner: Owner = Owner()) -> DocumentVersion:
         """Render and store a validated version (once: the stored one is
         returned if it exists) or a preview."""
         if not preview and (existing := await self.store.get(draft["id"], draft["version"])) is not None:
@@ -152,7 +180,7 @@ class DocumentService:
             render_ms=round((time.perf_counter() - started) * 1000, 1),
         )
         try:
-            await self.store.put(doc)
+            await self.store.put(doc, owner)
         except ValueError:  # rendered meanwhile elsewhere (another replica): the first one stands
             existing = await self.store.get(doc.id, doc.version)
             assert existing is not None

@@ -10,17 +10,55 @@ are not kept.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import asyncpg
+
+if TYPE_CHECKING:
+    from ..documents.store import Owner
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """What an interrupted session had committed: enough to go on."""
+
+    session_id: str
+    utterances: int  # the last utterance number used
+    draft: dict | None  # the draft as last announced
+    patient_id: str | None
+    room_id: str | None
+    context: dict  # as printed on its documents
 
 
 class Journal:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
-    async def open_session(self, session_id: str, language: str, context: dict) -> None:
-        await self.pool.execute("INSERT INTO dictation_sessions (id, language, context) VALUES ($1, $2, $3)",
-                                uuid.UUID(hex=session_id), language, context)
+    async def open_session(self, session_id: str, language: str, context: dict, owner: "Owner") -> None:
+        await self.pool.execute(
+            "INSERT INTO dictation_sessions (id, language, context, clinic_id, user_id, room_id, patient_id)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7)", uuid.UUID(hex=session_id), language, context,
+            owner.uuid("clinic_id"), owner.uuid("user_id"), owner.uuid("room_id"), owner.uuid("patient_id"))
+
+    async def resumable(self, session_id: str, user_id: str) -> Resumed | None:
+        """A session of this user that did not end with a ``stop`` (the
+        server died, or the connection did), with what it had committed."""
+        row = await self.pool.fetchrow(
+            "SELECT * FROM dictation_sessions WHERE id = $1 AND user_id = $2 AND (end_reason IS NULL OR end_reason <> 'stop')",
+            uuid.UUID(hex=session_id), uuid.UUID(hex=user_id))
+        if row is None:
+            return None
+        last = await self.pool.fetchval(
+            "SELECT greatest((SELECT max(utterance) FROM utterances WHERE session_id = $1),"
+            " (SELECT max(utterance) FROM draft_changes WHERE session_id = $1))", row["id"])
+        draft = await self.pool.fetchval("SELECT draft FROM draft_changes WHERE session_id = $1 ORDER BY id DESC LIMIT 1", row["id"])
+        return Resumed(session_id, last or 0, draft, row["patient_id"].hex if row["patient_id"] else None,
+                       row["room_id"].hex if row["room_id"] else None, row["context"])
+
+    async def reopen_session(self, session_id: str) -> None:
+        await self.pool.execute("UPDATE dictation_sessions SET ended_at = NULL, end_reason = NULL WHERE id = $1",
+                                uuid.UUID(hex=session_id))
 
     async def close_session(self, session_id: str, reason: str) -> None:
         await self.pool.execute("UPDATE dictation_sessions SET ended_at = now(), end_reason = $2 WHERE id = $1",

@@ -1,0 +1,135 @@
+"""Who is calling: signed short-lived access tokens, and what each role may do.
+
+``POST /v1/auth/login`` checks a user's password (argon2id) and returns a
+JWT (HS256) that lasts ``CHAIRSIDE_TOKEN_TTL_S`` seconds; ``POST
+/v1/auth/refresh`` trades a valid token for a fresh one while the user is
+still active.  The signing key is generated once and kept in PostgreSQL, so
+every replica accepts every replica's tokens.  Tokens travel in the
+``Authorization: Bearer`` header of HTTP calls and WebSocket handshakes, or in
+the first message of a WebSocket (browsers cannot set headers there): never
+in a URL, which proxies and access logs keep.
+
+Roles: a *dentist* dictates into the rooms of their clinic and manages its
+patients; an *assistant* watches the rooms and reads patients, sessions and
+documents of their clinic; an *admin* manages users and rooms, and reads no
+patient data.  A resource of another clinic answers 404 (its existence is
+not confirmed), a role that may not do something 403, a missing, invalid or
+expired token 401.
+"""
+
+from __future__ import annotations
+
+import functools
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+import asyncpg
+import jwt
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+ALGORITHM = "HS256"
+ISSUER = "chairside"
+PRIVATE = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
+
+# Who may do what (checked by `authorized`; the refusal matrix test walks every route).
+DICTATE = ("dentist",)
+CARE_TEAM = ("dentist", "assistant")
+ADMIN = ("admin",)
+ANYONE = ("dentist", "assistant", "admin")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller, from a verified token."""
+
+    user_id: str
+    clinic_id: str
+    role: str
+
+
+class AuthError(Exception):
+    """A refused request: ``status`` 401 (who are you?) or 403 (not allowed)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error_response(status: int, code: str, message: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers={**PRIVATE, **(headers or {})})
+
+
+def refusal(exc: AuthError) -> JSONResponse:
+    headers = {"WWW-Authenticate": 'Bearer realm="chairside"'} if exc.status == 401 else None
+    return error_response(exc.status, exc.code, exc.message, headers)
+
+
+class Tokens:
+    def __init__(self, secret: bytes, ttl_s: float) -> None:
+        self._secret = secret
+        self.ttl_s = ttl_s
+
+    @classmethod
+    async def load(cls, pool: asyncpg.Pool, ttl_s: float) -> "Tokens":
+        """The signing key from the store (created by the first replica that needs it)."""
+        await pool.execute("INSERT INTO server_keys (name, secret) VALUES ('access_tokens', $1) ON CONFLICT (name) DO NOTHING",
+                           secrets.token_bytes(32))
+        return cls(bytes(await pool.fetchval("SELECT secret FROM server_keys WHERE name = 'access_tokens'")), ttl_s)
+
+    def issue(self, user_id: str, clinic_id: str, role: str) -> str:
+        now = int(time.time())
+        claims = {"iss": ISSUER, "sub": user_id, "clinic": clinic_id, "role": role, "iat": now,
+                  "exp": now + int(self.ttl_s), "jti": uuid.uuid4().hex}
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    def verify(self, token: str | None) -> Principal:
+        if not token:
+            raise AuthError(401, "unauthenticated", "log in first: send 'Authorization: Bearer <token>' (POST /v1/auth/login)")
+        try:
+            claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM], issuer=ISSUER,
+                                options={"require": ["exp", "iat", "sub", "iss"]})
+        except jwt.ExpiredSignatureError:
+            raise AuthError(401, "token_expired", "the token has expired: log in again or refresh it before it ends") from None
+        except jwt.InvalidTokenError:
+            raise AuthError(401, "invalid_token", "the token is not valid") from None
+        if claims.get("role") not in ANYONE or not isinstance(claims.get("clinic"), str):
+            raise AuthError(401, "invalid_token", "the token is not valid")
+        return Principal(claims["sub"], claims["clinic"], claims["role"])
+
+
+def bearer(headers) -> str | None:
+    value = headers.get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def principal_of(request: Request, roles: tuple[str, ...]) -> Principal:
+    who = request.app.state.tokens.verify(bearer(request.headers))
+    if who.role not in roles:
+        raise AuthError(403, "forbidden", f"a {who.role} may not do this")
+    return who
+
+
+Endpoint = Callable[[Request, Principal], Awaitable[Response]]
+
+
+def authorized(*roles: str) -> Callable[[Endpoint], Callable[[Request], Awaitable[Response]]]:
+    """An endpoint for these roles only: it receives the caller as its second argument."""
+
+    def wrap(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
+        @functools.wraps(endpoint)
+        async def checked(request: Request) -> Response:
+            try:
+                who = principal_of(request, roles)
+            except AuthError as exc:
+                return refusal(exc)
+            return await endpoint(request, who)
+
+        checked.roles = roles  # type: ignore[attr-defined]  # read by the OpenAPI schema and the refusal-matrix test
+        return checked
+
+    return wrap

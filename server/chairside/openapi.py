@@ -1,0 +1,78 @@
+"""``GET /openapi.json``: the OpenAPI 3 schema of the REST API, built from the
+endpoints' docstrings (Starlette's schema generator), with the roles each
+endpoint serves (``x-roles``) taken from the endpoints themselves, so the
+schema cannot drift from what the server enforces.  WebSockets are described
+in ``docs/protocol.md``."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.schemas import SchemaGenerator
+
+from . import __version__
+
+_PATIENT = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "readOnly": True},
+        "code": {"type": "string", "description": "the practice's patient code; generated when not given"},
+        "last_name": {"type": "string"}, "first_name": {"type": "string"},
+        "sex": {"type": "string", "enum": ["F", "M", "X"], "nullable": True},
+        "birth_date": {"type": "string", "format": "date", "nullable": True},
+        "weight_kg": {"type": "number", "nullable": True},
+    },
+}
+
+BASE = {
+    "openapi": "3.0.3",
+    "info": {"title": "Chairside", "version": __version__,
+             "description": "Real-time dental dictation: patients, sessions, utterances, documents. "
+                            "Live audio and events are WebSockets (docs/protocol.md)."},
+    "security": [{"bearer": []}],
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        "schemas": {
+            "Login": {"type": "object", "required": ["email", "password"],
+                      "properties": {"email": {"type": "string"}, "password": {"type": "string"}}},
+            "Token": {"type": "object", "properties": {
+                "token": {"type": "string"}, "token_type": {"type": "string", "enum": ["Bearer"]},
+                "expires_in": {"type": "integer", "description": "seconds"},
+                "user": {"type": "object", "properties": {"id": {"type": "string"}, "clinic_id": {"type": "string"},
+                                                          "role": {"type": "string"}, "name": {"type": "string"}}}}},
+            "NewUser": {"type": "object", "required": ["email", "name", "role", "password"], "properties": {
+                "email": {"type": "string"}, "name": {"type": "string"},
+                "role": {"type": "string", "enum": ["dentist", "assistant", "admin"]},
+                "password": {"type": "string", "minLength": 12}, "rpps": {"type": "string"}, "phone": {"type": "string"}}},
+            "Patient": _PATIENT,
+            "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
+                "code": {"type": "string"}, "message": {"type": "string"}}}}},
+        },
+    },
+}
+
+_generator = SchemaGenerator(BASE)
+
+
+def schema(routes: list) -> dict:
+    result = _generator.get_schema(routes)
+    for route in routes:
+        roles = getattr(getattr(route, "endpoint", None), "roles", None)
+        if isinstance(route, Route) and roles:
+            for method in route.methods or ():
+                operation = result["paths"].get(route.path, {}).get(method.lower())
+                if operation is not None:
+                    operation["x-roles"] = list(roles)
+    return result
+
+
+async def openapi(request: Request) -> JSONResponse:
+    """
+    summary: This schema.
+    tags: [meta]
+    security: []
+    responses:
+      200: {description: OpenAPI 3 schema}
+    """
+    return JSONResponse(schema(request.app.routes))

@@ -1,0 +1,166 @@
+"""Patients of a practice, and their rights: access (export), rectification,
+erasure.
+
+Every function takes the caller's clinic and only ever touches that
+clinic's rows: another practice's patient is "not found".
+
+Erasure (``erase``) removes the patient's dictation sessions, transcripts,
+draft changes, room events and previews at once (Chairside keeps no audio).
+Validated documents are legal records: those issued less than
+``CHAIRSIDE_DOCUMENT_RETENTION_YEARS`` ago are kept unchanged (with the
+patient's identity as printed on them) and the patient row is reduced to an
+erased marker; older ones are deleted with the rest.  A retention of 0
+erases validated documents too.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import asyncpg
+from pydantic import ValidationError
+
+from ..documents.context import Clinic, DocumentContext, Lab, Patient, Practitioner
+from .accounts import AccountError, _first_error
+
+EDITABLE = ("code", "last_name", "first_name", "sex", "birth_date", "weight_kg")
+
+
+def _uuid(value: str, what: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(hex=value)
+    except (ValueError, TypeError, AttributeError):
+        raise AccountError(f"not a {what} id: {value!r}") from None
+
+
+def as_dict(row: asyncpg.Record) -> dict:
+    return {"id": row["id"].hex, "code": row["code"], "last_name": row["last_name"], "first_name": row["first_name"],
+            "sex": row["sex"], "birth_date": row["birth_date"].isoformat() if row["birth_date"] else None,
+            "weight_kg": row["weight_kg"], "created_at": row["created_at"].isoformat()}
+
+
+def _checked(values: dict) -> Patient:
+    unknown = set(values) - set(EDITABLE)
+    if unknown:
+        raise AccountError(f"unknown patient field(s): {', '.join(sorted(unknown))}; known: {', '.join(EDITABLE)}")
+    try:
+        return Patient.model_validate(values)
+    except ValidationError as exc:
+        raise AccountError(_first_error(exc)) from exc
+
+
+async def create(pool, clinic_id: str, values: dict) -> dict:
+    p = _checked(values)
+    if not p.last_name or not p.first_name:
+        raise AccountError("a patient needs a last_name and a first_name")
+    code = p.code or f"P-{uuid.uuid4().hex[:8].upper()}"
+    try:
+        row = await pool.fetchrow(
+            "INSERT INTO patients (id, clinic_id, code, last_name, first_name, sex, birth_date, weight_kg)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
+            uuid.uuid4(), _uuid(clinic_id, "clinic"), code, p.last_name, p.first_name, p.sex, p.birth_date, p.weight_kg)
+    except asyncpg.UniqueViolationError:
+        raise AccountError(f"the practice has a patient with the code {code!r} already") from None
+    return as_dict(row)
+
+
+async def get(pool, clinic_id: str, patient_id: str) -> asyncpg.Record | None:
+    try:
+        pid = uuid.UUID(hex=patient_id)
+    except ValueError:
+        return None
+    return await pool.fetchrow("SELECT * FROM patients WHERE id = $1 AND clinic_id = $2 AND erased_at IS NULL",
+                               pid, uuid.UUID(hex=clinic_id))
+
+
+async def search(pool, clinic_id: str, query: str = "", limit: int = 50) -> list[dict]:
+    """Patients whose name or code contains ``query`` (accents and case ignored)."""
+    rows = await pool.fetch(
+        "SELECT * FROM patients WHERE clinic_id = $1 AND erased_at IS NULL AND"
+        " (last_name || ' ' || first_name || ' ' || code) ILIKE '%' || $2 || '%'"
+        " ORDER BY last_name, first_name LIMIT $3", uuid.UUID(hex=clinic_id), query.strip(), limit)
+    return [as_dict(r) for r in rows]
+
+
+async def rectify(conn, clinic_id: str, patient_id: str, changes: dict) -> tuple[dict, list[str]] | None:
+    """Correct a patient's identity (validated documents are not touched:
+    re-issue one with ``POST /v1/documents/{id}/rectify``).  The changed
+    fields' names, or None if there is no such patient."""
+    row = await get(conn, clinic_id, patient_id)
+    if row is None:
+        return None
+    current = {k: row[k] for k in EDITABLE}
+    merged = _checked({**current, **changes})
+    if not merged.last_name or not merged.first_name:
+        raise AccountError("a patient needs a last_name and a first_name")
+    new = merged.model_dump()
+    changed = [k for k in EDITABLE if new[k] != current[k]]
+    try:
+        row = await conn.fetchrow(
+            "UPDATE patients SET code = $2, last_name = $3, first_name = $4, sex = $5, birth_date = $6, weight_kg = $7"
+            " WHERE id = $1 RETURNING *", row["id"], *(new[k] for k in EDITABLE))
+    except asyncpg.UniqueViolationError:
+        raise AccountError(f"the practice has a patient with the code {new['code']!r} already") from None
+    return as_dict(row), changed
+
+
+async def erase(conn, patient_id: uuid.UUID, retention_years: int, today: date) -> dict:
+    """Erase a patient (in the caller's transaction): what was deleted and kept."""
+    sessions = [r["id"] for r in await conn.fetch("SELECT id FROM dictation_sessions WHERE patient_id = $1", patient_id)]
+    cutoff = _years_before(today, retention_years)
+    kept = [r["id"] for r in await conn.fetch(
+        "SELECT d.id FROM documents d WHERE d.patient_id = $1 AND EXISTS"
+        " (SELECT 1 FROM document_versions v WHERE v.document_id = d.id AND v.issued_at >= $2)", patient_id, cutoff)] \
+        if retention_years > 0 else []
+    expired = [r["id"] for r in await conn.fetch(
+        "SELECT id FROM documents WHERE (patient_id = $1 OR session_id = ANY($2::uuid[])) AND NOT id = ANY($3::uuid[])",
+        patient_id, sessions, kept)]
+    counts = {
+        "room_events": _count(await conn.execute("DELETE FROM room_events WHERE session_id = ANY($1::uuid[])", sessions)),
+        "utterances": _count(await conn.execute("DELETE FROM utterances WHERE session_id = ANY($1::uuid[])", sessions)),
+        "draft_changes": _count(await conn.execute("DELETE FROM draft_changes WHERE session_id = ANY($1::uuid[])", sessions)),
+        "previews": _count(await conn.execute(
+            "DELETE FROM document_previews WHERE patient_id = $1 OR session_id = ANY($2::uuid[])", patient_id, sessions)),
+        "document_versions": _count(await conn.execute("DELETE FROM document_versions WHERE document_id = ANY($1::uuid[])", expired)),
+    }
+    await conn.execute("DELETE FROM documents WHERE id = ANY($1::uuid[])", expired)
+    await conn.execute("UPDATE documents SET session_id = NULL WHERE session_id = ANY($1::uuid[])", sessions)
+    counts["sessions"] = _count(await conn.execute("DELETE FROM dictation_sessions WHERE id = ANY($1::uuid[])", sessions))
+    if kept:  # the legal documents keep the identity printed on them; the patient file is gone
+        await conn.execute(
+            "UPDATE patients SET erased_at = now(), code = 'erased-' || id::text, last_name = '', first_name = '',"
+            " sex = NULL, birth_date = NULL, weight_kg = NULL WHERE id = $1", patient_id)
+    else:
+        await conn.execute("DELETE FROM patients WHERE id = $1", patient_id)
+    return {"deleted": counts, "documents_deleted": len(expired), "documents_kept": len(kept),
+            "retention_years": retention_years}
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def _count(status: str) -> int:
+    return int(status.rsplit(" ", 1)[-1])
+
+
+async def document_context(pool, user_id: str, patient_id: str | None, lab: Lab) -> DocumentContext:
+    """What documents print, from the store: the dictating practitioner, their
+    practice, the session's patient; the lab as the client named it."""
+    user = await pool.fetchrow("SELECT u.*, c.name AS clinic_name, c.street, c.postcode, c.city, c.country,"
+                               " c.phone AS clinic_phone, c.email AS clinic_email"
+                               " FROM users u JOIN clinics c ON c.id = u.clinic_id WHERE u.id = $1", uuid.UUID(hex=user_id))
+    practitioner = Practitioner(name=user["name"], title=user["title"], specialty=user["specialty"], rpps=user["rpps"] or "",
+                                email=user["email"], phone=user["phone"])
+    clinic = Clinic(name=user["clinic_name"], phone=user["clinic_phone"], email=user["clinic_email"],
+                    address={"street": user["street"], "postcode": user["postcode"], "city": user["city"], "country": user["country"]})
+    patient = Patient()
+    if patient_id is not None:
+        row = await pool.fetchrow("SELECT * FROM patients WHERE id = $1", uuid.UUID(hex=patient_id))
+        if row is not None:
+            patient = Patient(**{k: row[k] for k in EDITABLE})
+    return DocumentContext(practitioner=practitioner, clinic=clinic, patient=patient, lab=lab)

@@ -1,0 +1,117 @@
+"""``WS /v1/rooms/{room}/events``: an assistant's screen follows a room.
+
+The first message is ``{"type": "hello", "token": "…", "last_seq": N}``
+(``token`` may instead be in the handshake's Authorization header;
+``last_seq`` only when reconnecting).  The server answers with a
+``snapshot`` of the room's latest session at sequence S, or, for a
+reconnecting screen whose missed events are all still kept, a ``catchup``
+followed by exactly those events; then live events, each with its room
+sequence number ``seq``.  A ``snapshot`` may come again at any time (the
+screen fell too far behind): it replaces what the screen shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from ..auth import CARE_TEAM, AuthError, bearer
+from ..rooms import Screen, dumps, replay, snapshot
+from ..store import audit
+from .websocket import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_POLICY, auth_close_code
+
+log = logging.getLogger(__name__)
+
+HELLO_TIMEOUT_S = 10.0
+
+
+async def _refuse(ws: WebSocket, code: str, message: str, close_code: int) -> None:
+    with contextlib.suppress(Exception):
+        await ws.send_text(dumps({"type": "error", "code": code, "message": message, "fatal": True}))
+        await ws.close(close_code)
+
+
+async def room_events_endpoint(websocket: WebSocket) -> None:
+    state = websocket.app.state
+    await websocket.accept()
+    try:
+        hello = json.loads(await asyncio.wait_for(websocket.receive_text(), timeout=HELLO_TIMEOUT_S))
+        if not isinstance(hello, dict) or hello.get("type") != "hello":
+            raise ValueError
+        last_seq = hello.get("last_seq")
+        if last_seq is not None and (not isinstance(last_seq, int) or isinstance(last_seq, bool) or last_seq < 0):
+            raise ValueError
+    except (asyncio.TimeoutError, ValueError, WebSocketDisconnect, KeyError):
+        await _refuse(websocket, "invalid_message", 'send {"type": "hello", "token": "…", "last_seq": N?} first', CLOSE_POLICY)
+        return
+    try:
+        who = state.tokens.verify(hello.get("token") or bearer(websocket.headers))
+        if who.role not in CARE_TEAM:
+            raise AuthError(403, "forbidden", f"a {who.role} does not watch rooms")
+    except AuthError as exc:
+        await _refuse(websocket, exc.code, exc.message, auth_close_code(exc))
+        return
+    pool = state.database.pool
+    try:
+        room = uuid.UUID(hex=websocket.path_params["room"])
+    except ValueError:
+        room = None
+    if room is None or not await pool.fetchval("SELECT 1 FROM rooms WHERE id = $1 AND clinic_id = $2", room, uuid.UUID(hex=who.clinic_id)):
+        await _refuse(websocket, "not_found", "no such room in your practice", CLOSE_NOT_FOUND)
+        return
+    await audit.record(pool, action="room.watch", clinic_id=who.clinic_id, actor_id=who.user_id, actor_role=who.role,
+                       subject_type="room", subject_id=room.hex)
+    screen = Screen(room, state.settings.screen_queue)
+    hub = state.rooms
+    await hub.watch(screen)
+    receiver = asyncio.create_task(_until_gone(websocket))
+    sender = asyncio.create_task(_feed(websocket, screen, pool, last_seq))
+    try:
+        await asyncio.wait([receiver, sender], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        hub.leave(screen)
+        for task in (receiver, sender):
+            task.cancel()
+        await asyncio.gather(receiver, sender, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await websocket.close()
+
+
+async def _until_gone(ws: WebSocket) -> None:
+    """Read (and ignore) what the screen sends, until it leaves."""
+    with contextlib.suppress(WebSocketDisconnect):
+        while (await ws.receive())["type"] != "websocket.disconnect":
+            pass
+
+
+async def _feed(ws: WebSocket, screen: Screen, pool, last_seq: int | None) -> None:
+    missed = await replay(pool, screen.room_id, last_seq) if last_seq is not None else None
+    if missed is None:
+        await _send_snapshot(ws, screen, pool)
+    else:
+        await ws.send_text(dumps({"type": "catchup", "after": last_seq, "events": len(missed)}))
+        screen.last_seq = last_seq
+        for event in missed:
+            await ws.send_text(dumps(event))
+            screen.last_seq = event["seq"]
+    while True:
+        event = await screen.queue.get()
+        if event is None:  # fell behind: start afresh
+            screen.behind = False
+            log.info("room %s: a screen fell behind; sending a snapshot", screen.room_id.hex[:8])
+            await _send_snapshot(ws, screen, pool, reason="behind")
+        elif event["seq"] > screen.last_seq:
+            await ws.send_text(dumps(event))
+            screen.last_seq = event["seq"]
+
+
+async def _send_snapshot(ws: WebSocket, screen: Screen, pool, reason: str = "connect") -> None:
+    snap = await snapshot(pool, screen.room_id)
+    snap["reason"] = reason
+    await ws.send_text(dumps(snap))
+    screen.last_seq = snap["seq"]
