@@ -117,7 +117,8 @@ class Practice:
         return httpx.get(self.server.http + path, headers=self.headers(role), timeout=30, **kwargs)
 
 
-def create_practice(server: ServerProcess, name: str = "Cabinet dentaire de la République", tag: str = "") -> Practice:
+def create_practice(server: ServerProcess, name: str = "Cabinet dentaire de la République", tag: str = "",
+                    patient: tuple[str, str] = ("Durand", "Jeanne")) -> Practice:
     tag = tag or os.urandom(3).hex()
     clinic_id = server.admin("create-clinic", name, "--street", "12 rue de la République", "--postcode", "69002",
                              "--city", "Lyon", "--phone", "04 78 00 00 01", "--email", "contact@cabinet-republique.fr")
@@ -130,10 +131,10 @@ def create_practice(server: ServerProcess, name: str = "Cabinet dentaire de la R
         assert created.status_code == 201, created.text
     rooms = [httpx.post(server.http + "/v1/rooms", headers=admin, json={"name": f"Fauteuil {i}"}).json()["id"] for i in (1, 2)]
     tokens = {role: login(server.http, email, PASSWORD) for role, email in emails.items()}
-    patient = httpx.post(server.http + "/v1/patients", headers=bearer(tokens["dentist"]), json={
-        "last_name": "Durand", "first_name": "Jeanne", "sex": "F", "birth_date": "1984-03-07", "weight_kg": 62, "code": "P-2026-0042"})
-    assert patient.status_code == 201, patient.text
-    return Practice(server, clinic_id, emails, tokens, rooms, patient.json())
+    created = httpx.post(server.http + "/v1/patients", headers=bearer(tokens["dentist"]), json={
+        "last_name": patient[0], "first_name": patient[1], "sex": "F", "birth_date": "1984-03-07", "weight_kg": 62, "code": "P-2026-0042"})
+    assert created.status_code == 201, created.text
+    return Practice(server, clinic_id, emails, tokens, rooms, created.json())
 
 
 def start_server(tmp: Path, **env_settings: str) -> ServerProcess:

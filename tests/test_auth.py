@@ -1,0 +1,210 @@
+"""Authentication and authorization on a real server: login, refresh, and the
+refusal matrix — every endpoint, HTTP and WebSocket, with no token, an
+invalid one, an expired one, a role that may not, and another practice's
+token — each refused with the right status and nothing leaked."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import httpx
+import jwt
+import pytest
+import websockets
+from conftest import PASSWORD, bearer, create_practice
+from factories import CONTEXT
+from starlette.routing import Route
+
+from chairside.app import create_app
+from chairside.store.db import start_embedded
+
+ROLES = ("dentist", "assistant", "admin")
+
+
+@pytest.fixture(scope="module")
+def other(server, practice):
+    """A second practice on the same server."""
+    return create_practice(server, "Cabinet des Lilas", patient=("Lefèvre", "Marc"))
+
+
+@pytest.fixture(scope="module")
+def ids(practice) -> dict:
+    """Real ids of the first practice: a session with a validated document."""
+    async def dictate() -> list[dict]:
+        async with websockets.connect(practice.server.ws) as ws:
+            await ws.send(json.dumps({"type": "start", "token": practice.tokens["dentist"], "room": practice.rooms[0],
+                                      "patient": practice.patient["id"], "lab": CONTEXT["lab"]}))
+            for text in ("Nouvelle ordonnance.", "Amoxicilline un gramme matin et soir pendant sept jours.", "Valide.", "Aperçu."):
+                await ws.send(json.dumps({"type": "text", "text": text}))
+            await ws.send(json.dumps({"type": "stop"}))
+            return [json.loads(m) async for m in ws]
+
+    events = asyncio.run(dictate())
+    document = [e for e in events if e["type"] == "document.ready"][0]
+    return {"patient_id": practice.patient["id"], "session_id": events[0]["session_id"], "document_id": document["document_id"],
+            "room": practice.rooms[0]}
+
+
+@pytest.fixture(scope="module")
+def expired(server, practice) -> str:
+    """A dentist's token signed with the server's own key, expired a minute ago."""
+    pg = start_embedded(server.data_dir)
+    try:
+        async def key() -> bytes:
+            import asyncpg
+
+            conn = await asyncpg.connect(pg.get_uri())
+            try:
+                return bytes(await conn.fetchval("SELECT secret FROM server_keys WHERE name = 'access_tokens'"))
+            finally:
+                await conn.close()
+
+        secret = asyncio.run(key())
+    finally:
+        pg.cleanup()
+    me = practice.get("/v1/me").json()
+    now = int(time.time())
+    return jwt.encode({"iss": "chairside", "sub": me["id"], "clinic": me["clinic"]["id"], "role": "dentist",
+                       "iat": now - 1000, "exp": now - 60}, secret, algorithm="HS256")
+
+
+def routes() -> list[tuple[str, str, tuple[str, ...]]]:
+    """Every protected HTTP route of the application: (method, path, roles)."""
+    found = []
+    for route in create_app().routes:
+        roles = getattr(getattr(route, "endpoint", None), "roles", None)
+        if isinstance(route, Route) and roles:
+            found += [(m, route.path, roles) for m in sorted(route.methods - {"HEAD"})]
+    return found
+
+
+def url(path: str, ids: dict) -> str:
+    return path.format(**ids)
+
+
+def call(server, method: str, path: str, headers: dict | None = None) -> httpx.Response:
+    return httpx.request(method, server.http + path, headers=headers or {}, json={} if method in ("POST", "PATCH") else None, timeout=30)
+
+
+def assert_refused(response: httpx.Response, status: int, code: str | None = None) -> None:
+    assert response.status_code == status, (response.request.url, response.text)
+    body = response.json()
+    assert list(body) == ["error"] and set(body["error"]) == {"code", "message"}, body  # nothing but the reason
+    if code:
+        assert body["error"]["code"] == code
+    assert response.headers["cache-control"] == "private, no-store"
+
+
+def test_every_protected_route_is_in_the_matrix():
+    paths = {p for _, p, _ in routes()}
+    assert {"/v1/patients", "/v1/patients/{patient_id}/export", "/v1/sessions/{session_id}/utterances",
+            "/v1/documents/{document_id}.pdf", "/v1/users", "/v1/auth/refresh"} <= paths
+    public = {r.path for r in create_app().routes if isinstance(r, Route) and not getattr(r.endpoint, "roles", None)}
+    assert public == {"/v1/health", "/openapi.json", "/v1/auth/login"}
+
+
+def test_login_gives_a_short_lived_token(practice):
+    response = httpx.post(practice.server.http + "/v1/auth/login", json={"email": practice.emails["assistant"].upper(), "password": PASSWORD})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 900 and body["user"]["role"] == "assistant"
+    assert "password" not in response.text and "argon2" not in response.text
+    claims = jwt.decode(body["token"], options={"verify_signature": False})
+    assert claims["exp"] - claims["iat"] == 900 and claims["role"] == "assistant"
+
+
+@pytest.mark.parametrize("payload", [
+    {"email": "nobody@cabinet-republique.fr", "password": PASSWORD},
+    {"email": "dentist@cabinet-republique.fr", "password": "wrong password!"},
+])
+def test_wrong_credentials_get_one_answer(practice, payload):
+    if payload["email"].startswith("dentist"):
+        payload = {**payload, "email": practice.emails["dentist"]}
+    response = httpx.post(practice.server.http + "/v1/auth/login", json=payload)
+    assert_refused(response, 401, "invalid_credentials")
+    assert response.json()["error"]["message"] == "wrong e-mail or password"
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[1]", b'{"email": 3, "password": "x"}', b"{}"])
+def test_malformed_logins_are_400(server, body):
+    assert_refused(httpx.post(server.http + "/v1/auth/login", content=body), 400, "invalid_request")
+
+
+def test_refresh_gives_a_new_token(practice):
+    response = httpx.post(practice.server.http + "/v1/auth/refresh", headers=practice.headers("assistant"))
+    assert response.status_code == 200
+    fresh = response.json()["token"]
+    assert fresh != practice.tokens["assistant"]
+    assert httpx.get(practice.server.http + "/v1/me", headers=bearer(fresh)).json()["role"] == "assistant"
+
+
+def test_no_token_invalid_token_and_expired_token_are_401(server, ids, expired):
+    tampered = expired[:-4] + ("AAAA" if not expired.endswith("AAAA") else "BBBB")
+    for method, path, _ in routes():
+        target = url(path, ids)
+        response = call(server, method, target)
+        assert_refused(response, 401, "unauthenticated")
+        assert response.headers["www-authenticate"].startswith("Bearer")
+        assert_refused(call(server, method, target, bearer(expired)), 401, "token_expired")
+        assert_refused(call(server, method, target, bearer(tampered)), 401, "invalid_token")
+        assert_refused(call(server, method, target, {"Authorization": "Basic ZG9jOnNlY3JldA=="}), 401, "unauthenticated")
+
+
+def test_roles_that_may_not_are_403(practice, ids):
+    for method, path, roles in routes():
+        for role in ROLES:
+            if role not in roles:
+                assert_refused(call(practice.server, method, url(path, ids), practice.headers(role)), 403, "forbidden")
+
+
+def test_another_practice_sees_nothing(practice, other, ids):
+    """Another practice's users, in a role that may call the route: a
+    resource of the first practice is "not found"; a listing shows none of
+    its data."""
+    secrets_of_first = [ids["patient_id"], ids["session_id"], ids["document_id"], "Durand", practice.emails["dentist"]]
+    for method, path, roles in routes():
+        role = roles[0]
+        response = call(other.server, method, url(path, ids), other.headers(role))
+        if "{" in path:
+            assert_refused(response, 404, "not_found")
+        elif method == "GET":
+            assert response.status_code == 200, (path, response.text)
+            assert not any(s in response.text for s in secrets_of_first), (path, response.text)
+    # and the first practice does see them
+    assert practice.get(f"/v1/documents/{ids['document_id']}.pdf").status_code == 200
+
+
+async def ws_refusal(address: str, first: dict, headers: dict | None = None) -> tuple[dict, int]:
+    async with websockets.connect(address, additional_headers=headers or {}) as ws:
+        await ws.send(json.dumps(first))
+        event = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        with pytest.raises(websockets.ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), 10)
+        return event, ws.close_code
+
+
+def test_websockets_refuse_with_close_codes(practice, other, ids, expired):
+    server = practice.server
+    stream, room = server.ws, f"ws://127.0.0.1:{server.port}/v1/rooms/{ids['room']}/events"
+    cases = [
+        (stream, {"type": "start"}, "unauthenticated", 4401),
+        (stream, {"type": "start", "token": expired}, "token_expired", 4401),
+        (stream, {"type": "start", "token": practice.tokens["assistant"]}, "forbidden", 4403),
+        (stream, {"type": "start", "token": practice.tokens["admin"]}, "forbidden", 4403),
+        (stream, {"type": "start", "token": other.tokens["dentist"], "room": ids["room"]}, "not_found", 4404),
+        (stream, {"type": "start", "token": other.tokens["dentist"], "patient": ids["patient_id"]}, "not_found", 4404),
+        (stream, {"type": "start", "token": other.tokens["dentist"], "resume": ids["session_id"]}, "not_found", 4404),
+        (room, {"type": "hello"}, "unauthenticated", 4401),
+        (room, {"type": "hello", "token": expired}, "token_expired", 4401),
+        (room, {"type": "hello", "token": practice.tokens["admin"]}, "forbidden", 4403),
+        (room, {"type": "hello", "token": other.tokens["assistant"]}, "not_found", 4404),
+    ]
+    for address, first, code, close_code in cases:
+        event, closed_with = asyncio.run(ws_refusal(address, first))
+        assert (event["type"], event["code"], closed_with) == ("error", code, close_code), (first, event)
+        assert "Durand" not in event["message"]
+    # the token may come in the handshake's Authorization header instead
+    event, _ = asyncio.run(ws_refusal(room, {"type": "hello"}, bearer(other.tokens["assistant"])))
+    assert event["code"] == "not_found"
