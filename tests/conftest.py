@@ -6,9 +6,11 @@ import csv
 import functools
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -225,9 +227,10 @@ def _as_postgres(*cmd: str) -> list[str]:
 def start_debian_postgres(tmp: Path) -> DebianPostgres:
     if not (PG_BIN / "initdb").exists():
         pytest.skip("Debian's postgresql package is not installed (scripts/test installs it)")
-    data = tmp / "pgdata"
-    if os.geteuid() == 0:
+    if os.geteuid() == 0:  # the server runs as user postgres, who may not enter pytest's private temporary tree
+        tmp = Path(tempfile.mkdtemp(prefix="chairside-pg-"))
         tmp.chmod(0o777)
+    data = tmp / "pgdata"
     subprocess.run(_as_postgres(str(PG_BIN / "initdb"), "-D", str(data), "-U", "chairside", "--auth=trust", "-E", "UTF8"),
                    check=True, capture_output=True)
     port = free_port()
@@ -238,6 +241,8 @@ def start_debian_postgres(tmp: Path) -> DebianPostgres:
 
 def stop_debian_postgres(pg: DebianPostgres) -> None:
     subprocess.run(_as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(pg.data), "-m", "fast", "-w", "stop"), capture_output=True)
+    if os.geteuid() == 0:
+        shutil.rmtree(pg.data.parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
