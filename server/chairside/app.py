@@ -17,6 +17,7 @@ from .auth import Tokens
 from .config import Settings
 from .documents.http import document_routes
 from .documents.store import DocumentService, DocumentStore
+from .logs import protect as protect_logs
 from .openapi import openapi
 from .rooms import RoomHub
 from .runtime import load_engine
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        protect_logs()  # no patient data in the logs, whatever the level
         engine, vad, model_name = load_engine(settings)  # ModelError stops start-up with its message
         database = await open_database(settings)  # DatabaseError / MigrationError stop start-up with their message
         app.state.database = database

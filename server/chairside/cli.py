@@ -36,6 +36,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from .app import create_app
     from .asr import models
+    from .logs import quiet_libraries
 
     settings = _settings(args)
     problems = models.verify(settings.model, settings.models_path)
@@ -47,10 +48,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # it logs every decode
-    logging.getLogger("weasyprint").setLevel(logging.WARNING)  # it logs every step of every PDF
-    logging.getLogger("fontTools").setLevel(logging.WARNING)
-    logging.getLogger("pgserver").setLevel(logging.WARNING)  # every command it runs, at start-up
+    quiet_libraries()
     uvicorn.run(
         create_app(settings),
         host=settings.host,
