@@ -128,7 +128,7 @@ async def refresh(request: Request, who: Principal) -> Response:
     tags: [auth]
     responses:
       200: {description: A new token, content: {application/json: {schema: {$ref: '#/components/schemas/Token'}}}}
-      401: {description: No token, an invalid or expired one, or a disabled user}
+      401: {description: 'No token, an invalid or expired one, or a disabled user'}
     """
     row = await request.app.state.database.pool.fetchrow(
         "SELECT name, role FROM users WHERE id = $1 AND clinic_id = $2 AND disabled_at IS NULL",
@@ -183,7 +183,7 @@ async def create_user(request: Request, who: Principal) -> Response:
           schema: {$ref: '#/components/schemas/NewUser'}
     responses:
       201: {description: The user's id}
-      400: {description: A missing or invalid field, a password under 12 characters, an e-mail in use}
+      400: {description: 'A missing or invalid field, a password under 12 characters, an e-mail in use'}
     """
     data = await body(request)
     fields = {k: data.get(k) for k in ("email", "name", "role", "password")}
@@ -221,7 +221,7 @@ async def create_room(request: Request, who: Principal) -> Response:
           schema: {type: object, required: [name], properties: {name: {type: string}}}
     responses:
       201: {description: The room's id}
-      400: {description: No name, or a name in use}
+      400: {description: 'No name, or a name in use'}
     """
     name = (await body(request)).get("name")
     if not isinstance(name, str) or not name.strip():
@@ -261,7 +261,7 @@ async def create_patient(request: Request, who: Principal) -> Response:
           schema: {$ref: '#/components/schemas/Patient'}
     responses:
       201: {description: The patient, content: {application/json: {schema: {$ref: '#/components/schemas/Patient'}}}}
-      400: {description: A missing or invalid field, a code in use}
+      400: {description: 'A missing or invalid field, a code in use'}
     """
     patient = await patients.create(request.app.state.database.pool, who.clinic_id, await body(request))
     await _record(request, who, "patient.create", subject_type="patient", subject_id=patient["id"], patient_id=patient["id"])

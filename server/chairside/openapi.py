@@ -76,3 +76,13 @@ async def openapi(request: Request) -> JSONResponse:
       200: {description: OpenAPI 3 schema}
     """
     return JSONResponse(schema(request.app.routes))
+
+
+def markdown_table(spec: dict) -> str:
+    """The endpoints table of ``docs/api.md`` (a test keeps the page in step)."""
+    rows = ["| method | path | roles | what |", "| --- | --- | --- | --- |"]
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            roles = ", ".join(operation.get("x-roles", [])) or "anyone (no token)"
+            rows.append(f"| {method.upper()} | `{path}` | {roles} | {operation.get('summary', '')} |")
+    return "\n".join(rows)
