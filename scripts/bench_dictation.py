@@ -33,7 +33,7 @@ import httpx  # noqa: E402
 import websockets  # noqa: E402
 
 from chairside.client import load_audio, to_pcm  # noqa: E402
-from conftest import start_server, stop_server  # noqa: E402
+from conftest import create_practice, start_server, stop_server  # noqa: E402
 from factories import CONTEXT  # noqa: E402
 
 AUDIO = ROOT.parent / "shared" / "audio" / "dental"
@@ -57,11 +57,12 @@ def pct(values: list[float], q: float) -> float | None:
     return round(values[min(len(values) - 1, int(round(q * (len(values) - 1))))], 4)
 
 
-async def session(url: str, steps: list, realtime_audio: bool = True) -> list[tuple[float, dict]]:
+async def session(practice, steps: list, realtime_audio: bool = True) -> list[tuple[float, dict]]:
     """Run one session; every event with its receipt time."""
     received: list[tuple[float, dict]] = []
-    async with websockets.connect(url, max_size=None) as ws:
-        await ws.send(json.dumps({"type": "start", "language": "fr", "context": CONTEXT}))
+    async with websockets.connect(practice.server.ws, max_size=None) as ws:
+        await ws.send(json.dumps({"type": "start", "language": "fr", "token": practice.tokens["dentist"], "room": practice.rooms[0],
+                                  "patient": practice.patient["id"], "lab": CONTEXT["lab"]}))
 
         async def receive() -> None:
             async for message in ws:
@@ -92,9 +93,9 @@ def latencies(received: list[tuple[float, dict]]) -> tuple[list[float], list[flo
     return commands, [d for d, _ in documents], [e for _, e in documents]
 
 
-def fetch_times(http: str, documents: list[dict]) -> list[float]:
+def fetch_times(practice, documents: list[dict]) -> list[float]:
     times = []
-    with httpx.Client(base_url=http, timeout=10) as client:
+    with httpx.Client(base_url=practice.server.http, headers=practice.headers(), timeout=10) as client:
         for doc in documents:
             started = time.perf_counter()
             response = client.get(doc["url"])
@@ -118,9 +119,10 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-dictation-"))
     server = start_server(tmp)
+    practice = create_practice(server)
     try:
         spoken = [AUDIO / name for name in SPOKEN] * args.spoken_rounds
-        received = asyncio.run(session(server.ws, spoken))
+        received = asyncio.run(session(practice, spoken))
         s_commands, s_documents, s_docs = latencies(received)
         heard = [e["command"] for _, e in received if e["type"] == "command"]
         finals = [e["text"] for _, e in received if e["type"] == "final" and e["text"]]
@@ -128,11 +130,11 @@ def main() -> int:
         typed_documents: list[float] = []
         docs: list[dict] = []
         for _ in range(args.typed_rounds):
-            c, d, e = latencies(asyncio.run(session(server.ws, TYPED)))
+            c, d, e = latencies(asyncio.run(session(practice, TYPED)))
             typed_commands += c
             typed_documents += d
             docs += e
-        fetch = fetch_times(server.http, s_docs + docs)
+        fetch = fetch_times(practice, s_docs + docs)
         render_ms = [e["render_ms"] / 1000 for e in s_docs + docs if e["render_ms"]]
     finally:
         stop_server(server)

@@ -92,14 +92,14 @@ def analyse(result: StreamResult) -> dict:
     return out
 
 
-async def run_set(url: str, files: list, streams: int, vocabulary: list[str] | None) -> tuple[list[StreamResult], float]:
+async def run_set(url: str, files: list, streams: int, vocabulary: list[str] | None, token: str) -> tuple[list[StreamResult], float]:
     queue = list(files)
     results: dict[str, StreamResult] = {}
 
     async def lane() -> None:
         while queue:
             rec = queue.pop(0)
-            results[rec.path.name] = await stream_file(url, rec.path, language=rec.language, vocabulary=vocabulary, trailing_silence_s=1.0)
+            results[rec.path.name] = await stream_file(url, rec.path, language=rec.language, vocabulary=vocabulary, trailing_silence_s=1.0, token=token)
 
     started = time.perf_counter()
     await asyncio.gather(*(lane() for _ in range(streams)))
@@ -142,7 +142,7 @@ def main() -> int:
         for lang in args.languages.split(","):
             files = [r for name, r in corpus.items() if r.language == lang and not name.startswith("dental")]
             cpu0, busy0 = proc.cpu_times(), server.health()
-            results, wall = asyncio.run(run_set(server.ws, files, args.streams, [] if args.no_vocabulary else None))
+            results, wall = asyncio.run(run_set(server.ws, files, args.streams, [] if args.no_vocabulary else None, server.token))
             cpu1, busy1 = proc.cpu_times(), server.health()
             audio = sum(r.audio_seconds for r in results)
             figures: dict[str, list[float]] = {}
@@ -174,7 +174,7 @@ def main() -> int:
 
                 dental = [Recording(p, "fr", 0.0, refs[p.name]) for p in extra]
             for label, vocab in (("none", []), ("default", None), ("custom", DENTAL_VOCABULARY)):
-                results, _ = asyncio.run(run_set(server.ws, dental, args.streams, vocab))
+                results, _ = asyncio.run(run_set(server.ws, dental, args.streams, vocab, server.token))
                 report.setdefault("vocabulary", {})[label] = round(wer([d.transcript for d in dental], [r.text for r in results], "fr"), 4)
             report["vocabulary"]["files"] = len(dental)
         report["server_peak_rss_mb"] = round(_peak_rss_mb(server.process.pid), 1)
