@@ -146,6 +146,8 @@ def test_a_validated_version_never_changes(practice):
     assert "Paracétamol" not in pdf_text(first.content) and "Paracétamol" in pdf_text(latest.content)
     info = practice.get(f"/v1/documents/{doc_id}").json()
     assert [v["version"] for v in info["versions"]] == [1, 2]
+    me = practice.get("/v1/me").json()["id"]
+    assert [v["validated_by"] for v in info["versions"]] == [me, me]  # who validated, and when (issued_at)
     assert practice.get(f"/v1/documents/{doc_id}.pdf?version=3").status_code == 404
     assert practice.get(f"/v1/documents/{doc_id}.pdf?version=zero").status_code == 400
     assert practice.get("/v1/documents/not-an-id.pdf").status_code == 404

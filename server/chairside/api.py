@@ -514,14 +514,15 @@ async def list_documents(request: Request, who: Principal) -> Response:
     if (q.get("patient") and patient is None) or (q.get("session") and session is None):
         return error_response(400, "invalid_request", "patient and session are ids")
     rows = await request.app.state.database.pool.fetch(
-        "SELECT DISTINCT ON (d.id) d.id, d.kind, d.patient_id, d.session_id, v.version, v.number, v.issued_at, v.sha256"
+        "SELECT DISTINCT ON (d.id) d.id, d.kind, d.patient_id, d.session_id, v.version, v.number, v.issued_at, v.sha256, v.validated_by"
         " FROM documents d JOIN document_versions v ON v.document_id = d.id WHERE d.clinic_id = $1"
         " AND ($2::uuid IS NULL OR d.patient_id = $2) AND ($3::uuid IS NULL OR d.session_id = $3)"
         " ORDER BY d.id, v.version DESC", uuid.UUID(hex=who.clinic_id), patient, session)
     rows = sorted(rows, key=lambda r: r["issued_at"], reverse=True)
     await _record(request, who, "document.list", patient_id=patient.hex if patient else None, details={"count": len(rows)})
     return ok([{"id": r["id"].hex, "kind": r["kind"], "title": TITLES[r["kind"]], "version": r["version"], "number": r["number"],
-                "issued_at": _iso(r["issued_at"]), "sha256": r["sha256"], "patient": r["patient_id"].hex if r["patient_id"] else None,
+                "issued_at": _iso(r["issued_at"]), "sha256": r["sha256"],
+                "validated_by": r["validated_by"].hex if r["validated_by"] else None, "patient": r["patient_id"].hex if r["patient_id"] else None,
                 "session": r["session_id"].hex if r["session_id"] else None, "url": pdf_url(r["id"].hex, r["version"]),
                 "fhir_url": fhir_url(r["id"].hex, r["version"])} for r in rows])
 

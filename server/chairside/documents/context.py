@@ -1,7 +1,7 @@
 """Who a document is from and for: practitioner, practice, patient, lab.
 
-Given in the stream's ``start`` message for now (later from the store).
-Every part is optional when a session starts; what a document legally needs
+Built from the store for each session (the dentist, their practice, the
+patient; the lab from the ``start`` message: ``store/patients.py``).  Every part is optional when a session starts; what a document legally needs
 is checked when it is validated (:mod:`chairside.documents.mentions`), so a
 dictation can begin before the patient file is complete.  What is given is
 checked at once: an RPPS has 11 digits, a phone number is a real French or

@@ -153,7 +153,8 @@ async def document_info(request: Request, who: Principal) -> Response:
     return JSONResponse({
         "document_id": document_id, "kind": versions[-1]["kind"], "title": TITLES[versions[-1]["kind"]],
         "versions": [{"version": v["version"], "number": v["number"], "issued_at": v["issued_at"].isoformat(),
-                      "sha256": v["sha256"], "url": pdf_url(document_id, v["version"]),
+                      "sha256": v["sha256"], "validated_by": v["validated_by"].hex if v["validated_by"] else None,
+                      "url": pdf_url(document_id, v["version"]),
                       "fhir_url": fhir_url(document_id, v["version"])} for v in versions],
     }, headers=PRIVATE)
 

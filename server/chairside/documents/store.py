@@ -115,8 +115,8 @@ class DocumentStore:
                                " ON CONFLICT (id) DO NOTHING", row[0], doc.kind, *ids)
             try:
                 await conn.execute(
-                    "INSERT INTO document_versions (document_id, version, number, issued_at, draft, context, pdf, sha256, render_ms)"
-                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", *row)
+                    "INSERT INTO document_versions (document_id, version, number, issued_at, draft, context, pdf, sha256, render_ms,"
+                    " validated_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", *row, owner.uuid("user_id"))
             except asyncpg.UniqueViolationError as exc:
                 raise ValueError(f"document {doc.id} version {doc.version} exists already and cannot change") from exc
             await audit.record(conn, action="document.validate", clinic_id=owner.clinic_id, actor_id=owner.user_id,
@@ -133,10 +133,10 @@ class DocumentStore:
         return version_of_row(row, "validated") if row else None
 
     async def list_versions(self, document_id: str) -> list[asyncpg.Record]:
-        """The validated versions' kind, version, number, issued_at and sha256
-        (not their PDFs)."""
+        """The validated versions' kind, version, number, issued_at, sha256 and
+        who validated them (not their PDFs)."""
         return await self.pool.fetch(
-            "SELECT d.kind, v.version, v.number, v.issued_at, v.sha256 FROM document_versions v"
+            "SELECT d.kind, v.version, v.number, v.issued_at, v.sha256, v.validated_by FROM document_versions v"
             " JOIN documents d ON d.id = v.document_id WHERE v.document_id = $1 ORDER BY v.version",
             uuid.UUID(hex=document_id))
 

@@ -22,6 +22,8 @@ ALTER TABLE documents
     ADD COLUMN patient_id uuid REFERENCES patients (id),
     ADD COLUMN session_id uuid REFERENCES dictation_sessions (id);
 CREATE INDEX documents_patient ON documents (patient_id);
+-- who validated each version (its time is issued_at)
+ALTER TABLE document_versions ADD COLUMN validated_by uuid REFERENCES users (id);
 CREATE INDEX documents_session ON documents (session_id);
 ALTER TABLE document_previews
     ADD COLUMN clinic_id uuid REFERENCES clinics (id),
