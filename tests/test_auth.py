@@ -13,7 +13,7 @@ import httpx
 import jwt
 import pytest
 import websockets
-from conftest import PASSWORD, bearer, create_practice
+from conftest import PASSWORD, bearer, create_practice, login
 from factories import CONTEXT
 from starlette.routing import Route
 
@@ -44,7 +44,7 @@ def ids(practice) -> dict:
     events = asyncio.run(dictate())
     document = [e for e in events if e["type"] == "document.ready"][0]
     return {"patient_id": practice.patient["id"], "session_id": events[0]["session_id"], "document_id": document["document_id"],
-            "room": practice.rooms[0]}
+            "room": practice.rooms[0], "user_id": practice.get("/v1/me", "assistant").json()["id"]}
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +163,7 @@ def test_another_practice_sees_nothing(practice, other, ids):
     """Another practice's users, in a role that may call the route: a
     resource of the first practice is "not found"; a listing shows none of
     its data."""
-    secrets_of_first = [ids["patient_id"], ids["session_id"], ids["document_id"], "Durand", practice.emails["dentist"]]
+    secrets_of_first = [ids["patient_id"], ids["session_id"], ids["document_id"], ids["user_id"], "Durand", practice.emails["dentist"]]
     for method, path, roles in routes():
         role = roles[0]
         response = call(other.server, method, url(path, ids), other.headers(role))
@@ -174,6 +174,30 @@ def test_another_practice_sees_nothing(practice, other, ids):
             assert not any(s in response.text for s in secrets_of_first), (path, response.text)
     # and the first practice does see them
     assert practice.get(f"/v1/documents/{ids['document_id']}.pdf").status_code == 200
+
+
+def test_a_user_changes_their_password_and_an_admin_disables_a_user(practice):
+    http, admin = practice.server.http, practice.headers("admin")
+    email = "remplacante@cabinet-republique.fr"
+    created = httpx.post(http + "/v1/users", headers=admin, json={"email": email, "name": "Dr Inès Roux", "role": "dentist",
+                                                                  "password": PASSWORD, "rpps": "10101234564"})
+    assert created.status_code == 201
+    token = bearer(login(http, email, PASSWORD))
+    change = lambda current, new: httpx.post(http + "/v1/auth/password", headers=token, json={"current_password": current, "new_password": new})
+    assert_refused(change(PASSWORD, "short"), 400, "invalid_request")
+    assert_refused(change("not my password", "a long enough new one"), 403, "wrong_password")
+    assert_refused(change(PASSWORD, PASSWORD), 400, "invalid_request")
+    assert change(PASSWORD, "a long enough new one").status_code == 204
+    assert_refused(httpx.post(http + "/v1/auth/login", json={"email": email, "password": PASSWORD}), 401, "invalid_credentials")
+    token = bearer(login(http, email, "a long enough new one"))
+
+    me = practice.get("/v1/me", "admin").json()["id"]
+    assert_refused(httpx.delete(http + f"/v1/users/{me}", headers=admin), 400, "invalid_request")
+    assert httpx.delete(http + f"/v1/users/{created.json()['id']}", headers=admin).status_code == 204
+    assert_refused(httpx.post(http + "/v1/auth/login", json={"email": email, "password": "a long enough new one"}), 401, "invalid_credentials")
+    assert_refused(httpx.post(http + "/v1/auth/refresh", headers=token), 401, "invalid_token")
+    listed = {u["email"]: u["disabled"] for u in practice.get("/v1/users", "admin").json()}
+    assert listed[email] is True and listed[practice.emails["dentist"]] is False
 
 
 async def ws_refusal(address: str, first: dict, headers: dict | None = None) -> tuple[dict, int]:

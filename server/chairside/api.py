@@ -139,6 +139,33 @@ async def refresh(request: Request, who: Principal) -> Response:
 
 
 @authorized(*ANYONE)
+@handles_bad_input
+async def change_password(request: Request, who: Principal) -> Response:
+    """
+    summary: Change one's own password (the demo practice's printed one first of all).
+    tags: [auth]
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {type: object, required: [current_password, new_password], properties: {current_password: {type: string}, new_password: {type: string, minLength: 12}}}
+    responses:
+      204: {description: Changed}
+      400: {description: 'A new password under 12 characters, or the same as the current one'}
+      403: {description: The current password is wrong}
+    """
+    data = await body(request)
+    current, new = data.get("current_password"), data.get("new_password")
+    if not isinstance(current, str) or not isinstance(new, str):
+        raise BadRequest("send current_password and new_password")
+    if current == new:
+        raise BadRequest("the new password is the current one")
+    if not await accounts.change_password(request.app.state.database.pool, who.user_id, current, new):
+        return error_response(403, "wrong_password", "the current password is wrong")
+    return Response(status_code=204, headers=PRIVATE)
+
+
+@authorized(*ANYONE)
 async def me(request: Request, who: Principal) -> Response:
     """
     summary: The logged-in user and their practice.
@@ -192,6 +219,30 @@ async def create_user(request: Request, who: Principal) -> Response:
     user = await accounts.create_user(request.app.state.database.pool, who.clinic_id, rpps=data.get("rpps") or "",
                                       phone=data.get("phone"), **fields)
     return ok({"id": user.id, "email": user.email, "name": user.name, "role": user.role}, 201)
+
+
+@authorized(*ADMIN)
+async def disable_user(request: Request, who: Principal) -> Response:
+    """
+    summary: Disable a user of the practice (they can no longer log in or refresh a token; their current token ends within its lifetime). Their name stays on what they signed.
+    tags: [users]
+    parameters:
+      - {name: user_id, in: path, required: true, schema: {type: string}}
+    responses:
+      204: {description: Disabled}
+      400: {description: An admin disabling themselves}
+      404: {description: No such user in your practice}
+    """
+    user_id = _uuid(request.path_params["user_id"])
+    if user_id is not None and user_id.hex == who.user_id:
+        return error_response(400, "invalid_request", "an admin cannot disable themselves")
+    done = None if user_id is None else await request.app.state.database.pool.fetchval(
+        "UPDATE users SET disabled_at = coalesce(disabled_at, now()) WHERE id = $1 AND clinic_id = $2 RETURNING id",
+        user_id, uuid.UUID(hex=who.clinic_id))
+    if done is None:
+        return not_found("user")
+    log.info("user %s disabled", user_id.hex[:8])
+    return Response(status_code=204, headers=PRIVATE)
 
 
 @authorized(*ANYONE)
@@ -563,9 +614,11 @@ def api_routes() -> list[Route]:
     return [
         Route("/v1/auth/login", login, methods=["POST"]),
         Route("/v1/auth/refresh", refresh, methods=["POST"]),
+        Route("/v1/auth/password", change_password, methods=["POST"]),
         Route("/v1/me", me, methods=["GET"]),
         Route("/v1/users", list_users, methods=["GET"]),
         Route("/v1/users", create_user, methods=["POST"]),
+        Route("/v1/users/{user_id}", disable_user, methods=["DELETE"]),
         Route("/v1/rooms", list_rooms, methods=["GET"]),
         Route("/v1/rooms", create_room, methods=["POST"]),
         Route("/v1/patients", list_patients, methods=["GET"]),

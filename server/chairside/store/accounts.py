@@ -109,6 +109,16 @@ async def authenticate(pool: asyncpg.Pool, email: str, password: str) -> User | 
     return User(row["id"].hex, row["clinic_id"].hex, row["email"], row["name"], row["role"])
 
 
+async def change_password(pool: asyncpg.Pool, user_id: str, current: str, new: str) -> bool:
+    """Set a new password (12 characters at least) if ``current`` is right."""
+    new_hash = hash_password(new)  # AccountError when too short, before anything is checked
+    row = await pool.fetchrow("SELECT password_hash FROM users WHERE id = $1 AND disabled_at IS NULL", uuid.UUID(hex=user_id))
+    if row is None or not password_matches(row["password_hash"], current):
+        return False
+    await pool.execute("UPDATE users SET password_hash = $2 WHERE id = $1", uuid.UUID(hex=user_id), new_hash)
+    return True
+
+
 async def create_room(pool: asyncpg.Pool, clinic_id: str, name: str) -> str:
     room_id = uuid.uuid4()
     try:
