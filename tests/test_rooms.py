@@ -253,3 +253,35 @@ def test_a_screen_on_one_replica_follows_a_dictation_on_the_other(replicas, corp
               for e, t in zip(screen.events, screen.times)
               if e.get("session_id") == session_id and (e["type"], e.get("utterance"), json.dumps(e.get("text") or e.get("stable"))) in received_at]
     assert len(delays) >= len(finals) and sorted(delays)[len(delays) // 2] < 1.0, delays
+
+
+def test_screens_survive_the_loss_of_the_listening_connection(replicas, debian_postgres):
+    """PostgreSQL drops the replicas' LISTEN connections (a restart, a
+    network cut): they listen again, and a screen misses nothing."""
+    a, b = replicas
+    practice = create_practice(a)
+    room = practice.rooms[1]
+
+    async def terminate_listeners() -> int:
+        import asyncpg
+
+        conn = await asyncpg.connect(debian_postgres.url)
+        try:
+            return len(await conn.fetch("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'"))
+        finally:
+            await conn.close()
+
+    async def scenario():
+        screen = Screen(b, room, practice.tokens["assistant"])
+        await screen.open()
+        assert await terminate_listeners() >= 2
+        dentist = await dictate(practice, room, ["Nouvelle ordonnance.", "Amoxicilline un gramme matin et soir pendant sept jours."])
+        await screen.until(lambda e: e.get("type") == "session.ended", timeout=30)
+        await screen.close()
+        return dentist, screen
+
+    dentist, screen = asyncio.run(scenario())
+    contiguous(screen.events[1:])
+    assert [e["text"] for e in screen.events if e["type"] == "final"] == [e["text"] for e in dentist if e["type"] == "final"]
+    assert "LISTEN connection was lost" in b.log()
+

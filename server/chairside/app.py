@@ -62,7 +62,7 @@ async def _first_start(pool) -> None:
             return
         email, password = await create_demo_clinic(conn)
     print(f"\nEmpty store: created a demo practice. Log in as {email} with the password {password} "
-          "(shown once; create your own practice with `chairside admin create-clinic`).\n", flush=True)
+          "(shown once: change it with POST /v1/auth/password; create your own practice with `chairside admin create-clinic`).\n", flush=True)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
