@@ -183,3 +183,27 @@ def test_bad_patients_are_refused_with_the_reason(practice):
         response = httpx.post(practice.server.http + "/v1/patients", headers=practice.headers(), json=bad)
         assert response.status_code == 400 and reason in response.json()["error"]["message"], response.text
     assert httpx.post(practice.server.http + "/v1/patients", headers=practice.headers(), content=b"{").status_code == 400
+
+
+def test_a_session_whose_patient_is_erased_ends_with_the_reason(practice):
+    patient = new_patient(practice, code="P-2026-0779")
+
+    async def scenario():
+        async with websockets.connect(practice.server.ws) as ws:
+            await ws.send(json.dumps({"type": "start", "token": practice.tokens["dentist"], "patient": patient["id"]}))
+            await ws.send(json.dumps({"type": "text", "text": "Nouvelle ordonnance."}))
+            got = []
+            while not any(e["type"] == "draft.updated" for e in got):
+                got.append(json.loads(await ws.recv()))
+            erased = httpx.delete(practice.server.http + f"/v1/patients/{patient['id']}", headers=practice.headers())
+            assert erased.status_code == 200
+            await ws.send(json.dumps({"type": "text", "text": SAID}))
+            rest = []
+            with pytest.raises(websockets.ConnectionClosedError):
+                while True:
+                    rest.append(json.loads(await ws.recv()))
+            return rest, ws.close_code
+
+    rest, close_code = asyncio.run(scenario())
+    assert rest[-1]["type"] == "error" and rest[-1]["code"] == "session_erased" and rest[-1]["fatal"], rest
+    assert close_code == 4410

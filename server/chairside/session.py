@@ -30,7 +30,7 @@ from .dictation.vocabulary import default_vocabulary
 from .documents.context import DocumentContext
 from .documents.store import DocumentService, Owner
 from .rooms import RoomPublisher, room_event
-from .store.journal import Journal, Resumed
+from .store.journal import Journal, Resumed, SessionErased
 
 log = logging.getLogger(__name__)
 
@@ -255,6 +255,9 @@ class Session:
                     return
         except asyncio.CancelledError:
             raise
+        except SessionErased as exc:
+            log.info("session %s: ended, its patient was erased", self.id[:8])
+            self._emit(ev.Error(code="session_erased", message=str(exc), fatal=True))
         except Exception as exc:
             log.exception("session %s: recognition failed", self.id)
             self._emit(ev.Error(code="internal_error", message=f"recognition failed: {type(exc).__name__}", fatal=True))

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from ..documents.store import Owner
 
 
+class SessionErased(Exception):
+    """The session's rows are gone: its patient was erased meanwhile."""
+
+
 @dataclass(frozen=True)
 class Resumed:
     """What an interrupted session had committed: enough to go on."""
@@ -66,14 +70,20 @@ class Journal:
 
     async def final(self, session_id: str, *, utterance: int, source: str, text: str, words: list[dict],
                     start: float, end: float, language: str, end_of_utterance: bool) -> None:
-        await self.pool.execute(
+        await self._insert(
             "INSERT INTO utterances (session_id, utterance, source, text, words, start_s, end_s, language, end_of_utterance)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             uuid.UUID(hex=session_id), utterance, source, text, words, start, end, language, end_of_utterance)
 
     async def draft_change(self, session_id: str, utterance: int | None, draft: dict, change: dict) -> None:
-        await self.pool.execute(
+        await self._insert(
             "INSERT INTO draft_changes (session_id, utterance, document_id, kind, version, status, change, draft)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             uuid.UUID(hex=session_id), utterance, uuid.UUID(hex=draft["id"]), draft["kind"], draft["version"],
             draft["status"], change, draft)
+
+    async def _insert(self, query: str, *args) -> None:
+        try:
+            await self.pool.execute(query, *args)
+        except asyncpg.ForeignKeyViolationError as exc:  # the only reference an insert here can miss is the session
+            raise SessionErased("this session's patient was erased; the session cannot go on") from exc

@@ -23,6 +23,7 @@ from ..documents.store import Owner
 from ..rooms import RoomPublisher, recover
 from ..session import Session, SessionLimit
 from ..store import patients
+from ..store.journal import SessionErased
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ CLOSE_UNAUTHENTICATED = 4401  # no token, an invalid or expired one
 CLOSE_FORBIDDEN = 4403  # a role that may not do this
 CLOSE_NOT_FOUND = 4404  # no such room, patient or session in the caller's practice
 CLOSE_TAKEN_OVER = 4409  # the session was resumed on another connection
+CLOSE_GONE = 4410  # the session's patient was erased meanwhile
 
 
 def auth_close_code(exc: AuthError) -> int:
@@ -87,6 +89,9 @@ class _Connection:
         except _Fatal as fatal:
             log.info("stream %s: closing (%s)", self._sid, fatal.error.code)
             await self._fatal(fatal)
+        except SessionErased as exc:
+            log.info("stream %s: closing (session_erased)", self._sid)
+            await self._fatal(_Fatal("session_erased", str(exc), CLOSE_GONE))
         except Exception:
             log.exception("stream %s: unexpected failure", self._sid)
             await self._fatal(_Fatal("internal_error", "the server failed on this session", CLOSE_INTERNAL))
@@ -223,9 +228,9 @@ class _Connection:
         assert self.session is not None
         while (event := await self.session.events.get()) is not None:
             await _send(self.ws, event)
-            if isinstance(event, ev.Error) and event.fatal and event.code == "internal_error":
-                self.close_code = CLOSE_INTERNAL
-                await self.ws.close(CLOSE_INTERNAL)  # ends the receive loop too
+            if isinstance(event, ev.Error) and event.fatal and event.code in ("internal_error", "session_erased"):
+                self.close_code = CLOSE_INTERNAL if event.code == "internal_error" else CLOSE_GONE
+                await self.ws.close(self.close_code)  # ends the receive loop too
                 return
 
     async def _drain(self) -> None:
