@@ -68,6 +68,16 @@ async def _find(request: Request, who: Principal) -> tuple[DocumentVersion, uuid
     return doc, owned["patient_id"]
 
 
+async def _read(request: Request, who: Principal, what: str) -> DocumentVersion | JSONResponse:
+    """The version a request names, its read audited; or the refusal."""
+    found = await _find(request, who)
+    if isinstance(found, Response):
+        return found
+    doc, patient_id = found
+    await _audit_read(request, who, doc, what, patient_id)
+    return doc
+
+
 def _pdf(doc: DocumentVersion, request: Request) -> Response:
     disposition = "attachment" if request.query_params.get("download") in ("1", "true") else "inline"
     headers = {**PRIVATE, "Content-Disposition": f'{disposition}; filename="{doc.filename}"', "ETag": f'"{doc.sha256}"',
@@ -88,12 +98,8 @@ async def document_pdf(request: Request, who: Principal) -> Response:
       200: {description: The PDF, content: {application/pdf: {}}}
       404: {description: No such document (version) in your practice}
     """
-    found = await _find(request, who)
-    if isinstance(found, Response):
-        return found
-    doc, patient_id = found
-    await _audit_read(request, who, doc, "pdf", patient_id)
-    return _pdf(doc, request)
+    found = await _read(request, who, "pdf")
+    return found if isinstance(found, Response) else _pdf(found, request)
 
 
 @authorized(*CARE_TEAM)
@@ -127,12 +133,10 @@ async def document_fhir(request: Request, who: Principal) -> Response:
       200: {description: The Bundle, content: {application/fhir+json: {}}}
       404: {description: No such document (version) in your practice}
     """
-    found = await _find(request, who)
+    found = await _read(request, who, "fhir")
     if isinstance(found, Response):
         return found
-    doc, patient_id = found
-    await _audit_read(request, who, doc, "fhir", patient_id)
-    return JSONResponse(to_fhir(doc), media_type="application/fhir+json", headers=PRIVATE)
+    return JSONResponse(to_fhir(found), media_type="application/fhir+json", headers=PRIVATE)
 
 
 @authorized(*CARE_TEAM)
