@@ -195,3 +195,32 @@ def test_a_stopped_session_is_closed_in_the_journal(server, tmp_path):
         embedded.cleanup()
     assert [tuple(r) for r in finals] == [(1, "text", "Bonjour.")] and changes == []
     assert session["end_reason"] == "stop" and session["ended_at"] is not None
+
+
+def test_resuming_a_session_still_open_takes_it_over(practice):
+    """The dentist's network dropped and the server has not noticed yet: the
+    client resumes on a new connection, and the old one is closed with 4409."""
+    async def scenario():
+        old = await websockets.connect(practice.server.ws)
+        await old.send(json.dumps({"type": "start", "token": practice.tokens["dentist"], "patient": practice.patient["id"]}))
+        ready = json.loads(await old.recv())
+        await old.send(json.dumps({"type": "text", "text": "Nouvelle ordonnance."}))
+        while json.loads(await old.recv())["type"] != "draft.updated":
+            pass
+        async with websockets.connect(practice.server.ws) as new:
+            await new.send(json.dumps({"type": "start", "token": practice.tokens["dentist"], "resume": ready["session_id"]}))
+            resumed, draft = json.loads(await new.recv()), json.loads(await new.recv())
+            await new.send(json.dumps({"type": "stop"}))
+            async for _ in new:
+                pass
+        try:
+            while True:
+                await old.recv()
+        except websockets.ConnectionClosed:
+            pass
+        return ready, resumed, draft, old.close_code
+
+    ready, resumed, draft, old_close = asyncio.run(scenario())
+    assert resumed["resumed"] and resumed["session_id"] == ready["session_id"] and resumed["utterances"] == 1
+    assert draft["change"] == {"op": "resume"} and draft["draft"]["kind"] == "prescription"
+    assert old_close == 4409

@@ -241,8 +241,10 @@ class RoomHub:
         is read: what the snapshot already holds is skipped by sequence)."""
         room = screen.room_id
         if room not in self.screens:
-            self.screens[room] = set()
-            self._seen[room] = await self.pool.fetchval("SELECT last_seq FROM rooms WHERE id = $1", room) or 0
+            seen = await self.pool.fetchval("SELECT last_seq FROM rooms WHERE id = $1", room) or 0
+            if room not in self.screens:  # no other screen of the room got here during the query
+                self.screens[room] = set()
+                self._seen[room] = seen
         self.screens[room].add(screen)
 
     def leave(self, screen: Screen) -> None:
