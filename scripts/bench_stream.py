@@ -33,7 +33,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "server"))
 sys.path.insert(0, str(ROOT / "tests"))
 
+import httpx  # noqa: E402
 import psutil  # noqa: E402
+import websockets  # noqa: E402
 
 from chairside.client import StreamResult, stream_file  # noqa: E402
 from chairside.evaluation import wer  # noqa: E402
@@ -92,17 +94,32 @@ def analyse(result: StreamResult) -> dict:
     return out
 
 
-async def run_set(url: str, files: list, streams: int, vocabulary: list[str] | None, token: str) -> tuple[list[StreamResult], float]:
+async def watch_room(url: str, token: str) -> None:
+    """An assistant's screen on the room, reading everything until cancelled."""
+    async with websockets.connect(url, max_size=None) as ws:
+        await ws.send(json.dumps({"type": "hello", "token": token}))
+        async for _ in ws:
+            pass
+
+
+async def run_set(url: str, files: list, streams: int, vocabulary: list[str] | None, token: str,
+                  room: str | None = None) -> tuple[list[StreamResult], float]:
     queue = list(files)
     results: dict[str, StreamResult] = {}
+    start = {"room": room} if room else None
+    screen = asyncio.create_task(watch_room(url.replace("/v1/stream", f"/v1/rooms/{room}/events"), token)) if room else None
 
     async def lane() -> None:
         while queue:
             rec = queue.pop(0)
-            results[rec.path.name] = await stream_file(url, rec.path, language=rec.language, vocabulary=vocabulary, trailing_silence_s=1.0, token=token)
+            results[rec.path.name] = await stream_file(url, rec.path, language=rec.language, vocabulary=vocabulary, trailing_silence_s=1.0,
+                                                       token=token, start=start)
 
     started = time.perf_counter()
     await asyncio.gather(*(lane() for _ in range(streams)))
+    if screen is not None:
+        screen.cancel()
+        await asyncio.gather(screen, return_exceptions=True)
     return [results[r.path.name] for r in files], time.perf_counter() - started
 
 
@@ -124,6 +141,7 @@ def main() -> int:
     parser.add_argument("--vocabulary-compare", action="store_true", help="also stream the French dental recordings with no vocabulary, the default one and a custom one")
     parser.add_argument("--no-vocabulary", action="store_true", help="stream the main sets with no vocabulary (default: the server's default vocabulary)")
     parser.add_argument("--no-whole-file", action="store_true", help="skip the whole-file WER reference")
+    parser.add_argument("--room", action="store_true", help="dictate in a room watched by a screen (events also written to the room's log and fanned out)")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
 
@@ -136,13 +154,14 @@ def main() -> int:
     corpus = recordings()
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     server = start_server(tmp)
+    room = httpx.get(server.http + "/v1/rooms", headers={"Authorization": f"Bearer {server.token}"}).json()[0]["id"] if args.room else None
     proc = psutil.Process(server.process.pid)
-    report: dict = {"streams": args.streams, "main_vocabulary": "none" if args.no_vocabulary else "default", "model": settings.model, "compute_type": settings.compute_type, "sets": {}}
+    report: dict = {"streams": args.streams, "room": args.room, "main_vocabulary": "none" if args.no_vocabulary else "default", "model": settings.model, "compute_type": settings.compute_type, "sets": {}}
     try:
         for lang in args.languages.split(","):
             files = [r for name, r in corpus.items() if r.language == lang and not name.startswith("dental")]
             cpu0, busy0 = proc.cpu_times(), server.health()
-            results, wall = asyncio.run(run_set(server.ws, files, args.streams, [] if args.no_vocabulary else None, server.token))
+            results, wall = asyncio.run(run_set(server.ws, files, args.streams, [] if args.no_vocabulary else None, server.token, room))
             cpu1, busy1 = proc.cpu_times(), server.health()
             audio = sum(r.audio_seconds for r in results)
             figures: dict[str, list[float]] = {}

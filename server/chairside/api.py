@@ -68,7 +68,7 @@ def _iso(value: datetime | None) -> str | None:
 
 async def _record(request: Request, who: Principal, action: str, **fields) -> None:
     await audit.record(request.app.state.database.pool, action=action, clinic_id=who.clinic_id, actor_id=who.user_id,
-                        actor_role=who.role, **fields)
+                       actor_role=who.role, **fields)
 
 
 def handles_bad_input(endpoint):
