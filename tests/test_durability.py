@@ -90,9 +90,11 @@ def rooms_url(server, room: str) -> str:
 
 
 async def resume(practice, session_id: str) -> list[dict]:
-    """The dentist reconnects to the interrupted session, validates, stops."""
+    """The dentist reconnects to the interrupted session, adds a line (the
+    kill may have come before the spoken one was committed), validates, stops."""
     async with websockets.connect(practice.server.ws) as ws:
         await ws.send(json.dumps({"type": "start", "token": practice.tokens["dentist"], "resume": session_id}))
+        await ws.send(json.dumps({"type": "text", "text": "Paracétamol un gramme, un comprimé si douleur pendant trois jours."}))
         await ws.send(json.dumps({"type": "text", "text": "Valide."}))
         await ws.send(json.dumps({"type": "stop"}))
         return [json.loads(m) async for m in ws]
@@ -156,8 +158,8 @@ def test_sigkill_mid_dictation_loses_nothing_received(tmp_path, corpus):
         assert draft["draft"]["lines"] == json.loads(stored_changes[-1]["draft"])["lines"]
         documents = [e for e in resumed if e["type"] == "document.ready"]
         assert len(documents) == 1 and documents[0]["status"] == "validated", resumed
-        validated = [e for e in resumed if e["type"] == "final"][0]
-        assert validated["utterance"] == ready["utterances"] + 1  # numbering goes on
+        first = [e for e in resumed if e["type"] == "final"][0]
+        assert first["utterance"] == ready["utterances"] + 1  # numbering goes on
 
         before = screen.last_seq
         later = ScreenLog()
