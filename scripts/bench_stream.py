@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import difflib
 import json
-import statistics
 import sys
 import time
 from pathlib import Path

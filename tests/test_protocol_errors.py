@@ -8,7 +8,6 @@ import asyncio
 import json
 import time
 
-import numpy as np
 import pytest
 import websockets
 

@@ -23,7 +23,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from ..auth import CARE_TEAM, AuthError, bearer
 from ..rooms import Screen, dumps, replay, snapshot
 from ..store import audit
-from .websocket import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_POLICY, auth_close_code
+from .websocket import CLOSE_NOT_FOUND, CLOSE_POLICY, auth_close_code
 
 log = logging.getLogger(__name__)
 
