@@ -102,6 +102,9 @@ def test_export_rectify_erase(clinic, corpus):
     data = json.loads(archive.read("patient.json"))
     assert data["patient"]["last_name"] == "Quenneville" and data["format"] == "chairside-patient-export/1"
     assert [u["text"] for u in data["sessions"][0]["utterances"]] == said
+    spoken = [u for u in data["sessions"][0]["utterances"] if u["source"] == "speech"]
+    assert spoken and all(0 < u["confidence"] <= 1 and u["words"] for u in spoken)
+    assert all(u["confidence"] is None for u in data["sessions"][0]["utterances"] if u["source"] == "text")
     assert data["sessions"][0]["drafts"][0]["status"] == "validated"
     version = data["documents"][0]["versions"][0]
     assert hashlib.sha256(archive.read(version["pdf"])).hexdigest() == document["sha256"]

@@ -454,7 +454,8 @@ def _zip(data: dict, files: dict[str, bytes]) -> bytes:
 
 def _utterance(u) -> dict:
     return {"utterance": u["utterance"], "source": u["source"], "text": u["text"], "words": u["words"], "start": u["start_s"],
-            "end": u["end_s"], "language": u["language"], "end_of_utterance": u["end_of_utterance"], "at": _iso(u["created_at"])}
+            "end": u["end_s"], "language": u["language"], "end_of_utterance": u["end_of_utterance"], "confidence": u["confidence"],
+            "at": _iso(u["created_at"])}
 
 
 # -- sessions and utterances --------------------------------------------------------------------

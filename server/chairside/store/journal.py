@@ -19,6 +19,12 @@ if TYPE_CHECKING:
     from ..documents.store import Owner
 
 
+def confidence(words: list[dict]) -> float | None:
+    """An utterance's confidence: the mean probability of its words (None
+    without words: typed text)."""
+    return round(sum(w["probability"] for w in words) / len(words), 4) if words else None
+
+
 class SessionErased(Exception):
     """The session's rows are gone: its patient was erased meanwhile."""
 
@@ -71,9 +77,9 @@ class Journal:
     async def final(self, session_id: str, *, utterance: int, source: str, text: str, words: list[dict],
                     start: float, end: float, language: str, end_of_utterance: bool) -> None:
         await self._insert(
-            "INSERT INTO utterances (session_id, utterance, source, text, words, start_s, end_s, language, end_of_utterance)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            uuid.UUID(hex=session_id), utterance, source, text, words, start, end, language, end_of_utterance)
+            "INSERT INTO utterances (session_id, utterance, source, text, words, start_s, end_s, language, end_of_utterance, confidence)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            uuid.UUID(hex=session_id), utterance, source, text, words, start, end, language, end_of_utterance, confidence(words))
 
     async def draft_change(self, session_id: str, utterance: int | None, draft: dict, change: dict) -> None:
         await self._insert(

@@ -30,6 +30,9 @@ ALTER TABLE document_previews
     ADD COLUMN patient_id uuid REFERENCES patients (id),
     ADD COLUMN session_id uuid REFERENCES dictation_sessions (id);
 
+-- An utterance's confidence: the mean probability of its words (NULL for typed text).
+ALTER TABLE utterances ADD COLUMN confidence real;
+
 -- Patients erased on request keep a row only while legal documents about them are retained.
 ALTER TABLE patients ADD COLUMN erased_at timestamptz;
 
