@@ -11,19 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from .. import events as ev
 from ..audio.pcm import PcmError
-from ..auth import DICTATE, AuthError, bearer
-from ..documents.context import DocumentContext
-from ..documents.store import Owner
-from ..rooms import RoomPublisher, recover
+from ..auth import AuthError, bearer
 from ..session import Session, SessionLimit
-from ..store import patients
 from ..store.journal import SessionErased
+from .opening import CLOSE_TAKEN_OVER, Refused, open_session
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +33,6 @@ CLOSE_TRY_LATER = 1013  # server busy
 CLOSE_UNAUTHENTICATED = 4401  # no token, an invalid or expired one
 CLOSE_FORBIDDEN = 4403  # a role that may not do this
 CLOSE_NOT_FOUND = 4404  # no such room, patient or session in the caller's practice
-CLOSE_TAKEN_OVER = 4409  # the session was resumed on another connection
 CLOSE_GONE = 4410  # the session's patient was erased meanwhile
 
 
@@ -164,56 +159,15 @@ class _Connection:
         return True
 
     async def _open(self, start: ev.Start) -> Session:
-        """The session a ``start`` asks for, once the caller may have it:
-        a dentist, in a room and for a patient of their own practice."""
         try:
-            who = self.state.tokens.verify(start.token or bearer(self.ws.headers))
-        except AuthError as exc:
-            raise _Fatal(exc.code, exc.message, auth_close_code(exc)) from None
-        if who.role not in DICTATE:
-            raise _Fatal("forbidden", "only a dentist dictates; assistants watch rooms (/v1/rooms/{room}/events)", CLOSE_FORBIDDEN)
-        pool = self.state.database.pool
-        resumed = None
-        if start.resume:
-            resumed = await self.state.journal.resumable(start.resume, who.user_id)
-            if resumed is None:
-                raise _Fatal("not_found", "no interrupted session of yours with this id (a stopped session cannot be resumed)", CLOSE_NOT_FOUND)
-            await self._take_over(resumed.session_id)
-        room = resumed.room_id if resumed else start.room
-        patient = resumed.patient_id if resumed else start.patient
-        if room and not await pool.fetchval("SELECT 1 FROM rooms WHERE id = $1 AND clinic_id = $2",
-                                            uuid.UUID(hex=room), uuid.UUID(hex=who.clinic_id)):
-            raise _Fatal("not_found", "no such room in your practice", CLOSE_NOT_FOUND)
-        if patient and not resumed and await patients.get(pool, who.clinic_id, patient) is None:
-            raise _Fatal("not_found", "no such patient in your practice", CLOSE_NOT_FOUND)
-        if resumed:
-            context = DocumentContext.model_validate(resumed.context)
-        else:
-            context = await patients.document_context(pool, who.user_id, patient, start.lab)
-        session_id = resumed.session_id if resumed else uuid.uuid4().hex
-        publisher = None
-        if room:
-            if resumed:
-                await recover(pool, room, session_id)
-            publisher = RoomPublisher(pool, room, session_id)
-            publisher.publish({"type": "session.started", "session": {
-                "id": session_id, "language": start.language, "practitioner": context.practitioner.name,
-                "patient": patient and {"id": patient, "code": context.patient.code, "last_name": context.patient.last_name,
-                                        "first_name": context.patient.first_name},
-                "resumed": resumed is not None}})
-        return Session(engine=self.state.engine, vad=self.state.vad, settings=self.settings, start=start, model_name=self.state.model_name,
-                       documents=self.state.documents, journal=self.state.journal, context=context,
-                       owner=Owner(who.clinic_id, who.user_id, room, patient), publisher=publisher, resumed=resumed, session_id=session_id)
+            return await open_session(self.state, start, start.token or bearer(self.ws.headers), connection=self)
+        except Refused as exc:
+            raise _Fatal(exc.code, exc.message, 4000 + exc.status) from None
 
-    async def _take_over(self, session_id: str) -> None:
-        """A session resumed while its old connection is still open here
-        (the network cut before the server noticed): the old one is closed."""
-        for other in list(self.state.sessions):
-            if other is not self and other.session is not None and other.session.id == session_id:
-                await other.session.close()  # its journal entry ends before this connection reopens it
-                other.close_code = CLOSE_TAKEN_OVER
-                with contextlib.suppress(Exception):
-                    await other.ws.close(CLOSE_TAKEN_OVER, "resumed on another connection")
+    async def taken_over(self) -> None:
+        """Its session was resumed on another connection."""
+        self.close_code = CLOSE_TAKEN_OVER
+        await self.ws.close(CLOSE_TAKEN_OVER, "resumed on another connection")
 
     async def _error(self, code: str, message: str) -> None:
         """A non-fatal error, in order with the session's other events."""

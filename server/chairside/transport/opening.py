@@ -1,0 +1,82 @@
+"""Opening a dictation session, whatever the transport (WebSocket or
+WebRTC): the dentist's token, their room and patient checked against the
+store, the documents' context read from it, an interrupted session resumed,
+the room's feed started."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+
+from .. import events as ev
+from ..auth import DICTATE, AuthError
+from ..documents.context import DocumentContext
+from ..documents.store import Owner
+from ..rooms import RoomPublisher, recover
+from ..session import Session
+from ..store import patients
+
+CLOSE_TAKEN_OVER = 4409  # the session was resumed on another connection
+
+
+class Refused(Exception):
+    """The session may not open: ``status`` is the HTTP status it stands for
+    (401, 403, 404); WebSockets close with 4000 + status."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+async def open_session(state, start: ev.Start, token: str | None, *, connection=None) -> Session:
+    """The session a ``start`` asks for, once the caller may have it: a
+    dentist, in a room and for a patient of their own practice.
+    ``connection``: the caller's entry in ``state.sessions`` (not taken over)."""
+    try:
+        who = state.tokens.verify(token)
+    except AuthError as exc:
+        raise Refused(exc.status, exc.code, exc.message) from None
+    if who.role not in DICTATE:
+        raise Refused(403, "forbidden", "only a dentist dictates; assistants watch rooms (/v1/rooms/{room}/events)")
+    pool = state.database.pool
+    resumed = None
+    if start.resume:
+        resumed = await state.journal.resumable(start.resume, who.user_id)
+        if resumed is None:
+            raise Refused(404, "not_found", "no interrupted session of yours with this id (a stopped session cannot be resumed)")
+        await _take_over(state, resumed.session_id, connection)
+    room = resumed.room_id if resumed else start.room
+    patient = resumed.patient_id if resumed else start.patient
+    if room and not await pool.fetchval("SELECT 1 FROM rooms WHERE id = $1 AND clinic_id = $2",
+                                        uuid.UUID(hex=room), uuid.UUID(hex=who.clinic_id)):
+        raise Refused(404, "not_found", "no such room in your practice")
+    if patient and not resumed and await patients.get(pool, who.clinic_id, patient) is None:
+        raise Refused(404, "not_found", "no such patient in your practice")
+    if resumed:
+        context = DocumentContext.model_validate(resumed.context)
+    else:
+        context = await patients.document_context(pool, who.user_id, patient, start.lab)
+    session_id = resumed.session_id if resumed else uuid.uuid4().hex
+    publisher = None
+    if room:
+        if resumed:
+            await recover(pool, room, session_id)
+        publisher = RoomPublisher(pool, room, session_id)
+        publisher.publish({"type": "session.started", "session": {
+            "id": session_id, "language": start.language, "practitioner": context.practitioner.name,
+            "patient": patient and {"id": patient, "code": context.patient.code, "last_name": context.patient.last_name,
+                                    "first_name": context.patient.first_name},
+            "resumed": resumed is not None}})
+    return Session(engine=state.engine, vad=state.vad, settings=state.settings, start=start, model_name=state.model_name,
+                   documents=state.documents, journal=state.journal, context=context,
+                   owner=Owner(who.clinic_id, who.user_id, room, patient), publisher=publisher, resumed=resumed, session_id=session_id)
+
+
+async def _take_over(state, session_id: str, connection) -> None:
+    """A session resumed while its old connection is still open here (the
+    network cut before the server noticed): the old one is closed."""
+    for other in list(state.sessions):
+        if other is not connection and other.session is not None and other.session.id == session_id:
+            await other.session.close()  # its journal entry ends before this connection reopens it
+            with contextlib.suppress(Exception):
+                await other.taken_over()
