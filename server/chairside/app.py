@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from typing import AsyncIterator
@@ -24,6 +25,7 @@ from .runtime import load_engine
 from .store.db import open_database
 from .store.journal import Journal
 from .transport.screens import room_events_endpoint
+from .transport.webrtc import Peer, webrtc_offer
 from .transport.websocket import stream_endpoint
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
+            await asyncio.gather(*(p.release() for p in list(app.state.sessions) if isinstance(p, Peer)))
             await engine.close()
             await app.state.rooms.close()
             app.state.documents.close()
@@ -97,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/v1/health", health),
             Route("/openapi.json", openapi),
             WebSocketRoute("/v1/stream", stream_endpoint),
+            Route("/v1/webrtc/offer", webrtc_offer, methods=["POST"]),
             WebSocketRoute("/v1/rooms/{room}/events", room_events_endpoint),
             *api_routes(),
             *document_routes(),

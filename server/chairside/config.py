@@ -37,6 +37,8 @@ class Settings:
     token_ttl_s: int = _setting(900, "Lifetime of an access token (seconds); a client refreshes it before it ends (POST /v1/auth/refresh).")
     document_retention_years: int = _setting(20, "When a patient is erased, validated documents issued less than this many years ago are kept (legal records); 0 erases them too.")
     screen_queue: int = _setting(256, "Events queued for one room screen; a screen further behind gets a fresh snapshot instead.")
+    webrtc_ice_servers: str = _setting("", "STUN/TURN servers for WebRTC, as JSON: [{\"urls\": \"turn:turn.example:3478\", \"username\": \"…\", \"credential\": \"…\"}]; empty: host candidates only (the practice's network; nothing asked of outside servers).")
+    webrtc_grace_s: float = _setting(5.0, "A WebRTC peer disconnected for this long is released (its session abandoned).")
     # Speech model
     model: str = _setting("base", "Speech model: a catalogue name (`chairside models list`) or the path of a CTranslate2 Whisper directory.")
     models_dir: str = _setting("", "Where catalogue models are installed; empty means <data_dir>/models.")

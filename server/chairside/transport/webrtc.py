@@ -1,0 +1,232 @@
+"""``POST /v1/webrtc/offer``: the dentist's audio over WebRTC (aiortc).
+
+The client sends an SDP offer with one audio track (Opus) and a data channel
+named ``events``, and the fields of a ``start`` message; the answer comes
+back in the response.  The track's frames are decoded by aiortc, resampled
+to 16 kHz mono with PyAV, and fed to exactly the session pipeline that
+``/v1/stream`` feeds.  The session's events go back on the data channel as
+the same JSON; the client sends ``text``, ``preview`` and ``stop`` on it.
+
+ICE: host candidates only unless ``CHAIRSIDE_WEBRTC_ICE_SERVERS`` names
+STUN/TURN servers (aiortc would otherwise ask a public STUN server: nothing
+leaves the practice's network by default).  A peer that vanishes (its
+connection fails, or stays disconnected for ``CHAIRSIDE_WEBRTC_GRACE_S``) is
+released: tracks, tasks, session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+
+import av
+import numpy as np
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from .. import events as ev
+from ..audio import SAMPLE_RATE
+from ..auth import DICTATE, PRIVATE, Principal, authorized, bearer, error_response
+from ..session import Session, SessionLimit
+from .opening import Refused, open_session
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_S = 20.0  # from the answer to a connected peer
+
+
+def ice_servers(spec: str) -> list[RTCIceServer]:
+    """``CHAIRSIDE_WEBRTC_ICE_SERVERS``: a JSON list of {"urls", "username",
+    "credential"}; empty for none."""
+    if not spec.strip():
+        return []
+    return [RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential")) for s in json.loads(spec)]
+
+
+@authorized(*DICTATE)
+async def webrtc_offer(request: Request, who: Principal) -> Response:
+    """
+    summary: Start a dictation over WebRTC. The body is an SDP offer (one audio track, a data channel named "events") and the fields of a start message; the answer is returned. Events then come on the data channel, as on /v1/stream.
+    tags: [dictation]
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {type: object, required: [sdp, type], properties: {sdp: {type: string}, type: {type: string, enum: [offer]}, start: {type: object, description: 'the fields of a start message (docs/protocol.md) but type and token'}}}
+    responses:
+      200: {description: 'The SDP answer and the session id'}
+      400: {description: 'Not an SDP offer, or a bad start field'}
+      401: {description: 'No valid token'}
+      403: {description: 'Not a dentist'}
+      404: {description: 'A room, patient or session of another practice'}
+      503: {description: 'The server runs its maximum of sessions'}
+    """
+    state = request.app.state
+    try:
+        data = json.loads(await request.body())
+        if not isinstance(data, dict) or data.get("type") != "offer" or not isinstance(data.get("sdp"), str):
+            raise ValueError("send {\"type\": \"offer\", \"sdp\": …, \"start\": {…}}")
+        fields = data.get("start") or {}
+        if not isinstance(fields, dict) or "token" in fields or "type" in fields:
+            raise ValueError("start holds the fields of a start message, not its type nor the token (send it in the Authorization header)")
+        start = ev.Start.model_validate({**fields, "type": "start", "encoding": "pcm_f32le", "sample_rate": SAMPLE_RATE, "channels": 1})
+    except (ValueError, ValidationError) as exc:
+        message = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+        return error_response(400, "invalid_request", message if not isinstance(exc, json.JSONDecodeError) else "the body is not JSON")
+    if not all(f"\nm={kind} " in "\n" + data["sdp"] for kind in ("audio", "application")):
+        return error_response(400, "invalid_offer", "the offer needs an audio track and a data channel named \"events\"")
+    if len(state.sessions) >= state.settings.max_sessions:
+        return error_response(503, "server_busy", f"the server already runs {state.settings.max_sessions} sessions; retry later")
+    try:
+        session = await open_session(state, start, bearer(request.headers))
+    except Refused as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    peer = Peer(state)
+    try:
+        answer = await peer.connect(session, RTCSessionDescription(sdp=data["sdp"], type="offer"))
+    except Exception as exc:  # aiortc's parsing of a malformed SDP raises many kinds
+        log.info("webrtc %s: offer refused (%s)", session.id[:8], type(exc).__name__)
+        await peer.release()
+        return error_response(400, "invalid_offer", f"the SDP offer could not be used ({type(exc).__name__})")
+    return JSONResponse({"type": answer.type, "sdp": answer.sdp, "session_id": session.id}, headers=PRIVATE)
+
+
+class Peer:
+    """One WebRTC dictation: the peer connection, its session and tasks."""
+
+    def __init__(self, state) -> None:
+        self.state = state
+        self.session: Session | None = None
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers(state.settings.webrtc_ice_servers)))
+        self.channel = None
+        self._tasks: set[asyncio.Task] = set()
+        self._released = False
+        self._grace: asyncio.TimerHandle | None = None
+
+    async def connect(self, session: Session, offer: RTCSessionDescription) -> RTCSessionDescription:
+        self.session = session
+        self.state.sessions.add(self)
+        self.pc.on("track", self._on_track)
+        self.pc.on("datachannel", self._on_channel)
+        self.pc.on("connectionstatechange", self._on_state)
+        await self.pc.setRemoteDescription(offer)
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        self._spawn(self._send_events(), "events")
+        self._spawn(self._until_connected(), "connect")
+        log.info("webrtc %s: started (%s)", session.id[:8], session.language)
+        return self.pc.localDescription
+
+    def _spawn(self, coro, name: str) -> None:
+        task = asyncio.create_task(coro, name=f"webrtc-{name}-{self.session.id[:8]}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_track(self, track) -> None:
+        if track.kind == "audio":
+            self._spawn(self._receive_audio(track), "audio")
+
+    def _on_channel(self, channel) -> None:
+        if channel.label != "events":
+            return
+        self.channel = channel
+        channel.on("message", self._on_message)
+
+    def _on_state(self) -> None:
+        state = self.pc.connectionState
+        if state in ("failed", "closed"):
+            self._spawn(self.release(), "release")
+        elif state == "disconnected" and self._grace is None:  # may come back (ICE restart, a brief cut)
+            self._grace = asyncio.get_running_loop().call_later(self.state.settings.webrtc_grace_s, self._gone_for_good)
+        elif state == "connected" and self._grace is not None:
+            self._grace.cancel()
+            self._grace = None
+
+    async def _until_connected(self) -> None:
+        """A peer that never connects (no route, a bad candidate) is released."""
+        await asyncio.sleep(CONNECT_TIMEOUT_S)
+        if self.pc.connectionState != "connected":
+            log.info("webrtc %s: never connected", self.session.id[:8])
+            self._spawn(self.release(), "release")
+
+    def _gone_for_good(self) -> None:
+        self._grace = None
+        if self.pc.connectionState != "connected":
+            self._spawn(self.release(), "release")
+
+    async def _receive_audio(self, track) -> None:
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+        try:
+            while True:
+                frame = await track.recv()
+                for out in resampler.resample(frame):
+                    self.session.feed(out.to_ndarray().reshape(-1).astype(np.float32, copy=False))
+        except MediaStreamError:
+            pass  # the track ended
+        except SessionLimit as exc:
+            self._send(ev.Error(code="session_too_long", message=str(exc), fatal=True))
+            await self.session.stop(reason="session_too_long")
+
+    def _on_message(self, message) -> None:
+        if not isinstance(message, str):
+            self._send(ev.Error(code="invalid_message", message="the events channel carries JSON text; audio goes in the track"))
+            return
+        try:
+            parsed = ev.parse_client_message(message)
+        except ev.ProtocolError as exc:
+            self._send(ev.Error(code=exc.code, message=exc.message))
+            return
+        if isinstance(parsed, ev.Start):
+            self._send(ev.Error(code="already_started", message="the offer started this session; 'start' ignored"))
+        elif isinstance(parsed, ev.Text):
+            self._spawn(self.session.add_text(parsed.text), "text")
+        elif isinstance(parsed, ev.Preview):
+            self._spawn(self.session.preview(), "preview")
+        else:
+            self._spawn(self._stop(), "stop")
+
+    async def _stop(self) -> None:
+        await self.session.stop()  # its events, `closed` last, go out on the channel
+
+    def _send(self, event: ev.ServerEvent) -> None:
+        self.session.events.put_nowait(event)
+
+    async def _send_events(self) -> None:
+        """The session's events on the data channel, in order (held until it opens)."""
+        while (event := await self.session.events.get()) is not None:
+            while self.channel is None or self.channel.readyState != "open":
+                if self.channel is not None and self.channel.readyState == "closed":
+                    return
+                await asyncio.sleep(0.02)
+            self.channel.send(event.model_dump_json())
+            if isinstance(event, ev.Closed) or (isinstance(event, ev.Error) and event.fatal):
+                await asyncio.sleep(0.2)  # let the last message leave before the connection closes
+                self._spawn(self.release(), "release")
+                return
+
+    async def taken_over(self) -> None:
+        """Its session was resumed on another connection."""
+        await self.release()
+
+    async def release(self) -> None:
+        """Close everything, once: the session (abandoned if not stopped), the
+        peer connection, the tasks."""
+        if self._released:
+            return
+        self._released = True
+        self.state.sessions.discard(self)
+        if self._grace is not None:
+            self._grace.cancel()
+        current = asyncio.current_task()
+        if self.session is not None:
+            await self.session.close()
+        with contextlib.suppress(Exception):
+            await self.pc.close()
+        for task in list(self._tasks):
+            if task is not current:
+                task.cancel()
+        log.info("webrtc %s: released", self.session.id[:8] if self.session else "-")
