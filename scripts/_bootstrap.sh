@@ -39,9 +39,10 @@ apt_install() {
 # embedding) and fonts; Inter is the documents' typeface.
 apt_install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-inter fonts-dejavu-core
 # The tests also run against Debian's own PostgreSQL server (started by the
-# tests in a temporary directory), beside the embedded one.
+# tests in a temporary directory), beside the embedded one, and drive the web
+# client in Debian's Chromium (Playwright uses it; it downloads no browser).
 if [ "$EXTRAS" = "dev" ]; then
-    apt_install postgresql
+    apt_install postgresql chromium
 fi
 
 if [ ! -x .venv/bin/python ]; then

@@ -8,6 +8,7 @@ import logging
 from typing import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
@@ -27,6 +28,7 @@ from .store.journal import Journal
 from .transport.screens import room_events_endpoint
 from .transport.webrtc import Peer, webrtc_offer
 from .transport.websocket import stream_endpoint
+from .web import SecurityHeaders, web_routes
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +106,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/v1/rooms/{room}/events", room_events_endpoint),
             *api_routes(),
             *document_routes(),
+            *web_routes(),  # last: the pages at /
         ],
+        middleware=[Middleware(SecurityHeaders)],
         lifespan=lifespan,
     )
     app.state.settings = settings

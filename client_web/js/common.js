@@ -1,0 +1,114 @@
+// Shared by the pages: the token (kept in sessionStorage, never in a URL),
+// API calls, the two languages, small DOM helpers.
+"use strict";
+
+const STRINGS = {
+  fr: {
+    login: "Connexion", email: "E-mail", password: "Mot de passe", sign_in: "Se connecter",
+    wrong_login: "E-mail ou mot de passe incorrect", logout: "Déconnexion",
+    dictation: "Dictée", screen: "Écran", room: "Fauteuil", patient: "Patient", no_patient: "— aucun —",
+    start: "Démarrer", stop: "Arrêter", hands_free: "Mains libres", push_to_talk: "Appuyer pour parler (touche F9 ou espace)",
+    recording: "Enregistrement", paused: "Micro en attente", idle: "Arrêté", transcript: "Transcription",
+    draft: "Document en cours", no_draft: "Aucun document ouvert. Dites « nouvelle ordonnance ».",
+    type_here: "Corriger au clavier (ex. : efface ça, remplace X par Y)", send: "Envoyer", preview: "Aperçu",
+    documents: "Documents", open: "Ouvrir", download: "Télécharger", print: "Imprimer",
+    rooms: "Fauteuils du cabinet", live: "● dictée en cours", back: "← Fauteuils", waiting: "En attente d'une dictée…",
+    connected: "connecté", reconnecting: "connexion perdue, reconnexion…", via_webrtc: "WebRTC", via_websocket: "WebSocket",
+    mic_error: "Micro inaccessible : ", validated: "validé", draft_status: "brouillon", version: "version",
+  },
+  en: {
+    login: "Sign in", email: "E-mail", password: "Password", sign_in: "Sign in",
+    wrong_login: "Wrong e-mail or password", logout: "Sign out",
+    dictation: "Dictation", screen: "Screen", room: "Chair", patient: "Patient", no_patient: "— none —",
+    start: "Start", stop: "Stop", hands_free: "Hands-free", push_to_talk: "Push to talk (F9 or space)",
+    recording: "Recording", paused: "Microphone held", idle: "Stopped", transcript: "Transcript",
+    draft: "Open document", no_draft: "No open document. Say “new prescription”.",
+    type_here: "Correct with the keyboard (e.g. delete that, replace X with Y)", send: "Send", preview: "Preview",
+    documents: "Documents", open: "Open", download: "Download", print: "Print",
+    rooms: "The practice's chairs", live: "● dictating", back: "← Chairs", waiting: "Waiting for a dictation…",
+    connected: "connected", reconnecting: "connection lost, reconnecting…", via_webrtc: "WebRTC", via_websocket: "WebSocket",
+    mic_error: "Microphone unavailable: ", validated: "signed", draft_status: "draft", version: "version",
+  },
+};
+
+const lang = () => localStorage.getItem("chairside.lang") || "fr";
+const t = (key) => (STRINGS[lang()] || STRINGS.fr)[key] || key;
+
+function $(selector, root = document) { return root.querySelector(selector); }
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (name === "class") node.className = value;
+    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value);
+  }
+  for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  return node;
+}
+
+function translate(root = document) {
+  document.documentElement.lang = lang();
+  root.querySelectorAll("[data-t]").forEach((node) => { node.textContent = t(node.dataset.t); });
+  root.querySelectorAll("[data-t-placeholder]").forEach((node) => { node.placeholder = t(node.dataset.tPlaceholder); });
+}
+
+const auth = {
+  get token() { return sessionStorage.getItem("chairside.token"); },
+  get user() { return JSON.parse(sessionStorage.getItem("chairside.user") || "null"); },
+  save(login) {
+    sessionStorage.setItem("chairside.token", login.token);
+    sessionStorage.setItem("chairside.user", JSON.stringify(login.user));
+    sessionStorage.setItem("chairside.expires", String(Date.now() + login.expires_in * 1000));
+  },
+  clear() { sessionStorage.clear(); },
+  require() {
+    if (!this.token) { location.replace("index.html"); throw new Error("not logged in"); }
+    return this.user;
+  },
+};
+
+async function api(path, options = {}) {
+  const response = await fetch(path, {
+    ...options,
+    headers: { ...(options.body ? { "Content-Type": "application/json" } : {}), ...(options.headers || {}), Authorization: `Bearer ${auth.token}` },
+  });
+  if (response.status === 401) { auth.clear(); location.replace("index.html"); throw new Error("session expired"); }
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({}));
+    throw new Error((body.error && body.error.message) || response.statusText);
+  }
+  return response;
+}
+
+// Tokens last 15 minutes: refresh them a minute before they end.
+function keepTokenFresh() {
+  setInterval(async () => {
+    const expires = Number(sessionStorage.getItem("chairside.expires") || 0);
+    if (auth.token && expires - Date.now() < 60_000) {
+      const fresh = await (await api("/v1/auth/refresh", { method: "POST" })).json();
+      auth.save(fresh);
+    }
+  }, 20_000);
+}
+
+// A PDF needs the token: fetched, then shown or saved from a blob URL.
+async function pdfBlobUrl(url) {
+  return URL.createObjectURL(await (await api(url)).blob());
+}
+
+function header(active) {
+  const user = auth.require();
+  const bar = el("header", { class: "bar" },
+    el("span", { class: "brand" }, "Chairside"),
+    user.role === "dentist" ? el("a", { href: "dictee.html", "data-t": "dictation", class: active === "dictation" ? "active" : "" }) : "",
+    el("a", { href: "ecran.html", "data-t": "screen", class: active === "screen" ? "active" : "" }),
+    el("span", { class: "who" }, user.name),
+    el("select", { id: "lang", "aria-label": "Langue / Language", onchange: (e) => { localStorage.setItem("chairside.lang", e.target.value); location.reload(); } },
+      el("option", { value: "fr" }, "Français"), el("option", { value: "en" }, "English")),
+    el("button", { "data-t": "logout", onclick: () => { auth.clear(); location.replace("index.html"); } }));
+  document.body.prepend(bar);
+  $("#lang").value = lang();
+  keepTokenFresh();
+  return user;
+}

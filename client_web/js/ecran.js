@@ -1,0 +1,119 @@
+"use strict";
+// The assistant's screen: the practice's rooms, then one room, live — large
+// text readable from two metres, drafts, documents with a print button. It
+// reconnects by itself and catches up from its last sequence number.
+
+header("screen");
+translate();
+
+const TITLES = { prescription: "Ordonnance", lab_order: "Bon de commande prothèse", medical_certificate: "Certificat médical initial", clinical_report: "Compte rendu" };
+const roomId = new URLSearchParams(location.hash.slice(1)).get("room");
+const view = { lastSeq: null, live: new Map(), drafts: new Map(), documents: new Map(), retry: 500 };
+
+async function showRooms() {
+  $("#rooms-view").classList.remove("hidden");
+  const rooms = await (await api("/v1/rooms")).json();
+  $("#rooms").replaceChildren(...rooms.map((room) => el("a", { href: `ecran.html#room=${room.id}`, onclick: () => setTimeout(() => location.reload()) },
+    el("div", { class: "card" }, el("div", { class: "room" }, room.name), el("div", { class: "live" }, room.live ? t("live") : "")))));
+}
+
+function connect() {
+  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/v1/rooms/${roomId}/events`);
+  ws.onopen = () => ws.send(JSON.stringify({ type: "hello", token: auth.token, ...(view.lastSeq !== null ? { last_seq: view.lastSeq } : {}) }));
+  ws.onmessage = (message) => {
+    view.retry = 500;
+    setConnection(true);
+    handle(JSON.parse(message.data));
+  };
+  ws.onclose = (event) => {
+    setConnection(false);
+    if ([4401, 4403, 4404].includes(event.code)) { $("#session-info").textContent = event.reason || "—"; if (event.code === 4401) location.replace("index.html"); return; }
+    setTimeout(connect, view.retry);
+    view.retry = Math.min(view.retry * 2, 10_000);
+  };
+}
+
+function setConnection(ok) {
+  const node = $("#connection");
+  node.textContent = ok ? t("connected") : t("reconnecting");
+  node.className = ok ? "connection" : "connection lost";
+}
+
+function handle(event) {
+  if (event.type === "error") { $("#session-info").textContent = event.message; return; }
+  if (event.type === "snapshot") { snapshot(event); return; }
+  if (event.type === "catchup") return;
+  if (event.seq !== undefined) {
+    if (view.lastSeq !== null && event.seq <= view.lastSeq) return;  // never twice
+    view.lastSeq = event.seq;
+  }
+  switch (event.type) {
+    case "session.started": startSession(event.session); break;
+    case "session.ended": break;
+    case "partial": para(event.utterance).replaceChildren(el("span", { class: "stable" }, event.stable), " ", el("span", { class: "unstable" }, event.unstable)); scroll(); break;
+    case "final": if (event.text) { const p = para(event.utterance); p.textContent = event.text; p.className = event.source === "text" ? "typed" : ""; scroll(); } break;
+    case "draft.updated": draft(event.draft); break;
+    case "document.ready": if (event.status === "validated") documentItem(event); break;
+  }
+}
+
+function snapshot(snap) {
+  view.lastSeq = snap.seq;
+  $("#room-name").textContent = snap.room.name;
+  view.live.clear(); view.drafts.clear(); view.documents.clear();
+  $("#transcript").replaceChildren(); $("#drafts").replaceChildren(); $("#documents").replaceChildren();
+  if (!snap.session) { $("#session-info").textContent = t("waiting"); return; }
+  startSession(snap.session);
+  for (const line of snap.session.transcript) { const p = para(line.utterance); p.textContent = line.text; p.className = line.source === "text" ? "typed" : ""; }
+  snap.session.drafts.forEach(draft);
+  snap.session.documents.forEach(documentItem);
+  scroll();
+}
+
+function startSession(session) {
+  view.live.clear(); view.drafts.clear(); view.documents.clear();
+  $("#transcript").replaceChildren(); $("#drafts").replaceChildren(); $("#documents").replaceChildren();
+  const patient = session.patient ? `${session.patient.last_name.toUpperCase()} ${session.patient.first_name} (${session.patient.code})` : "";
+  $("#session-info").textContent = [session.practitioner, patient].filter(Boolean).join(" — ");
+}
+
+function para(utterance) {
+  let node = view.live.get(utterance);
+  if (!node) { node = el("p"); view.live.set(utterance, node); $("#transcript").append(node); }
+  return node;
+}
+
+function scroll() { $("#transcript").scrollTop = $("#transcript").scrollHeight; }
+
+function draft(d) {
+  const old = view.drafts.get(d.id);
+  if (d.status === "discarded") { if (old) old.remove(); view.drafts.delete(d.id); return; }
+  const status = d.status === "validated" ? t("validated") : t("draft_status");
+  const node = el("div", {}, el("h3", {}, TITLES[d.kind] || d.kind, el("span", { class: `status ${d.status}` }, `${status} · ${t("version")} ${d.version}`)),
+    el("ol", {}, ...d.lines.map((line) => el("li", {}, line.text, ...(line.warnings || []).map((w) => el("span", { class: "warn" }, w))))));
+  if (old) old.replaceWith(node); else $("#drafts").prepend(node);
+  view.drafts.set(d.id, node);
+}
+
+function documentItem(doc) {
+  const key = `${doc.document_id}/${doc.version}`;
+  if (view.documents.has(key)) return;
+  const print = async () => {
+    const frame = el("iframe", { class: "hidden", src: await pdfBlobUrl(doc.url) });
+    frame.addEventListener("load", () => frame.contentWindow.print());
+    document.body.append(frame);
+  };
+  const open = async () => window.open(await pdfBlobUrl(doc.url), "_blank", "noopener");
+  const item = el("li", { "data-document": doc.document_id }, el("strong", {}, `${doc.title} ${doc.number}`), el("span", { class: "muted" }, `v${doc.version}`),
+    el("button", { onclick: open }, t("open")), el("button", { onclick: print, class: "primary" }, t("print")));
+  $("#documents").prepend(item);
+  view.documents.set(key, item);
+}
+
+if (roomId) {
+  $("#room-view").classList.remove("hidden");
+  connect();
+} else {
+  showRooms();
+}
+window.addEventListener("hashchange", () => location.reload());

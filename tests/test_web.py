@@ -1,0 +1,142 @@
+"""The web client in a real browser: Debian's Chromium, headless, driven by
+Playwright, its fake microphone playing a real recording.  A dentist logs
+in and dictates on the Dictée page while an assistant watches the room on
+the Écran page, in a second browser context; over WebRTC, and over the
+WebSocket when WebRTC is blocked."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import PASSWORD, ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = ROOT / "docs" / "screenshots"
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (scripts/test installs it)")
+
+
+@pytest.fixture
+def browser(corpus):
+    """A browser of its own for each test: its fake microphone plays the
+    recording once, from the start."""
+    from playwright.sync_api import sync_playwright
+
+    recording = corpus["dental_s1.wav"].path  # "Nouvelle ordonnance. Amoxicilline un gramme … Valide l'ordonnance. Imprime."
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
+            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={recording}%noloop", "--autoplay-policy=no-user-gesture-required"])
+        yield browser
+        browser.close()
+
+
+def log_in(browser, practice, role: str, **context):
+    page = browser.new_context(locale="fr-FR", viewport={"width": 1366, "height": 860}, **context).new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(practice.server.http + "/")
+    page.fill("#email", practice.emails[role])
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"(dictee|ecran)\.html"))
+    page.problems = problems
+    return page
+
+
+def watch(browser, practice, room: str):
+    screen = log_in(browser, practice, "assistant")
+    screen.goto(practice.server.http + f"/ecran.html#room={room}")
+    screen.wait_for_selector("#connection:text('connecté')")
+    return screen
+
+
+def dictate(page, practice, room: str) -> None:
+    page.select_option("#room", room)
+    page.select_option("#patient", practice.patient["id"])
+    page.click("#start")
+    page.wait_for_selector("#recording.on", timeout=15_000)
+
+
+def expect(locator):
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
+def test_login_refuses_a_wrong_password(browser, practice):
+    page = browser.new_context().new_page()
+    page.goto(practice.server.http + "/")
+    page.fill("#email", practice.emails["dentist"])
+    page.fill("#password", "not the password")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#error:text('incorrect')")
+    assert page.url.endswith("/")
+    page.context.close()
+
+
+def test_dictation_page_and_assistant_screen_over_webrtc(browser, practice):
+    room = practice.rooms[0]
+    screen = watch(browser, practice, room)
+    page = log_in(browser, practice, "dentist")
+    assert page.url.endswith("dictee.html")
+    dictate(page, practice, room)
+    page.wait_for_selector("#transport:text('WebRTC')")
+    # the recording's words, live on both pages
+    expect(page.locator("#transcript")).to_contain_text(re.compile("amoxicilline", re.I), timeout=40_000)
+    expect(screen.locator("#transcript")).to_contain_text(re.compile("amoxicilline", re.I), timeout=20_000)
+    page.wait_for_selector("#feedback:text('Ordonnance')")
+    # a typed correction reaches the draft, on both pages
+    page.fill("#type-text", "Paracétamol un gramme, un comprimé toutes les six heures si douleur.")
+    page.press("#type-text", "Enter")
+    page.wait_for_selector("#draft li:text('Paracétamol 1 g')")
+    screen.wait_for_selector("#drafts li:text('Paracétamol 1 g')")
+    # the recording says "Valide l'ordonnance. Imprime." in its last seconds; typed too, in case it was misheard
+    page.wait_for_timeout(6000)
+    page.fill("#type-text", "Valide.")
+    page.press("#type-text", "Enter")
+    page.wait_for_selector("#documents li button.download")
+    screen.wait_for_selector("#documents li button.primary")
+    with page.expect_download() as download:
+        page.click("#documents li button.download")
+    pdf = Path(download.value.path()).read_bytes()
+    assert pdf.startswith(b"%PDF-")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "dictee.png"))
+    screen.screenshot(path=str(SHOTS / "ecran.png"))
+    page.click("#stop")
+    page.wait_for_selector("#start:not(.hidden)", timeout=20_000)
+    assert not page.problems and not screen.problems, (page.problems, screen.problems)
+    page.context.close()
+    screen.context.close()
+
+
+def test_websocket_fallback_when_webrtc_is_blocked(browser, practice):
+    room = practice.rooms[1]
+    screen = watch(browser, practice, room)
+    page = log_in(browser, practice, "dentist")
+    page.add_init_script("delete window.RTCPeerConnection; delete window.webkitRTCPeerConnection;")
+    page.reload()
+    dictate(page, practice, room)
+    page.wait_for_selector("#transport:text('WebSocket')")
+    expect(page.locator("#transcript")).to_contain_text(re.compile("ordonnance", re.I), timeout=40_000)
+    expect(screen.locator("#transcript")).to_contain_text(re.compile("ordonnance", re.I), timeout=20_000)
+    page.click("#stop")
+    page.wait_for_selector("#start:not(.hidden)", timeout=20_000)
+    page.context.close()
+    screen.context.close()
+
+
+def test_pages_are_served_with_a_strict_policy(server):
+    response = httpx.get(server.http + "/dictee.html")
+    assert response.status_code == 200
+    csp = response.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert response.headers["referrer-policy"] == "no-referrer"
+    for page in ("index.html", "dictee.html", "ecran.html"):
+        html = (ROOT / "client_web" / page).read_text()
+        assert "http://" not in html and "https://" not in html and "<script>" not in html and "style=" not in html, page
