@@ -34,12 +34,12 @@ def browser(corpus):
         browser.close()
 
 
-def log_in(browser, practice, role: str, **context):
+def log_in(browser, practice, role: str, origin: str | None = None, **context):
     page = browser.new_context(locale="fr-FR", viewport={"width": 1366, "height": 860}, **context).new_page()
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
-    page.goto(practice.server.http + "/")
+    page.goto((origin or practice.server.http) + "/")
     page.fill("#email", practice.emails[role])
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
@@ -140,3 +140,117 @@ def test_pages_are_served_with_a_strict_policy(server):
     for page in ("index.html", "dictee.html", "ecran.html"):
         html = (ROOT / "client_web" / page).read_text()
         assert "http://" not in html and "https://" not in html and "<script>" not in html and "style=" not in html, page
+
+
+class CuttableLink:
+    """A TCP relay in front of the server, in a thread: the network between a
+    browser and Chairside, which the test can cut (open connections reset,
+    new ones refused) and restore."""
+
+    def __init__(self, port: int) -> None:
+        import asyncio
+        import threading
+
+        from conftest import free_port
+
+        self.upstream, self.port, self.up = port, free_port(), True
+        self.loop = asyncio.new_event_loop()
+        self.writers: set = set()
+        started = threading.Event()
+
+        async def serve() -> None:
+            self.server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+            started.set()
+
+        self.thread = threading.Thread(target=lambda: (self.loop.run_until_complete(serve()), self.loop.run_forever()), daemon=True)
+        self.thread.start()
+        started.wait(10)
+
+    async def _relay(self, reader, writer) -> None:
+        import asyncio
+
+        if not self.up:
+            writer.transport.abort()
+            return
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream)
+        self.writers |= {writer, up_writer}
+
+        async def pipe(src, dst) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                dst.transport.abort()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    def cut(self) -> None:
+        def abort() -> None:
+            self.up = False
+            for w in self.writers:
+                w.transport.abort()
+            self.writers.clear()
+
+        self.loop.call_soon_threadsafe(abort)
+
+    def restore(self) -> None:
+        self.up = True
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+def test_the_screen_reconnects_and_catches_up_after_a_network_cut(browser, practice):
+    """The assistant's screen loses the network while the dentist goes on;
+    back online, it reconnects by itself and shows what it missed, once."""
+    import asyncio
+    import json
+    import threading
+
+    import websockets
+
+    room = practice.rooms[1]
+    link = CuttableLink(practice.server.port)
+    screen = log_in(browser, practice, "assistant", origin=f"http://127.0.0.1:{link.port}")
+    screen.goto(f"http://127.0.0.1:{link.port}/ecran.html#room={room}")
+    screen.wait_for_selector("#connection:text('connecté')")
+    typed = ["Nouvelle ordonnance.", "Amoxicilline un gramme matin et soir pendant sept jours.",
+             "Paracétamol un gramme si douleur.", "Ibuprofène quatre cents milligrammes trois fois par jour."]
+    cut, resume = threading.Event(), threading.Event()
+
+    async def dentist():
+        async with websockets.connect(practice.server.ws) as ws:  # the dentist's own link stays up
+            await ws.send(json.dumps({"type": "start", "token": practice.tokens["dentist"], "room": room, "patient": practice.patient["id"]}))
+            for i, text in enumerate(typed):
+                if i == 2:
+                    cut.set()  # the screen is cut off for the last two lines
+                    await asyncio.to_thread(resume.wait, 30)
+                await ws.send(json.dumps({"type": "text", "text": text}))
+                await asyncio.sleep(0.5)
+            await ws.send(json.dumps({"type": "stop"}))
+            async for _ in ws:
+                pass
+
+    thread = threading.Thread(target=lambda: asyncio.run(dentist()))
+    thread.start()
+    try:
+        cut.wait(30)
+        expect(screen.locator("#transcript")).to_contain_text("Amoxicilline", timeout=20_000)
+        link.cut()
+        expect(screen.locator("#connection")).to_contain_text("reconnexion", timeout=20_000)
+        resume.set()
+        screen.wait_for_timeout(2500)  # the last lines are dictated meanwhile
+        link.restore()
+        expect(screen.locator("#connection")).to_have_text("connecté", timeout=30_000)
+        expect(screen.locator("#transcript")).to_contain_text("Ibuprofène", timeout=20_000)
+        expect(screen.locator("#drafts li")).to_have_count(3, timeout=20_000)
+    finally:
+        resume.set()
+        thread.join(30)
+        link.close()
+    text = screen.inner_text("#transcript")
+    assert text.count("Paracétamol") == 1 and text.count("Amoxicilline") == 1  # caught up once, nothing twice
+    screen.context.close()
