@@ -200,7 +200,20 @@ class CuttableLink:
         self.up = True
 
     def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
+        import asyncio
+
+        async def shut() -> None:
+            self.server.close()
+            for w in self.writers:
+                w.transport.abort()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self.loop.stop()
+
+        asyncio.run_coroutine_threadsafe(shut(), self.loop)
+        self.thread.join(10)
 
 
 def test_the_screen_reconnects_and_catches_up_after_a_network_cut(browser, practice):
