@@ -48,8 +48,12 @@ def log_in(browser, practice, role: str, origin: str | None = None, **context):
     return page
 
 
-def watch(browser, practice, room: str):
+def watch(browser, practice, room: str, shot: str | None = None):
     screen = log_in(browser, practice, "assistant")
+    if shot:  # the rooms list, where an assistant lands
+        screen.wait_for_selector(".rooms .card")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        screen.screenshot(path=str(SHOTS / shot))
     screen.goto(practice.server.http + f"/ecran.html#room={room}")
     screen.wait_for_selector("#connection:text('connecté')")
     return screen
@@ -81,7 +85,7 @@ def test_login_refuses_a_wrong_password(browser, practice):
 
 def test_dictation_page_and_assistant_screen_over_webrtc(browser, practice):
     room = practice.rooms[0]
-    screen = watch(browser, practice, room)
+    screen = watch(browser, practice, room, shot="ecran-fauteuils.png")
     page = log_in(browser, practice, "dentist")
     assert page.url.endswith("dictee.html")
     dictate(page, practice, room)
@@ -129,6 +133,35 @@ def test_websocket_fallback_when_webrtc_is_blocked(browser, practice):
     page.wait_for_selector("#start:not(.hidden)", timeout=20_000)
     page.context.close()
     screen.context.close()
+
+
+def test_push_to_talk_and_preview(browser, practice):
+    """In push-to-talk mode nothing is heard until F9 is held (a foot pedal);
+    the preview button renders the open draft."""
+    page = log_in(browser, practice, "dentist")
+    page.check("input[value=push-to-talk]")
+    page.select_option("#room", practice.rooms[1])
+    page.click("#start")
+    page.wait_for_selector("#recording.on.held")
+    expect(page.locator("#recording-label")).to_have_text("Micro en attente")
+    page.wait_for_timeout(4000)  # the recording plays, the microphone is held: no words
+    assert page.inner_text("#transcript").strip() == ""
+    page.keyboard.down("F9")
+    page.wait_for_selector("#recording.on:not(.held)")
+    expect(page.locator("#recording-label")).to_have_text("Enregistrement")
+    expect(page.locator("#transcript")).to_contain_text(re.compile(r"\w{4,}"), timeout=30_000)
+    page.keyboard.up("F9")
+    page.wait_for_selector("#recording.on.held")
+    page.fill("#type-text", "Nouvelle ordonnance.")
+    page.press("#type-text", "Enter")
+    page.fill("#type-text", "Amoxicilline un gramme matin et soir pendant sept jours.")
+    page.press("#type-text", "Enter")
+    page.wait_for_selector("#draft li:text('Amoxicilline 1 g')")
+    page.click("#preview")
+    expect(page.locator("#documents li")).to_contain_text("Aperçu", timeout=15_000)
+    page.click("#stop")
+    page.wait_for_selector("#start:not(.hidden)", timeout=20_000)
+    page.context.close()
 
 
 def test_pages_are_served_with_a_strict_policy(server):

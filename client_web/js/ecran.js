@@ -14,7 +14,7 @@ async function showRooms() {
   $("#rooms-view").classList.remove("hidden");
   const rooms = await (await api("/v1/rooms")).json();
   $("#rooms").replaceChildren(...rooms.map((room) => el("a", { href: `ecran.html#room=${room.id}`, onclick: () => setTimeout(() => location.reload()) },
-    el("div", { class: "card" }, el("div", { class: "room" }, room.name), el("div", { class: "live" }, room.live ? t("live") : "")))));
+    el("div", { class: "card" }, el("div", { class: "room" }, room.name), el("div", { class: room.live ? "live" : "muted" }, room.live ? t("live") : t("free"))))));
 }
 
 function connect() {
