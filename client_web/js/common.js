@@ -31,6 +31,8 @@ const STRINGS = {
   },
 };
 
+const TITLES = { prescription: "Ordonnance", lab_order: "Bon de commande prothèse", medical_certificate: "Certificat médical initial", clinical_report: "Compte rendu" };
+
 const lang = () => localStorage.getItem("chairside.lang") || "fr";
 const t = (key) => (STRINGS[lang()] || STRINGS.fr)[key] || key;
 
@@ -112,3 +114,13 @@ function header(active) {
   keepTokenFresh();
   return user;
 }
+
+// A draft as both pages show it: its title, status and version, its lines
+// with their warnings.
+function draftView(draft) {
+  const status = draft.status === "validated" ? t("validated") : t("draft_status");
+  return el("div", {},
+    el("h3", {}, TITLES[draft.kind] || draft.kind, el("span", { class: `status ${draft.status}` }, `${status} · ${t("version")} ${draft.version}`)),
+    el("ol", {}, ...draft.lines.map((line) => el("li", {}, line.text, ...(line.warnings || []).map((w) => el("span", { class: "warn" }, w))))));
+}
+

@@ -63,14 +63,8 @@ function feedback(message, warn = false) {
   node.className = warn ? "feedback warn" : "feedback";
 }
 
-const TITLES = { prescription: "Ordonnance", lab_order: "Bon de commande prothèse", medical_certificate: "Certificat médical initial", clinical_report: "Compte rendu" };
-
 function showDraft(draft) {
-  if (draft.status === "discarded") { $("#draft").replaceChildren(el("p", { class: "muted" }, t("no_draft"))); return; }
-  const status = draft.status === "validated" ? t("validated") : t("draft_status");
-  $("#draft").replaceChildren(
-    el("h3", {}, TITLES[draft.kind] || draft.kind, el("span", { class: `status ${draft.status}` }, `${status} · ${t("version")} ${draft.version}`)),
-    el("ol", {}, ...draft.lines.map((line) => el("li", {}, line.text, ...(line.warnings || []).map((w) => el("span", { class: "warn" }, w))))));
+  $("#draft").replaceChildren(draft.status === "discarded" ? el("p", { class: "muted" }, t("no_draft")) : draftView(draft));
 }
 
 function showDocument(event) {

@@ -6,7 +6,6 @@
 header("screen");
 translate();
 
-const TITLES = { prescription: "Ordonnance", lab_order: "Bon de commande prothèse", medical_certificate: "Certificat médical initial", clinical_report: "Compte rendu" };
 const roomId = new URLSearchParams(location.hash.slice(1)).get("room");
 const view = { lastSeq: null, live: new Map(), drafts: new Map(), documents: new Map(), retry: 500 };
 
@@ -88,9 +87,7 @@ function scroll() { $("#transcript").scrollTop = $("#transcript").scrollHeight; 
 function draft(d) {
   const old = view.drafts.get(d.id);
   if (d.status === "discarded") { if (old) old.remove(); view.drafts.delete(d.id); return; }
-  const status = d.status === "validated" ? t("validated") : t("draft_status");
-  const node = el("div", {}, el("h3", {}, TITLES[d.kind] || d.kind, el("span", { class: `status ${d.status}` }, `${status} · ${t("version")} ${d.version}`)),
-    el("ol", {}, ...d.lines.map((line) => el("li", {}, line.text, ...(line.warnings || []).map((w) => el("span", { class: "warn" }, w))))));
+  const node = draftView(d);
   if (old) old.replaceWith(node); else $("#drafts").prepend(node);
   view.drafts.set(d.id, node);
 }
