@@ -50,3 +50,13 @@ def test_serve_says_plainly_when_the_database_is_unreachable():
     assert result.returncode == 2
     assert result.stderr.startswith("error: cannot connect to PostgreSQL at postgresql://chairside:***@127.0.0.1:1/chairside")
     assert "s3cret" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_serve_says_plainly_when_the_ice_servers_setting_is_malformed():
+    import os
+
+    env = {**os.environ, "CHAIRSIDE_WEBRTC_ICE_SERVERS": "stun:stun.example:3478", "CHAIRSIDE_PORT": "1"}
+    result = subprocess.run([sys.executable, "-m", "chairside.cli", "serve"], capture_output=True, text=True, cwd=ROOT,
+                            timeout=120, env=env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: CHAIRSIDE_WEBRTC_ICE_SERVERS is not a JSON list")

@@ -26,7 +26,7 @@ from .runtime import load_engine
 from .store.db import open_database
 from .store.journal import Journal
 from .transport.screens import room_events_endpoint
-from .transport.webrtc import Peer, webrtc_offer
+from .transport.webrtc import Peer, ice_servers, webrtc_offer
 from .transport.websocket import stream_endpoint
 from .web import SecurityHeaders, web_routes
 
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         protect_logs()  # no patient data in the logs, whatever the level
+        ice_servers(settings.webrtc_ice_servers)  # a malformed value stops the start-up, with what is wrong
         engine, vad, model_name = load_engine(settings)  # ModelError stops start-up with its message
         database = await open_database(settings)  # DatabaseError / MigrationError stop start-up with their message
         app.state.database = database

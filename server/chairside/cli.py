@@ -44,6 +44,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"error: {problem}", file=sys.stderr)
         return 2
+    from .transport.webrtc import ice_servers
+
+    try:
+        ice_servers(settings.webrtc_ice_servers)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if problem := asyncio.run(_database_problem(settings)):
         print(f"error: {problem}", file=sys.stderr)
         return 2

@@ -45,7 +45,10 @@ def ice_servers(spec: str) -> list[RTCIceServer]:
     "credential"}; empty for none."""
     if not spec.strip():
         return []
-    return [RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential")) for s in json.loads(spec)]
+    try:
+        return [RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential")) for s in json.loads(spec)]
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ValueError(f"CHAIRSIDE_WEBRTC_ICE_SERVERS is not a JSON list of {{\"urls\": …}} objects: {spec!r}") from exc
 
 
 @authorized(*DICTATE)
