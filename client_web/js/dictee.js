@@ -98,6 +98,7 @@ async function viaWebRtc(stream) {
   const pc = new RTCPeerConnection({ iceServers: [] });
   const channel = pc.createDataChannel("events");
   channel.onmessage = (message) => onEvent(JSON.parse(message.data));
+  channel.onclose = () => finished();  // the server ended it, or the link is gone
   stream.getAudioTracks().forEach((track) => pc.addTrack(track, stream));
   await pc.setLocalDescription(await pc.createOffer());
   await new Promise((resolve) => {  // the server takes the offer with its candidates (no trickle)
@@ -105,12 +106,17 @@ async function viaWebRtc(stream) {
     pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && resolve());
     setTimeout(resolve, 3000);
   });
-  const response = await api("/v1/webrtc/offer", { method: "POST", body: JSON.stringify({ type: "offer", sdp: pc.localDescription.sdp, start: startFields() }) });
-  await pc.setRemoteDescription(await response.json());
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("WebRTC did not connect")), 8000);
-    channel.addEventListener("open", () => { clearTimeout(timer); resolve(); });
-  });
+  try {
+    const response = await api("/v1/webrtc/offer", { method: "POST", body: JSON.stringify({ type: "offer", sdp: pc.localDescription.sdp, start: startFields() }) });
+    await pc.setRemoteDescription(await response.json());
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("WebRTC did not connect")), 8000);
+      channel.addEventListener("open", () => { clearTimeout(timer); resolve(); });
+    });
+  } catch (error) {
+    pc.close();  // the server releases its side too
+    throw error;
+  }
   return {
     name: t("via_webrtc"),
     send: (message) => channel.send(JSON.stringify(message)),
