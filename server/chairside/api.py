@@ -29,6 +29,7 @@ from .documents.render import TITLES
 from .documents.store import Owner, fhir_url, pdf_url, version_of_row
 from .store import accounts, audit, patients
 from .store.accounts import AccountError
+from .store.journal import Journal
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 async def _record(request: Request, who: Principal, action: str, **fields) -> None:
-    await audit.record(request.app.state.database.pool, action=action, clinic_id=who.clinic_id, actor_id=who.user_id,
-                       actor_role=who.role, **fields)
+    await audit.record(request.app.state.database.pool, action=action, **who.actor, **fields)
 
 
 def handles_bad_input(endpoint):
@@ -361,8 +361,7 @@ async def rectify_patient(request: Request, who: Principal) -> Response:
         if done is None:
             return not_found("patient")
         patient, changed = done
-        await audit.record(conn, action="patient.rectify", clinic_id=who.clinic_id, actor_id=who.user_id, actor_role=who.role,
-                           subject_type="patient", subject_id=patient["id"], patient_id=patient["id"], details={"fields": changed})
+        await audit.record(conn, action="patient.rectify", **who.actor, subject_type="patient", subject_id=patient["id"], patient_id=patient["id"], details={"fields": changed})
     return ok(patient)
 
 
@@ -383,8 +382,7 @@ async def erase_patient(request: Request, who: Principal) -> Response:
         if row is None:
             return not_found("patient")
         done = await patients.erase(conn, row["id"], state.settings.document_retention_years, state.documents.now().date())
-        await audit.record(conn, action="patient.erase", clinic_id=who.clinic_id, actor_id=who.user_id, actor_role=who.role,
-                           subject_type="patient", subject_id=row["id"].hex, patient_id=row["id"].hex, details=done)
+        await audit.record(conn, action="patient.erase", **who.actor, subject_type="patient", subject_id=row["id"].hex, patient_id=row["id"].hex, details=done)
     log.info("patient %s erased", row["id"].hex[:8])
     return ok(done)
 
@@ -404,7 +402,7 @@ async def export_patient(request: Request, who: Principal) -> Response:
     row = await patients.get(pool, who.clinic_id, request.path_params["patient_id"])
     if row is None:
         return not_found("patient")
-    data, files = await _patient_file(pool, row)
+    data, files = await _patient_file(request.app.state.journal, row)
     archive = await asyncio.get_running_loop().run_in_executor(None, _zip, data, files)
     await _record(request, who, "patient.export", subject_type="patient", subject_id=row["id"].hex, patient_id=row["id"].hex,
                   details={"sessions": len(data["sessions"]), "documents": len(data["documents"]), "bytes": len(archive)})
@@ -413,19 +411,18 @@ async def export_patient(request: Request, who: Principal) -> Response:
                     headers={**PRIVATE, "Content-Disposition": f'attachment; filename="{name}"'})
 
 
-async def _patient_file(pool, patient) -> tuple[dict, dict[str, bytes]]:
+async def _patient_file(journal: Journal, patient) -> tuple[dict, dict[str, bytes]]:
+    pool = journal.pool
     sessions = await pool.fetch(
         "SELECT s.*, r.name AS room, u.name AS practitioner FROM dictation_sessions s LEFT JOIN rooms r ON r.id = s.room_id"
         " LEFT JOIN users u ON u.id = s.user_id WHERE s.patient_id = $1 ORDER BY s.started_at", patient["id"])
     files: dict[str, bytes] = {}
     out_sessions = []
     for s in sessions:
-        utterances = await pool.fetch("SELECT * FROM utterances WHERE session_id = $1 ORDER BY id", s["id"])
-        drafts = await pool.fetch("SELECT DISTINCT ON (document_id) draft FROM draft_changes WHERE session_id = $1"
-                                  " ORDER BY document_id, id DESC", s["id"])
         out_sessions.append({"id": s["id"].hex, "started_at": _iso(s["started_at"]), "ended_at": _iso(s["ended_at"]),
                              "room": s["room"], "practitioner": s["practitioner"], "language": s["language"],
-                             "utterances": [_utterance(u) for u in utterances], "drafts": [d["draft"] for d in drafts]})
+                             "utterances": [_utterance(u) for u in await journal.utterances(s["id"])],
+                             "drafts": await journal.drafts(s["id"])})
     versions = await pool.fetch(
         "SELECT v.*, d.kind FROM document_versions v JOIN documents d ON d.id = v.document_id WHERE d.patient_id = $1"
         " ORDER BY d.created_at, v.version", patient["id"])
@@ -519,11 +516,11 @@ async def get_session(request: Request, who: Principal) -> Response:
     if s is None:
         return not_found("session")
     pool = request.app.state.database.pool
-    drafts = await pool.fetch("SELECT DISTINCT ON (document_id) draft FROM draft_changes WHERE session_id = $1 ORDER BY document_id, id DESC", s["id"])
+    drafts = await request.app.state.journal.drafts(s["id"])
     documents = await pool.fetch("SELECT id FROM documents WHERE session_id = $1 ORDER BY created_at", s["id"])
     await _record(request, who, "session.read", subject_type="session", subject_id=s["id"].hex,
                   patient_id=s["patient_id"].hex if s["patient_id"] else None)
-    return ok({**_session(s), "drafts": [d["draft"] for d in drafts], "documents": [f"/v1/documents/{d['id'].hex}" for d in documents]})
+    return ok({**_session(s), "drafts": drafts, "documents": [f"/v1/documents/{d['id'].hex}" for d in documents]})
 
 
 @authorized(*CARE_TEAM)
@@ -540,7 +537,7 @@ async def session_utterances(request: Request, who: Principal) -> Response:
     s = await _own_session(request, who)
     if s is None:
         return not_found("session")
-    rows = await request.app.state.database.pool.fetch("SELECT * FROM utterances WHERE session_id = $1 ORDER BY id", s["id"])
+    rows = await request.app.state.journal.utterances(s["id"])
     await _record(request, who, "session.read", subject_type="session", subject_id=s["id"].hex,
                   patient_id=s["patient_id"].hex if s["patient_id"] else None, details={"utterances": len(rows)})
     return ok([_utterance(u) for u in rows])

@@ -50,6 +50,11 @@ class Principal:
     clinic_id: str
     role: str
 
+    @property
+    def actor(self) -> dict:
+        """Who did it, as the audit trail records it (``audit.record(..., **who.actor)``)."""
+        return {"clinic_id": self.clinic_id, "actor_id": self.user_id, "actor_role": self.role}
+
 
 class AuthError(Exception):
     """A refused request: ``status`` 401 (who are you?) or 403 (not allowed)."""

@@ -41,8 +41,8 @@ async def _owned(request: Request, who: Principal, table: str = "documents", key
 
 
 async def _audit_read(request: Request, who: Principal, doc: DocumentVersion, what: str, patient_id) -> None:
-    await audit.record(request.app.state.database.pool, action="document.read", clinic_id=who.clinic_id, actor_id=who.user_id,
-                       actor_role=who.role, subject_type="document", subject_id=f"{doc.id}/v{doc.version}",
+    await audit.record(request.app.state.database.pool, action="document.read", **who.actor,
+                       subject_type="document", subject_id=f"{doc.id}/v{doc.version}",
                        patient_id=patient_id.hex if patient_id else None, details={"as": what, "status": doc.status})
 
 

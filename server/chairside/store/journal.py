@@ -66,6 +66,16 @@ class Journal:
         return Resumed(session_id, last or 0, draft, row["patient_id"].hex if row["patient_id"] else None,
                        row["room_id"].hex if row["room_id"] else None, row["context"])
 
+    async def utterances(self, session_id: uuid.UUID) -> list[asyncpg.Record]:
+        """A session's finals, in the order they were said."""
+        return await self.pool.fetch("SELECT * FROM utterances WHERE session_id = $1 ORDER BY id", session_id)
+
+    async def drafts(self, session_id: uuid.UUID) -> list[dict]:
+        """Each of a session's drafts as it was last announced."""
+        rows = await self.pool.fetch("SELECT DISTINCT ON (document_id) draft FROM draft_changes WHERE session_id = $1"
+                                     " ORDER BY document_id, id DESC", session_id)
+        return [r["draft"] for r in rows]
+
     async def reopen_session(self, session_id: str) -> None:
         await self.pool.execute("UPDATE dictation_sessions SET ended_at = NULL, end_reason = NULL WHERE id = $1",
                                 uuid.UUID(hex=session_id))

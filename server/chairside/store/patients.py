@@ -45,15 +45,16 @@ def _checked(values: dict) -> Patient:
     if unknown:
         raise AccountError(f"unknown patient field(s): {', '.join(sorted(unknown))}; known: {', '.join(EDITABLE)}")
     try:
-        return Patient.model_validate(values)
+        patient = Patient.model_validate(values)
     except ValidationError as exc:
         raise AccountError(_first_error(exc)) from exc
+    if not patient.last_name or not patient.first_name:
+        raise AccountError("a patient needs a last_name and a first_name")
+    return patient
 
 
 async def create(pool, clinic_id: str, values: dict) -> dict:
     p = _checked(values)
-    if not p.last_name or not p.first_name:
-        raise AccountError("a patient needs a last_name and a first_name")
     code = p.code or f"P-{uuid.uuid4().hex[:8].upper()}"
     try:
         row = await pool.fetchrow(
@@ -91,10 +92,7 @@ async def rectify(conn, clinic_id: str, patient_id: str, changes: dict) -> tuple
     if row is None:
         return None
     current = {k: row[k] for k in EDITABLE}
-    merged = _checked({**current, **changes})
-    if not merged.last_name or not merged.first_name:
-        raise AccountError("a patient needs a last_name and a first_name")
-    new = merged.model_dump()
+    new = _checked({**current, **changes}).model_dump()
     changed = [k for k in EDITABLE if new[k] != current[k]]
     try:
         row = await conn.fetchrow(

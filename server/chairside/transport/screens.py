@@ -23,7 +23,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from ..auth import CARE_TEAM, AuthError, bearer
 from ..rooms import Screen, dumps, replay, snapshot
 from ..store import audit
-from .websocket import CLOSE_NOT_FOUND, CLOSE_POLICY, auth_close_code
+from .websocket import CLOSE_POLICY, close_code
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ async def room_events_endpoint(websocket: WebSocket) -> None:
         if who.role not in CARE_TEAM:
             raise AuthError(403, "forbidden", f"a {who.role} does not watch rooms")
     except AuthError as exc:
-        await _refuse(websocket, exc.code, exc.message, auth_close_code(exc))
+        await _refuse(websocket, exc.code, exc.message, close_code(exc.status))
         return
     pool = state.database.pool
     try:
@@ -62,10 +62,9 @@ async def room_events_endpoint(websocket: WebSocket) -> None:
     except ValueError:
         room = None
     if room is None or not await pool.fetchval("SELECT 1 FROM rooms WHERE id = $1 AND clinic_id = $2", room, uuid.UUID(hex=who.clinic_id)):
-        await _refuse(websocket, "not_found", "no such room in your practice", CLOSE_NOT_FOUND)
+        await _refuse(websocket, "not_found", "no such room in your practice", close_code(404))
         return
-    await audit.record(pool, action="room.watch", clinic_id=who.clinic_id, actor_id=who.user_id, actor_role=who.role,
-                       subject_type="room", subject_id=room.hex)
+    await audit.record(pool, action="room.watch", **who.actor, subject_type="room", subject_id=room.hex)
     screen = Screen(room, state.settings.screen_queue)
     hub = state.rooms
     await hub.watch(screen)

@@ -16,7 +16,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from .. import events as ev
 from ..audio.pcm import PcmError
-from ..auth import AuthError, bearer
+from ..auth import bearer
 from ..session import Session, SessionLimit
 from ..store.journal import SessionErased
 from .opening import CLOSE_TAKEN_OVER, Refused, open_session
@@ -29,15 +29,14 @@ CLOSE_POLICY = 1008  # session too long, idle client
 CLOSE_TOO_BIG = 1009  # oversized frame
 CLOSE_INTERNAL = 1011  # recognition failed
 CLOSE_TRY_LATER = 1013  # server busy
-# Application close codes (4000-4999): the HTTP status they stand for, plus 4000.
-CLOSE_UNAUTHENTICATED = 4401  # no token, an invalid or expired one
-CLOSE_FORBIDDEN = 4403  # a role that may not do this
-CLOSE_NOT_FOUND = 4404  # no such room, patient or session in the caller's practice
+# Application close codes (4000-4999): 4000 + the HTTP status of the refusal
+# (4401 no valid token, 4403 a role that may not, 4404 not in the caller's practice).
 CLOSE_GONE = 4410  # the session's patient was erased meanwhile
 
 
-def auth_close_code(exc: AuthError) -> int:
-    return CLOSE_FORBIDDEN if exc.status == 403 else CLOSE_UNAUTHENTICATED
+def close_code(status: int) -> int:
+    """The close code of a refusal with this HTTP status."""
+    return 4000 + status
 
 
 class _Fatal(Exception):
@@ -162,7 +161,7 @@ class _Connection:
         try:
             return await open_session(self.state, start, start.token or bearer(self.ws.headers), connection=self)
         except Refused as exc:
-            raise _Fatal(exc.code, exc.message, 4000 + exc.status) from None
+            raise _Fatal(exc.code, exc.message, close_code(exc.status)) from None
 
     async def taken_over(self) -> None:
         """Its session was resumed on another connection."""
