@@ -1,6 +1,6 @@
 """Test data shared by several test modules: a practice's complete context."""
 
-from chairside.documents.context import DocumentContext
+from chairside.record.context import DocumentContext
 
 # A fictitious practice; the RPPS carries a valid Luhn check digit.
 CONTEXT = {

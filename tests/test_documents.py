@@ -14,10 +14,11 @@ from pypdf import PdfReader
 
 from chairside.config import Settings
 from chairside.dictation.state import Dictation
-from chairside.documents.context import DocumentContext, Patient, Practitioner
+from chairside.record.context import DocumentContext, Patient, Practitioner
 from chairside.documents.fhir import to_fhir
-from chairside.documents.mentions import missing
-from chairside.documents.render import document_number, itt_in_words, render_pdf
+from chairside.record.mentions import missing
+from chairside.documents.render import itt_in_words, render_pdf
+from chairside.record.kinds import document_number
 from chairside.documents.store import DocumentService, DocumentStore
 from chairside.store.db import open_database
 

@@ -23,10 +23,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .auth import ADMIN, ANYONE, CARE_TEAM, DICTATE, PRIVATE, Principal, authorized, error_response
-from .documents.context import Lab
+from .record.context import Lab
 from .documents.fhir import to_fhir
-from .documents.render import TITLES
-from .documents.store import Owner, fhir_url, pdf_url, version_of_row
+from .documents.store import version_of_row
+from .record.kinds import title
+from .record.versions import Owner, fhir_url, pdf_url
 from .store import accounts, audit, patients
 from .store.accounts import AccountError
 from .store.journal import Journal
@@ -432,7 +433,7 @@ async def _patient_file(journal: Journal, patient) -> tuple[dict, dict[str, byte
         stem = f"{doc.number}-v{doc.version}"
         files[f"pdf/{stem}.pdf"] = doc.pdf
         files[f"fhir/{stem}.json"] = json.dumps(to_fhir(doc), ensure_ascii=False, indent=1).encode()
-        documents.setdefault(doc.id, {"id": doc.id, "kind": doc.kind, "title": TITLES[doc.kind], "versions": []})["versions"].append(
+        documents.setdefault(doc.id, {"id": doc.id, "kind": doc.kind, "title": title(doc.kind), "versions": []})["versions"].append(
             {"version": doc.version, "number": doc.number, "issued_at": _iso(doc.issued_at), "sha256": doc.sha256,
              "pdf": f"pdf/{stem}.pdf", "fhir": f"fhir/{stem}.json", "draft": doc.draft})
     data = {"format": "chairside-patient-export/1", "exported_at": datetime.now(timezone.utc).isoformat(),
@@ -569,7 +570,7 @@ async def list_documents(request: Request, who: Principal) -> Response:
         " ORDER BY d.id, v.version DESC", uuid.UUID(hex=who.clinic_id), patient, session)
     rows = sorted(rows, key=lambda r: r["issued_at"], reverse=True)
     await _record(request, who, "document.list", patient_id=patient.hex if patient else None, details={"count": len(rows)})
-    return ok([{"id": r["id"].hex, "kind": r["kind"], "title": TITLES[r["kind"]], "version": r["version"], "number": r["number"],
+    return ok([{"id": r["id"].hex, "kind": r["kind"], "title": title(r["kind"]), "version": r["version"], "number": r["number"],
                 "issued_at": _iso(r["issued_at"]), "sha256": r["sha256"],
                 "validated_by": r["validated_by"].hex if r["validated_by"] else None, "patient": r["patient_id"].hex if r["patient_id"] else None,
                 "session": r["session_id"].hex if r["session_id"] else None, "url": pdf_url(r["id"].hex, r["version"]),

@@ -12,7 +12,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-from .documents.context import Lab
+from .record.context import Lab
 
 PROTOCOL_VERSION = 1
 

@@ -27,8 +27,9 @@ from .audio.vad import Endpointer, SileroVad, VadEvent, VadOptions
 from .config import Settings
 from .dictation.state import Dictation, Outcome
 from .dictation.vocabulary import default_vocabulary
-from .documents.context import DocumentContext
-from .documents.store import DocumentService, Owner
+from .record.context import DocumentContext
+from .documents.store import DocumentService
+from .record.versions import Owner
 from .rooms import RoomPublisher, room_event
 from .store.journal import Journal, Resumed, SessionErased
 

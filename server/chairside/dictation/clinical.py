@@ -15,21 +15,11 @@ from datetime import date, timedelta
 
 from text_to_num import alpha2digit
 
+from ..record.kinds import CERTIFICATE_SECTIONS, REPORT_SECTIONS
 from .commands import fold
 from .normalize import find_surfaces, find_teeth, relative_date, spoken_numbers
 from .prescription import find_drug
 
-CERTIFICATE_SECTIONS = ("circumstances", "findings", "care", "reservations", "itt", "observations")
-REPORT_SECTIONS = ("motive", "history", "examination", "diagnosis", "anaesthesia", "acts", "prescriptions",
-                   "instructions", "next_appointment", "observations")
-
-SECTION_TITLES = {
-    "circumstances": "Circonstances déclarées", "findings": "Constatations", "care": "Soins réalisés",
-    "reservations": "Réserves", "itt": "Incapacité totale de travail", "observations": "Observations",
-    "motive": "Motif de consultation", "history": "Antécédents", "examination": "Examen clinique",
-    "diagnosis": "Diagnostic", "anaesthesia": "Anesthésie", "acts": "Actes réalisés", "prescriptions": "Prescriptions",
-    "instructions": "Consignes", "next_appointment": "Prochain rendez-vous",
-}
 
 # Folded words that file a line under a section, tried in this order.  A
 # heading said first ("diagnostic : ...", "motif ...") wins over the rest.

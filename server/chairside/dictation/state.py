@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Literal
 
-from ..documents.context import DocumentContext
-from ..documents.mentions import missing
+from ..record.context import DocumentContext
+from ..record.mentions import missing
 from .clinical import parse_certificate_line, parse_report_line
 from .commands import CommandMatch, Hint, fold, match
 from .lab import parse_lab_line

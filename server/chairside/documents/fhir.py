@@ -22,10 +22,10 @@ import uuid
 
 from fhir.resources.R4B.bundle import Bundle
 
-from ..dictation.clinical import CERTIFICATE_SECTIONS, REPORT_SECTIONS, SECTION_TITLES
-from .context import DocumentContext
+from ..record.context import DocumentContext
+from ..record.kinds import CERTIFICATE_SECTIONS, REPORT_SECTIONS, SECTION_TITLES
 from .render import document_urn, itt_in_words
-from .store import DocumentVersion
+from ..record.versions import DocumentVersion
 
 IDNPS = "urn:oid:1.2.250.1.71.4.2.1"
 FDI = "urn:iso:std:iso:3950"

@@ -19,8 +19,8 @@ from starlette.routing import Route
 from ..auth import CARE_TEAM, PRIVATE, Principal, authorized, error_response
 from ..store import audit
 from .fhir import to_fhir
-from .render import TITLES
-from .store import DocumentVersion, fhir_url, pdf_url
+from ..record.kinds import title
+from ..record.versions import DocumentVersion, fhir_url, pdf_url
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ async def document_info(request: Request, who: Principal) -> Response:
     if not versions:
         return _error(404, "not_found", "no validated version of this document in your practice")
     return JSONResponse({
-        "document_id": document_id, "kind": versions[-1]["kind"], "title": TITLES[versions[-1]["kind"]],
+        "document_id": document_id, "kind": versions[-1]["kind"], "title": title(versions[-1]["kind"]),
         "versions": [{"version": v["version"], "number": v["number"], "issued_at": v["issued_at"].isoformat(),
                       "sha256": v["sha256"], "validated_by": v["validated_by"].hex if v["validated_by"] else None,
                       "url": pdf_url(document_id, v["version"]),

@@ -21,26 +21,17 @@ import segno
 from markupsafe import Markup, escape
 from num2words import num2words
 
-from ..dictation.clinical import CERTIFICATE_SECTIONS, REPORT_SECTIONS, SECTION_TITLES
-from .context import DocumentContext
+from ..record.context import DocumentContext
+from ..record.kinds import CERTIFICATE_SECTIONS, REPORT_SECTIONS, SECTION_TITLES, document_number, title
 from .fonts import font_face_css, trimmed_faces
 
 TEMPLATES = Path(__file__).with_name("templates")
-TITLES = {"prescription": "Ordonnance", "lab_order": "Fiche de laboratoire",
-          "medical_certificate": "Certificat médical initial", "clinical_report": "Compte rendu de consultation"}
-PREFIXES = {"prescription": "ORD", "lab_order": "LAB", "medical_certificate": "CMI", "clinical_report": "CR"}
 MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"]
 SEXES = {"F": "Féminin", "M": "Masculin", "X": "Non précisé"}
 
 
 def fr_date(day: date) -> str:
     return f"{'1er' if day.day == 1 else day.day}\u00a0{MONTHS[day.month - 1]} {day.year}"
-
-
-def document_number(kind: str, document_id: str, issued: date) -> str:
-    """The number printed on a document: type, date, first 8 hex digits of
-    its id ("ORD-20261129-1A2B3C4D"); the QR code carries the whole id."""
-    return f"{PREFIXES[kind]}-{issued:%Y%m%d}-{document_id[:8].upper()}"
 
 
 def document_urn(document_id: str) -> str:
@@ -135,7 +126,7 @@ def view(draft: dict, ctx: DocumentContext, issued_at: datetime, *, preview: boo
     age = pt.age_on(issued)
     fields = draft.get("fields", {})
     data = {
-        "title": TITLES[kind], "kind": kind, "preview": preview, "version": draft["version"],
+        "title": title(kind), "kind": kind, "preview": preview, "version": draft["version"],
         "number": document_number(kind, draft["id"], issued), "qr": _qr(f"{document_urn(draft['id'])};v={draft['version']}"),
         "practitioner": ctx.practitioner, "clinic": ctx.clinic, "patient": pt, "lab": ctx.lab,
         "phone": ctx.clinic.phone or ctx.practitioner.phone, "email": ctx.clinic.email or ctx.practitioner.email,

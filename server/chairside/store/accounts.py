@@ -14,7 +14,7 @@ import asyncpg
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 
-from ..documents.context import Address, Clinic, Practitioner
+from ..record.context import Address, Clinic, Practitioner
 
 Role = Literal["dentist", "assistant", "admin"]
 ROLES = ("dentist", "assistant", "admin")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import asyncpg
 
 if TYPE_CHECKING:
-    from ..documents.store import Owner
+    from ..record.versions import Owner
 
 
 def confidence(words: list[dict]) -> float | None:

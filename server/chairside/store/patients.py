@@ -21,7 +21,7 @@ from datetime import date
 import asyncpg
 from pydantic import ValidationError
 
-from ..documents.context import Clinic, DocumentContext, Lab, Patient, Practitioner
+from ..record.context import Clinic, DocumentContext, Lab, Patient, Practitioner
 from .accounts import AccountError, _first_error
 
 EDITABLE = ("code", "last_name", "first_name", "sex", "birth_date", "weight_kg")

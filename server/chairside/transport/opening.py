@@ -10,8 +10,8 @@ import uuid
 
 from .. import events as ev
 from ..auth import DICTATE, AuthError
-from ..documents.context import DocumentContext
-from ..documents.store import Owner
+from ..record.context import DocumentContext
+from ..record.versions import Owner
 from ..rooms import RoomPublisher, recover
 from ..session import Session
 from ..store import patients

@@ -2,7 +2,7 @@
 
 Built from the store for each session (the dentist, their practice, the
 patient; the lab from the ``start`` message: ``store/patients.py``).  Every part is optional when a session starts; what a document legally needs
-is checked when it is validated (:mod:`chairside.documents.mentions`), so a
+is checked when it is validated (:mod:`chairside.record.mentions`), so a
 dictation can begin before the patient file is complete.  What is given is
 checked at once: an RPPS has 11 digits, a phone number is a real French or
 international number (written +33 …), an e-mail has an @.

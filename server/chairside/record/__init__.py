@@ -1,0 +1,9 @@
+"""The shared record model: what dictation, documents, store and transports
+all speak of, importing none of them.
+
+- :mod:`.kinds`: the document kinds (titles, number prefixes, sections), one table
+- :mod:`.context`: who a document is from and for (practitioner, clinic, patient, lab)
+- :mod:`.mentions`: what each kind must carry before it can be signed
+- :mod:`.draft`: a draft and its lines, typed
+- :mod:`.versions`: a rendered document version and whose it is (``Owner``)
+"""
