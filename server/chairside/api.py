@@ -31,6 +31,7 @@ from .record.versions import Owner, fhir_url, pdf_url
 from .store import accounts, audit, patients
 from .store.accounts import AccountError
 from .store.journal import Journal
+from .services import services
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 async def _record(request: Request, who: Principal, action: str, **fields) -> None:
-    await audit.record(request.app.state.database.pool, action=action, **who.actor, **fields)
+    await audit.record(services(request).pool, action=action, **who.actor, **fields)
 
 
 def handles_bad_input(endpoint):
@@ -109,7 +110,7 @@ async def login(request: Request) -> Response:
     email, password = data.get("email"), data.get("password")
     if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
         return error_response(400, "invalid_request", "send {\"email\": …, \"password\": …}")
-    user = await accounts.authenticate(request.app.state.database.pool, email, password)
+    user = await accounts.authenticate(services(request).pool, email, password)
     if user is None:
         log.info("login refused")
         return error_response(401, "invalid_credentials", "wrong e-mail or password")
@@ -117,7 +118,7 @@ async def login(request: Request) -> Response:
 
 
 def _token(request: Request, user_id: str, clinic_id: str, role: str, name: str) -> dict:
-    tokens = request.app.state.tokens
+    tokens = services(request).tokens
     return {"token": tokens.issue(user_id, clinic_id, role), "token_type": "Bearer", "expires_in": int(tokens.ttl_s),
             "user": {"id": user_id, "clinic_id": clinic_id, "role": role, "name": name}}
 
@@ -131,7 +132,7 @@ async def refresh(request: Request, who: Principal) -> Response:
       200: {description: A new token, content: {application/json: {schema: {$ref: '#/components/schemas/Token'}}}}
       401: {description: 'No token, an invalid or expired one, or a disabled user'}
     """
-    row = await request.app.state.database.pool.fetchrow(
+    row = await services(request).pool.fetchrow(
         "SELECT name, role FROM users WHERE id = $1 AND clinic_id = $2 AND disabled_at IS NULL",
         uuid.UUID(hex=who.user_id), uuid.UUID(hex=who.clinic_id))
     if row is None:
@@ -161,7 +162,7 @@ async def change_password(request: Request, who: Principal) -> Response:
         raise BadRequest("send current_password and new_password")
     if current == new:
         raise BadRequest("the new password is the current one")
-    if not await accounts.change_password(request.app.state.database.pool, who.user_id, current, new):
+    if not await accounts.change_password(services(request).pool, who.user_id, current, new):
         return error_response(403, "wrong_password", "the current password is wrong")
     return Response(status_code=204, headers=PRIVATE)
 
@@ -174,7 +175,7 @@ async def me(request: Request, who: Principal) -> Response:
     responses:
       200: {description: The user}
     """
-    row = await request.app.state.database.pool.fetchrow(
+    row = await services(request).pool.fetchrow(
         "SELECT u.id, u.email, u.name, u.role, u.rpps, c.id AS clinic_id, c.name AS clinic FROM users u"
         " JOIN clinics c ON c.id = u.clinic_id WHERE u.id = $1", uuid.UUID(hex=who.user_id))
     return ok({"id": row["id"].hex, "email": row["email"], "name": row["name"], "role": row["role"], "rpps": row["rpps"],
@@ -192,7 +193,7 @@ async def list_users(request: Request, who: Principal) -> Response:
     responses:
       200: {description: Users (no password hashes)}
     """
-    rows = await request.app.state.database.pool.fetch(
+    rows = await services(request).pool.fetch(
         "SELECT id, email, name, role, rpps, disabled_at FROM users WHERE clinic_id = $1 ORDER BY name", uuid.UUID(hex=who.clinic_id))
     return ok([{"id": r["id"].hex, "email": r["email"], "name": r["name"], "role": r["role"], "rpps": r["rpps"],
                 "disabled": r["disabled_at"] is not None} for r in rows])
@@ -217,7 +218,7 @@ async def create_user(request: Request, who: Principal) -> Response:
     fields = {k: data.get(k) for k in ("email", "name", "role", "password")}
     if not all(isinstance(v, str) and v for v in fields.values()):
         raise BadRequest("email, name, role and password are required")
-    user = await accounts.create_user(request.app.state.database.pool, who.clinic_id, rpps=data.get("rpps") or "",
+    user = await accounts.create_user(services(request).pool, who.clinic_id, rpps=data.get("rpps") or "",
                                       phone=data.get("phone"), **fields)
     return ok({"id": user.id, "email": user.email, "name": user.name, "role": user.role}, 201)
 
@@ -237,7 +238,7 @@ async def disable_user(request: Request, who: Principal) -> Response:
     user_id = _uuid(request.path_params["user_id"])
     if user_id is not None and user_id.hex == who.user_id:
         return error_response(400, "invalid_request", "an admin cannot disable themselves")
-    done = None if user_id is None else await request.app.state.database.pool.fetchval(
+    done = None if user_id is None else await services(request).pool.fetchval(
         "UPDATE users SET disabled_at = coalesce(disabled_at, now()) WHERE id = $1 AND clinic_id = $2 RETURNING id",
         user_id, uuid.UUID(hex=who.clinic_id))
     if done is None:
@@ -254,7 +255,7 @@ async def list_rooms(request: Request, who: Principal) -> Response:
     responses:
       200: {description: Rooms}
     """
-    rows = await request.app.state.database.pool.fetch(
+    rows = await services(request).pool.fetch(
         "SELECT r.id, r.name, r.last_seq, EXISTS (SELECT 1 FROM dictation_sessions s WHERE s.room_id = r.id AND s.ended_at IS NULL) AS live"
         " FROM rooms r WHERE r.clinic_id = $1 ORDER BY r.name", uuid.UUID(hex=who.clinic_id))
     return ok([{"id": r["id"].hex, "name": r["name"], "last_seq": r["last_seq"], "live": r["live"]} for r in rows])
@@ -278,7 +279,7 @@ async def create_room(request: Request, who: Principal) -> Response:
     name = (await body(request)).get("name")
     if not isinstance(name, str) or not name.strip():
         raise BadRequest("a room needs a name")
-    room_id = await accounts.create_room(request.app.state.database.pool, who.clinic_id, name.strip())
+    room_id = await accounts.create_room(services(request).pool, who.clinic_id, name.strip())
     return ok({"id": room_id, "name": name.strip()}, 201)
 
 
@@ -295,7 +296,7 @@ async def list_patients(request: Request, who: Principal) -> Response:
     responses:
       200: {description: Patients, content: {application/json: {schema: {type: array, items: {$ref: '#/components/schemas/Patient'}}}}}
     """
-    found = await patients.search(request.app.state.database.pool, who.clinic_id, request.query_params.get("q", ""))
+    found = await patients.search(services(request).pool, who.clinic_id, request.query_params.get("q", ""))
     await _record(request, who, "patient.list", details={"count": len(found)})
     return ok(found)
 
@@ -315,7 +316,7 @@ async def create_patient(request: Request, who: Principal) -> Response:
       201: {description: The patient, content: {application/json: {schema: {$ref: '#/components/schemas/Patient'}}}}
       400: {description: 'A missing or invalid field, a code in use'}
     """
-    patient = await patients.create(request.app.state.database.pool, who.clinic_id, await body(request))
+    patient = await patients.create(services(request).pool, who.clinic_id, await body(request))
     await _record(request, who, "patient.create", subject_type="patient", subject_id=patient["id"], patient_id=patient["id"])
     return ok(patient, 201)
 
@@ -331,7 +332,7 @@ async def get_patient(request: Request, who: Principal) -> Response:
       200: {description: The patient, content: {application/json: {schema: {$ref: '#/components/schemas/Patient'}}}}
       404: {description: No such patient in your practice}
     """
-    row = await patients.get(request.app.state.database.pool, who.clinic_id, request.path_params["patient_id"])
+    row = await patients.get(services(request).pool, who.clinic_id, request.path_params["patient_id"])
     if row is None:
         return not_found("patient")
     await _record(request, who, "patient.read", subject_type="patient", subject_id=row["id"].hex, patient_id=row["id"].hex)
@@ -357,7 +358,7 @@ async def rectify_patient(request: Request, who: Principal) -> Response:
       404: {description: No such patient in your practice}
     """
     changes = await body(request)
-    async with request.app.state.database.pool.acquire() as conn, conn.transaction():
+    async with services(request).pool.acquire() as conn, conn.transaction():
         done = await patients.rectify(conn, who.clinic_id, request.path_params["patient_id"], changes)
         if done is None:
             return not_found("patient")
@@ -377,7 +378,7 @@ async def erase_patient(request: Request, who: Principal) -> Response:
       200: {description: What was deleted and kept}
       404: {description: No such patient in your practice}
     """
-    state = request.app.state
+    state = services(request)
     async with state.database.pool.acquire() as conn, conn.transaction():
         row = await patients.get(conn, who.clinic_id, request.path_params["patient_id"])
         if row is None:
@@ -399,11 +400,11 @@ async def export_patient(request: Request, who: Principal) -> Response:
       200: {description: The zip, content: {application/zip: {}}}
       404: {description: No such patient in your practice}
     """
-    pool = request.app.state.database.pool
+    pool = services(request).pool
     row = await patients.get(pool, who.clinic_id, request.path_params["patient_id"])
     if row is None:
         return not_found("patient")
-    data, files = await _patient_file(request.app.state.journal, row)
+    data, files = await _patient_file(services(request).journal, row)
     archive = await asyncio.get_running_loop().run_in_executor(None, _zip, data, files)
     await _record(request, who, "patient.export", subject_type="patient", subject_id=row["id"].hex, patient_id=row["id"].hex,
                   details={"sessions": len(data["sessions"]), "documents": len(data["documents"]), "bytes": len(archive)})
@@ -477,7 +478,7 @@ async def list_sessions(request: Request, who: Principal) -> Response:
     room, patient = _uuid(q.get("room")), _uuid(q.get("patient"))
     if not limit.isdigit() or not 1 <= int(limit) <= 500 or (q.get("room") and room is None) or (q.get("patient") and patient is None):
         return error_response(400, "invalid_request", "room and patient are ids; limit is 1 to 500")
-    rows = await request.app.state.database.pool.fetch(
+    rows = await services(request).pool.fetch(
         "SELECT s.id, s.language, s.started_at, s.ended_at, s.end_reason, s.room_id, s.user_id, s.patient_id,"
         " (SELECT count(*) FROM utterances u WHERE u.session_id = s.id) AS utterances FROM dictation_sessions s"
         " WHERE s.clinic_id = $1 AND ($2::uuid IS NULL OR s.room_id = $2) AND ($3::uuid IS NULL OR s.patient_id = $3)"
@@ -497,7 +498,7 @@ async def _own_session(request: Request, who: Principal):
     session_id = _uuid(request.path_params["session_id"])
     if session_id is None:
         return None
-    return await request.app.state.database.pool.fetchrow(
+    return await services(request).pool.fetchrow(
         "SELECT s.*, (SELECT count(*) FROM utterances u WHERE u.session_id = s.id) AS utterances FROM dictation_sessions s"
         " WHERE s.id = $1 AND s.clinic_id = $2", session_id, uuid.UUID(hex=who.clinic_id))
 
@@ -516,8 +517,8 @@ async def get_session(request: Request, who: Principal) -> Response:
     s = await _own_session(request, who)
     if s is None:
         return not_found("session")
-    pool = request.app.state.database.pool
-    drafts = await request.app.state.journal.drafts(s["id"])
+    pool = services(request).pool
+    drafts = await services(request).journal.drafts(s["id"])
     documents = await pool.fetch("SELECT id FROM documents WHERE session_id = $1 ORDER BY created_at", s["id"])
     await _record(request, who, "session.read", subject_type="session", subject_id=s["id"].hex,
                   patient_id=s["patient_id"].hex if s["patient_id"] else None)
@@ -538,7 +539,7 @@ async def session_utterances(request: Request, who: Principal) -> Response:
     s = await _own_session(request, who)
     if s is None:
         return not_found("session")
-    rows = await request.app.state.journal.utterances(s["id"])
+    rows = await services(request).journal.utterances(s["id"])
     await _record(request, who, "session.read", subject_type="session", subject_id=s["id"].hex,
                   patient_id=s["patient_id"].hex if s["patient_id"] else None, details={"utterances": len(rows)})
     return ok([_utterance(u) for u in rows])
@@ -563,7 +564,7 @@ async def list_documents(request: Request, who: Principal) -> Response:
     patient, session = _uuid(q.get("patient")), _uuid(q.get("session"))
     if (q.get("patient") and patient is None) or (q.get("session") and session is None):
         return error_response(400, "invalid_request", "patient and session are ids")
-    rows = await request.app.state.database.pool.fetch(
+    rows = await services(request).pool.fetch(
         "SELECT DISTINCT ON (d.id) d.id, d.kind, d.patient_id, d.session_id, v.version, v.number, v.issued_at, v.sha256, v.validated_by"
         " FROM documents d JOIN document_versions v ON v.document_id = d.id WHERE d.clinic_id = $1"
         " AND ($2::uuid IS NULL OR d.patient_id = $2) AND ($3::uuid IS NULL OR d.session_id = $3)"
@@ -588,7 +589,7 @@ async def rectify_document(request: Request, who: Principal) -> Response:
       201: {description: The new version}
       404: {description: No such document in your practice}
     """
-    state = request.app.state
+    state = services(request)
     doc_id = _uuid(request.path_params["document_id"])
     owner = None if doc_id is None else await state.database.pool.fetchrow(
         "SELECT clinic_id, patient_id, session_id FROM documents WHERE id = $1 AND clinic_id = $2", doc_id, uuid.UUID(hex=who.clinic_id))

@@ -23,6 +23,7 @@ from .logs import protect as protect_logs
 from .openapi import openapi
 from .rooms import RoomHub
 from .runtime import load_engine
+from .services import Services, services
 from .store.db import open_database
 from .store.journal import Journal
 from .transport.screens import room_events_endpoint
@@ -41,17 +42,17 @@ async def health(request: Request) -> JSONResponse:
     responses:
       200: {description: The server is up}
     """
-    state = request.app.state
+    svc = services(request)
     return JSONResponse(
         {
             "status": "ok",
             "version": __version__,
-            "model": state.model_name,
-            "sessions_active": len(state.sessions),
-            "screens": sum(len(s) for s in state.rooms.screens.values()),
-            "asr_queue": state.engine.queued,
-            "asr_decodes": state.engine.decodes,
-            "asr_busy_s": round(state.engine.busy_s, 3),
+            "model": svc.model_name,
+            "sessions_active": len(svc.sessions),
+            "screens": sum(len(s) for s in svc.rooms.screens.values()),
+            "asr_queue": svc.engine.queued,
+            "asr_decodes": svc.engine.decodes,
+            "asr_busy_s": round(svc.engine.busy_s, 3),
         }
     )
 
@@ -78,24 +79,24 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ice_servers(settings.webrtc_ice_servers)  # a malformed value stops the start-up, with what is wrong
         engine, vad, model_name = load_engine(settings)  # ModelError stops start-up with its message
         database = await open_database(settings)  # DatabaseError / MigrationError stop start-up with their message
-        app.state.database = database
-        app.state.documents = DocumentService(DocumentStore(database.pool), settings.timezone)
-        app.state.journal = Journal(database.pool)
-        app.state.tokens = await Tokens.load(database.pool, settings.token_ttl_s)
-        app.state.rooms = RoomHub(database.pool, settings.screen_queue)
-        await app.state.rooms.start()
+        documents = DocumentService(DocumentStore(database.pool), settings.timezone)
+        rooms = RoomHub(database.pool, settings.screen_queue)
+        app.state.services = svc = Services(
+            settings=settings, database=database, engine=engine, vad=vad, model_name=model_name, documents=documents,
+            journal=Journal(database.pool), tokens=await Tokens.load(database.pool, settings.token_ttl_s), rooms=rooms,
+            sessions=app.state.sessions)
+        await rooms.start()
         await _first_start(database.pool)
         await engine.start()
-        app.state.engine, app.state.vad, app.state.model_name = engine, vad, model_name
-        await app.state.documents.warm_up()  # fonts and templates: the first document is not slower
+        await documents.warm_up()  # fonts and templates: the first document is not slower
         log.info("chairside %s ready on %s:%d", __version__, settings.host, settings.port)
         try:
             yield
         finally:
-            await asyncio.gather(*(p.release() for p in list(app.state.sessions) if isinstance(p, Peer)))
+            await asyncio.gather(*(p.release() for p in list(svc.sessions) if isinstance(p, Peer)))
             await engine.close()
-            await app.state.rooms.close()
-            app.state.documents.close()
+            await rooms.close()
+            documents.close()
             await database.close()
 
     app = Starlette(

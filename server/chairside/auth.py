@@ -30,6 +30,7 @@ import asyncpg
 import jwt
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from .services import services
 
 ALGORITHM = "HS256"
 ISSUER = "chairside"
@@ -113,7 +114,7 @@ def bearer(headers) -> str | None:
 
 
 def principal_of(request: Request, roles: tuple[str, ...]) -> Principal:
-    who = request.app.state.tokens.verify(bearer(request.headers))
+    who = services(request).tokens.verify(bearer(request.headers))
     if who.role not in roles:
         raise AuthError(403, "forbidden", f"a {who.role} may not do this")
     return who

@@ -21,6 +21,7 @@ from ..store import audit
 from .fhir import to_fhir
 from ..record.kinds import title
 from ..record.versions import DocumentVersion, fhir_url, pdf_url
+from ..services import services
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +35,14 @@ async def _owned(request: Request, who: Principal, table: str = "documents", key
     document_id = request.path_params["document_id"]
     if not _ID.match(document_id):
         return None
-    row = await request.app.state.database.pool.fetchrow(
+    row = await services(request).pool.fetchrow(
         f"SELECT {key} AS id, patient_id FROM {table} WHERE {key} = $1 AND clinic_id = $2",
         uuid.UUID(hex=document_id), uuid.UUID(hex=who.clinic_id))
     return row
 
 
 async def _audit_read(request: Request, who: Principal, doc: DocumentVersion, what: str, patient_id) -> None:
-    await audit.record(request.app.state.database.pool, action="document.read", **who.actor,
+    await audit.record(services(request).pool, action="document.read", **who.actor,
                        subject_type="document", subject_id=f"{doc.id}/v{doc.version}",
                        patient_id=patient_id.hex if patient_id else None, details={"as": what, "status": doc.status})
 
@@ -59,7 +60,7 @@ async def _find(request: Request, who: Principal) -> tuple[DocumentVersion, uuid
         if not raw.isdigit() or int(raw) < 1:
             return _error(400, "invalid_version", "version must be a positive integer")
         version = int(raw)
-    store = request.app.state.documents.store
+    store = services(request).documents.store
     doc = await store.get(document_id, version)
     if doc is None:
         if version is not None and await store.get(document_id) is not None:
@@ -114,7 +115,7 @@ async def preview_pdf(request: Request, who: Principal) -> Response:
       404: {description: No preview of this document in your practice}
     """
     owned = await _owned(request, who, "document_previews", "document_id")
-    doc = await request.app.state.documents.store.preview(request.path_params["document_id"]) if owned else None
+    doc = await services(request).documents.store.preview(request.path_params["document_id"]) if owned else None
     if doc is None:
         return _error(404, "not_found", "no preview of this document in your practice (send a 'preview' message or say « aperçu »)")
     await _audit_read(request, who, doc, "preview", owned["patient_id"])
@@ -151,7 +152,7 @@ async def document_info(request: Request, who: Principal) -> Response:
       404: {description: No such document in your practice}
     """
     document_id = request.path_params["document_id"]
-    versions = await request.app.state.documents.store.list_versions(document_id) if await _owned(request, who) else []
+    versions = await services(request).documents.store.list_versions(document_id) if await _owned(request, who) else []
     if not versions:
         return _error(404, "not_found", "no validated version of this document in your practice")
     return JSONResponse({

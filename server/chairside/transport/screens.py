@@ -24,6 +24,7 @@ from ..auth import CARE_TEAM, AuthError, bearer
 from ..rooms import Screen, dumps, replay, snapshot
 from ..store import audit
 from .websocket import CLOSE_POLICY, close_code
+from ..services import services
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ async def _refuse(ws: WebSocket, code: str, message: str, close_code: int) -> No
 
 
 async def room_events_endpoint(websocket: WebSocket) -> None:
-    state = websocket.app.state
+    state = services(websocket)
     await websocket.accept()
     try:
         hello = json.loads(await asyncio.wait_for(websocket.receive_text(), timeout=HELLO_TIMEOUT_S))

@@ -34,6 +34,7 @@ from ..audio import SAMPLE_RATE
 from ..auth import DICTATE, PRIVATE, Principal, authorized, bearer, error_response
 from ..session import Session, SessionLimit
 from .opening import Refused, open_session
+from ..services import services
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ async def webrtc_offer(request: Request, who: Principal) -> Response:
       404: {description: 'A room, patient or session of another practice'}
       503: {description: 'The server runs its maximum of sessions'}
     """
-    state = request.app.state
+    state = services(request)
     try:
         data = json.loads(await request.body())
         if not isinstance(data, dict) or data.get("type") != "offer" or not isinstance(data.get("sdp"), str):

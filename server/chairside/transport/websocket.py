@@ -20,6 +20,7 @@ from ..auth import bearer
 from ..session import Session, SessionLimit
 from ..store.journal import SessionErased
 from .opening import CLOSE_TAKEN_OVER, Refused, open_session
+from ..services import services
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class _Fatal(Exception):
 
 
 async def stream_endpoint(websocket: WebSocket) -> None:
-    state = websocket.app.state
+    state = services(websocket)
     settings = state.settings
     await websocket.accept()
     if len(state.sessions) >= settings.max_sessions:
@@ -69,7 +70,7 @@ async def _send(websocket: WebSocket, event: ev.ServerEvent) -> None:
 class _Connection:
     def __init__(self, websocket: WebSocket) -> None:
         self.ws = websocket
-        self.state = websocket.app.state
+        self.state = services(websocket)
         self.settings = self.state.settings
         self.session: Session | None = None
         self.sender: asyncio.Task | None = None
