@@ -47,7 +47,7 @@ def test_dictated_line(row):
     d.handle(OPEN[row["kind"]])
     outcomes = d.handle(row["utterance"])
     assert outcomes and outcomes[0].kind == "draft_updated", [o.message for o in outcomes]
-    line = d.draft.lines[-1]
+    line = d.draft.lines[-1].model_dump()
     for path, expected in json.loads(row["expected"]).items():
         got = len(line["warnings"]) if path == "warnings" else lookup(line, path)
         assert got == expected, f"{path}: {got!r} != {expected!r} in {line}"

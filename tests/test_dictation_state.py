@@ -27,15 +27,15 @@ def test_a_prescription_from_opening_to_validation():
     opened = d.handle("Nouvelle ordonnance.")
     assert kinds(opened) == ["command", "draft_updated"] and opened[0].message == "Ordonnance ouverte"
     added = d.handle("Amoxicilline un gramme, un comprimé matin et soir pendant sept jours.")
-    line = added[0].draft["lines"][0]
+    line = added[0].draft.lines[0]
     assert added[0].change["op"] == "add_line"
-    assert (line["drug"], line["strength"], line["intakes_per_day"], line["duration_days"]) == ("amoxicilline", "1 g", 2.0, 7)
+    assert (line.drug, line.strength, line.intakes_per_day, line.duration_days) == ("amoxicilline", "1 g", 2.0, 7)
     validated = d.handle("Valide et imprime.")
     assert kinds(validated) == ["command", "draft_updated", "document"]
     assert validated[-1].print and not validated[-1].preview
     assert d.draft.status == "validated" and d.draft.version == 1
     printed = d.handle("Imprime.")
-    assert kinds(printed) == ["command", "document"] and printed[-1].print and printed[-1].draft["version"] == 1
+    assert kinds(printed) == ["command", "document"] and printed[-1].print and printed[-1].draft.version == 1
 
 
 def test_scratch_that_removes_the_last_line():
@@ -43,7 +43,7 @@ def test_scratch_that_removes_the_last_line():
     run(d, "Nouvelle ordonnance.", "Amoxicilline un gramme, un comprimé matin et soir.", "Paracétamol un gramme si douleur.")
     out = d.handle("Efface ça.")
     assert out[0].message == "Ligne effacée"
-    assert [l["drug"] for l in d.draft.lines] == ["amoxicilline"]
+    assert [l.drug for l in d.draft.lines] == ["amoxicilline"]
 
 
 def test_replace_a_drug():
@@ -51,7 +51,7 @@ def test_replace_a_drug():
     run(d, "Nouvelle ordonnance.", "Amoxicilline un gramme, un comprimé matin et soir pendant sept jours.")
     out = d.handle("Remplace l'amoxicilline par la clindamycine.")
     assert out[1].change["op"] == "replace_line"
-    assert d.draft.lines[0]["drug"] == "clindamycine" and d.draft.lines[0]["duration_days"] == 7
+    assert d.draft.lines[0].drug == "clindamycine" and d.draft.lines[0].duration_days == 7
 
 
 def test_overdose_warns_and_keeps_the_line_as_dictated():
@@ -59,7 +59,7 @@ def test_overdose_warns_and_keeps_the_line_as_dictated():
     out = run(d, "Nouvelle ordonnance.", "Ibuprofène quatre cents milligrammes, deux comprimés trois fois par jour")
     warnings = [o for o in out if o.kind == "warning"]
     assert len(warnings) == 1 and "2400 mg" in warnings[0].message
-    assert d.draft.lines[0]["units_per_intake"] == 2.0
+    assert d.draft.lines[0].units_per_intake == 2.0
 
 
 def test_tooth_correction_and_invalid_teeth_on_a_lab_order():
@@ -67,7 +67,7 @@ def test_tooth_correction_and_invalid_teeth_on_a_lab_order():
     run(d, "Fiche de laboratoire.", "Couronne zircone sur la trente-six, teinte A deux.")
     out = d.handle("Non, pas la trente-six, la quarante-six.")
     assert out[0].message == "Dent 36 corrigée en 46"
-    assert d.draft.lines[0]["teeth"] == [46]
+    assert d.draft.lines[0].teeth == [46]
     out = d.handle("Inlay-core sur la dix-neuf")
     assert [o.message for o in out if o.kind == "warning"] == ["19 n'est pas un numéro de dent FDI valide"]
 
@@ -90,7 +90,7 @@ def test_discard_asks_for_confirmation():
     d.handle("Abandonne.")
     said, gone = d.handle("Oui.")
     assert d.draft is None and said.command == "discard"
-    assert gone.kind == "draft_updated" and gone.draft["status"] == "discarded" and gone.change == {"op": "discard"}
+    assert gone.kind == "draft_updated" and gone.draft.status == "discarded" and gone.change == {"op": "discard"}
 
 
 def test_a_resumed_dictation_goes_on_with_its_draft():
@@ -99,7 +99,7 @@ def test_a_resumed_dictation_goes_on_with_its_draft():
     resumed = Dictation()
     resumed.restore(d.draft.as_dict())
     resumed.handle("Paracétamol un gramme.")
-    assert [line["drug"] for line in resumed.draft.lines] == ["amoxicilline", "paracétamol"]
+    assert [line.drug for line in resumed.draft.lines] == ["amoxicilline", "paracétamol"]
     assert resumed.draft.id == d.draft.id
     resumed.restore({**d.draft.as_dict(), "status": "discarded"})
     assert resumed.draft is None
@@ -161,9 +161,9 @@ def test_a_certificate_files_its_lines_and_agrees_in_gender():
     opened = d.handle("Certificat médical initial.")
     assert opened[0].message == "Certificat médical initial ouvert"
     run(d, "Il a reçu un coup de poing hier soir.", "Fracture coronaire de la onze.", "ITT de trois jours.")
-    sections = [line["section"] for line in d.draft.lines]
+    sections = [line.section for line in d.draft.lines]
     assert sections == ["circumstances", "findings", "itt"]
-    assert d.draft.lines[0]["text"] == "Il aurait reçu un coup de poing hier soir."
+    assert d.draft.lines[0].text == "Il aurait reçu un coup de poing hier soir."
     assert d.draft.as_dict()["fields"] == {"facts_date": "2026-11-28", "itt_days": 3}
     assert d.handle("Valide.")[0].message == "Certificat médical initial validé, version 1"
 

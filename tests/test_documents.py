@@ -78,12 +78,12 @@ def validated(kind: str) -> dict:
 @pytest.mark.parametrize("kind", list(SCRIPTS))
 def test_a_complete_document_lacks_nothing(kind):
     d = dictated(kind)
-    assert missing(kind, d.draft.as_dict(), d.context, TODAY) == []
+    assert missing(d.draft, d.context, TODAY) == []
 
 
 def test_an_empty_context_lists_every_missing_mention():
     d = dictated("prescription", DocumentContext())
-    lacking = missing("prescription", d.draft.as_dict(), d.context, TODAY)
+    lacking = missing(d.draft, d.context, TODAY)
     assert lacking == ["nom du praticien", "numéro RPPS", "adresse professionnelle (rue, code postal, ville)", "téléphone",
                        "adresse e-mail", "nom et prénom du patient", "sexe du patient", "date de naissance du patient"]
 
@@ -91,14 +91,14 @@ def test_an_empty_context_lists_every_missing_mention():
 def test_a_child_s_prescription_needs_the_weight():
     child = {**CONTEXT, "patient": {**CONTEXT["patient"], "birth_date": "2019-05-01", "weight_kg": None}}
     d = dictated("prescription", DocumentContext.model_validate(child))
-    assert missing("prescription", d.draft.as_dict(), d.context, TODAY) == ["poids du patient (moins de 15 ans)"]
+    assert missing(d.draft, d.context, TODAY) == ["poids du patient (moins de 15 ans)"]
 
 
 def test_a_certificate_needs_findings_and_itt():
     d = Dictation(today=TODAY, context=context())
     d.handle("Certificat médical initial.")
     d.handle("Le patient déclare avoir chuté dans l'escalier.")
-    assert missing("medical_certificate", d.draft.as_dict(), d.context, TODAY) == ["constatations", "durée de l'ITT"]
+    assert missing(d.draft, d.context, TODAY) == ["constatations", "durée de l'ITT"]
     refused = d.handle("Valide.")
     assert refused[0].message == "Impossible de valider : il manque constatations, durée de l'ITT"
     assert d.draft.status == "draft"
@@ -108,7 +108,7 @@ def test_a_lab_order_needs_its_technical_fields():
     d = Dictation(today=TODAY, context=context())
     d.handle("Fiche de laboratoire.")
     d.handle("Couronne sur la trente-six.")
-    assert missing("lab_order", d.draft.as_dict(), d.context, TODAY) == ["matériau", "teinte", "date de livraison"]
+    assert missing(d.draft, d.context, TODAY) == ["matériau", "teinte", "date de livraison"]
 
 
 # -- context -------------------------------------------------------------------------

@@ -19,6 +19,7 @@ async def run_session(settings: Settings, audio, speed: float) -> list:
     engine, vad, name = load_engine(settings)
     await engine.start()
     session = Session(engine=engine, vad=vad, settings=settings, start=ev.Start(type="start", encoding="pcm_f32le"), model_name=name)
+    await session.open()
     chunk = SAMPLE_RATE // 10
     try:
         for i in range(0, audio.size, chunk):

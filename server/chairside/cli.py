@@ -115,6 +115,7 @@ async def _transcribe(args: argparse.Namespace) -> int:
                      encoding="pcm_f32le",
                      vocabulary=None if args.vocabulary is None else [t for t in args.vocabulary.split(",") if t.strip()])
     session = Session(engine=engine, vad=vad, settings=settings, start=start, model_name=model_name)
+    await session.open()
     t0 = time.perf_counter()
 
     async def printer() -> None:

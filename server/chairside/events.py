@@ -13,6 +13,7 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from .record.context import Lab
+from .record.draft import Draft
 
 PROTOCOL_VERSION = 1
 
@@ -171,7 +172,7 @@ class DraftUpdated(_Message):
 
     type: Literal["draft.updated"] = "draft.updated"
     utterance: int | None  # None: not caused by an utterance (a resumed session's draft)
-    draft: dict
+    draft: Draft  # as it stands after the change
     change: dict
 
 

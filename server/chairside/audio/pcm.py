@@ -44,13 +44,18 @@ class PcmDecoder:
 
 
 class Resampler:
-    """Streaming band-limited resampler (FFmpeg's libswresample through PyAV).
+    """Streaming band-limited resampler to 16 kHz mono float32 (FFmpeg's
+    libswresample through PyAV), for every transport: raw samples at a known
+    rate (:meth:`push`: WebSocket PCM, files) or decoded frames of any
+    format, layout and rate (:meth:`push_frame`: WebRTC's Opus).
 
     Its filter state is carried across calls, so chunk boundaries leave no
     clicks; :meth:`flush` returns the samples still held in the filter.
     """
 
-    def __init__(self, rate_in: int, rate_out: int = SAMPLE_RATE) -> None:
+    def __init__(self, rate_in: int | None = None, rate_out: int = SAMPLE_RATE) -> None:
+        """``rate_in``: the rate of the samples given to :meth:`push` (None
+        when only frames, which carry their rate, are pushed)."""
         self.rate_in = rate_in
         self.rate_out = rate_out
         self._resampler = None if rate_in == rate_out else av.AudioResampler(format="flt", layout="mono", rate=rate_out)
@@ -60,6 +65,11 @@ class Resampler:
             return samples.astype(np.float32, copy=False)
         frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples, dtype=np.float32).reshape(1, -1), format="flt", layout="mono")
         frame.sample_rate = self.rate_in
+        return self._collect(self._resampler.resample(frame))
+
+    def push_frame(self, frame: av.AudioFrame) -> np.ndarray:
+        if self._resampler is None:  # frames may come at any rate, even the output's
+            self._resampler = av.AudioResampler(format="flt", layout="mono", rate=self.rate_out)
         return self._collect(self._resampler.resample(frame))
 
     def flush(self) -> np.ndarray:

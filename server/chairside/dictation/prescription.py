@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
 from text_to_num import alpha2digit
 
+from ..record.draft import PrescriptionLine
 from .commands import fold
 from .normalize import spoken_numbers
 
@@ -44,30 +45,6 @@ def load_formulary() -> tuple[list[Drug], dict[str, Drug]]:
 
 
 _DRUGS, _NAMES = load_formulary()
-
-
-@dataclass
-class PrescriptionLine:
-    text: str  # as dictated, numbers normalized
-    drug: str  # DCI from the formulary, or the words as said
-    in_formulary: bool
-    brand: str = ""  # the brand said ("Doliprane"), printed beside the DCI
-    strength_mg: float | None = None
-    strength: str = ""  # as written on the prescription: "1 g", "400 mg", "0,12 %"
-    form: str = ""
-    units_per_intake: float | None = None
-    intakes_per_day: float | None = None
-    duration_days: int | None = None
-    notes: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def daily_mg(self) -> float | None:
-        """The daily dose; one unit per intake when the number is not said
-        ("paracétamol 1 g toutes les 4 heures" is 1 g per intake)."""
-        if self.strength_mg is None or self.intakes_per_day is None:
-            return None
-        return self.strength_mg * (self.units_per_intake or 1.0) * self.intakes_per_day
 
 
 _UNIT_WORD = re.compile(r"\b(?:(?:milli)?gram+e?s?|microgrammes?|pour ?cent)\b", re.IGNORECASE)

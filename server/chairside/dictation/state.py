@@ -13,29 +13,24 @@ the session's context; the transport renders the documents.
 from __future__ import annotations
 
 import re
-import uuid
-from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Literal
 
 from ..record.context import DocumentContext
+from ..record.draft import CertificateLine, Draft, LabLine, Line, ReportLine
+from ..record.kinds import KINDS, DraftKind
 from ..record.mentions import missing
 from .clinical import parse_certificate_line, parse_report_line
 from .commands import CommandMatch, Hint, fold, match
 from .lab import parse_lab_line
 from .normalize import find_teeth, spoken_numbers
+from .outcomes import CommandDone, DocumentAsked, DraftChanged, HintGiven, Ignored, Outcome, Warned
 from .prescription import parse_line
 
-DraftKind = Literal["prescription", "lab_order", "medical_certificate", "clinical_report"]
 OPENS: dict[str, DraftKind] = {
     "new_prescription": "prescription",
     "lab_order": "lab_order",
     "medical_certificate": "medical_certificate",
     "clinical_report": "clinical_report",
-}
-TITLES = {
-    "fr": {"prescription": "Ordonnance", "lab_order": "Fiche de laboratoire", "medical_certificate": "Certificat médical initial", "clinical_report": "Compte rendu"},
-    "en": {"prescription": "Prescription", "lab_order": "Lab order", "medical_certificate": "Medical certificate", "clinical_report": "Clinical report"},
 }
 MESSAGES = {
     "fr": {
@@ -65,53 +60,8 @@ MESSAGES = {
         "not_validated": "The document is not signed: say “sign and print”", "preview": "Preview requested",
     },
 }
-FEMININE = {"prescription", "lab_order"}  # une ordonnance, une fiche; un certificat, un compte rendu
 CONFIRM = {"oui", "oui confirme", "confirme", "je confirme", "yes", "confirm", "yes confirm"}
 _CORRECTION = re.compile(r"^\W*non\W+(?:pas\s+)?(?:la\s+)?(\d{2})\W+(?:mais\s+)?la\s+(\d{2})\b", re.IGNORECASE)
-
-
-ACCUMULATED = {"items_sent"}  # fields that later lines add to instead of replacing
-
-
-@dataclass
-class Draft:
-    kind: DraftKind
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    version: int = 1
-    status: Literal["draft", "validated"] = "draft"
-    lines: list[dict] = field(default_factory=list)
-
-    @property
-    def fields(self) -> dict:
-        """The document's fields: those of its lines, later lines winning
-        (derived, so a removed or corrected line never leaves stale values)."""
-        merged: dict = {}
-        for line in self.lines:
-            for key, value in line.get("fields", {}).items():
-                if key in ACCUMULATED:
-                    merged[key] = list(dict.fromkeys([*merged.get(key, []), *value]))
-                else:
-                    merged[key] = value
-        return merged
-
-    def as_dict(self) -> dict:
-        return {**asdict(self), "fields": self.fields}
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one utterance did.  ``kind``: command, hint, draft_updated,
-    warning, document (a version to render: validated, or a preview; to
-    print or not), ignored."""
-
-    kind: str
-    message: str
-    command: str = ""
-    confidence: float = 0.0
-    draft: dict | None = None
-    change: dict | None = None
-    preview: bool = False
-    print: bool = False
 
 
 class Dictation:
@@ -125,12 +75,13 @@ class Dictation:
 
     # -- entry point -------------------------------------------------------------
 
-    def restore(self, draft: dict | None) -> None:
+    def restore(self, draft: Draft | dict | None) -> None:
         """Resume with the draft a session had (its last ``draft.updated``)."""
         self.draft = None
-        if draft is not None and draft.get("status") in ("draft", "validated"):
-            self.draft = Draft(kind=draft["kind"], id=draft["id"], version=draft["version"], status=draft["status"],
-                               lines=list(draft["lines"]))
+        if isinstance(draft, dict):
+            draft = Draft.model_validate(draft)
+        if draft is not None and draft.status in ("draft", "validated"):
+            self.draft = draft.snapshot()
 
     def handle(self, text: str) -> list[Outcome]:
         result = match(text, self.language)
@@ -138,27 +89,26 @@ class Dictation:
             if isinstance(result, CommandMatch) and result.command == "resume":
                 self.paused = False
                 return [self._command(result, self._say("resumed"))]
-            return [Outcome("ignored", self._say("ignored"))]
+            return [Ignored(self._say("ignored"))]
         if self._confirming_discard:
             self._confirming_discard = False
             if fold(text) in CONFIRM:
                 kind = self.draft.kind if self.draft else None
                 if self.draft is None:
-                    return [Outcome("command", self._say_of("discarded", kind), "discard", 1.0)]
-                gone = Outcome("draft_updated", self._title(self.draft.kind), draft={**self.draft.as_dict(), "status": "discarded"},
-                               change={"op": "discard"})
+                    return [CommandDone(self._say_of("discarded", kind), "discard", 1.0)]
+                gone = DraftChanged(self._title(self.draft.kind), self.draft.snapshot(status="discarded"), {"op": "discard"})
                 self.draft = None  # screens and the journal learn that it is gone
-                return [Outcome("command", self._say_of("discarded", kind), "discard", 1.0), gone]
+                return [CommandDone(self._say_of("discarded", kind), "discard", 1.0), gone]
         if isinstance(result, CommandMatch):
             return self._on_command(result)
-        outcomes = [Outcome("hint", self._say("hint", phrase=result.phrase), result.command, result.confidence)] if isinstance(result, Hint) else []
+        outcomes: list[Outcome] = [HintGiven(self._say("hint", phrase=result.phrase), result.command, result.confidence)] if isinstance(result, Hint) else []
         return outcomes + self._dictate(text)
 
     # -- commands ------------------------------------------------------------------
 
     def _on_command(self, m: CommandMatch) -> list[Outcome]:
         if m.command in OPENS:
-            self.draft = Draft(OPENS[m.command])
+            self.draft = Draft(kind=OPENS[m.command])
             return [self._command(m, self._say_of("opened", self.draft.kind)),
                     self._updated({"op": "open"})]
         if m.command == "pause":
@@ -189,7 +139,7 @@ class Dictation:
 
     def _validate(self, m: CommandMatch, then_print: bool) -> list[Outcome]:
         assert self.draft is not None
-        lacking = missing(self.draft.kind, self.draft.as_dict(), self.context, self.today)
+        lacking = missing(self.draft, self.context, self.today)
         if lacking:
             return [self._command(m, self._say("cannot_validate", missing=", ".join(lacking)))]
         if self.draft.status == "validated":  # said twice: the same version, nothing new to freeze
@@ -202,7 +152,7 @@ class Dictation:
     def preview(self) -> list[Outcome]:
         """A preview of the open draft, asked for outside dictation."""
         if self.draft is None:
-            return [Outcome("warning", self._say("no_document"))]
+            return [Warned(self._say("no_document"))]
         return [self._document(preview=True)]
 
     def _undo_last(self, m: CommandMatch) -> list[Outcome]:
@@ -211,20 +161,20 @@ class Dictation:
             return [self._command(m, self._say("nothing_to_undo"))]
         removed = self.draft.lines.pop()
         self._new_version_if_validated()
-        return [self._command(m, self._say("line_removed")), self._updated({"op": "remove_line", "index": len(self.draft.lines), "line": removed})]
+        return [self._command(m, self._say("line_removed")), self._updated({"op": "remove_line", "index": len(self.draft.lines), "line": removed.model_dump(mode="json")})]
 
     def _replace(self, m: CommandMatch) -> list[Outcome]:
         assert self.draft is not None
         parts = re.split(r"\s+(?:par|with|by)\s+", m.argument, maxsplit=1)
         if len(parts) != 2:
-            return [Outcome("hint", self._say("replace_how"), "replace", m.confidence)]
+            return [HintGiven(self._say("replace_how"), "replace", m.confidence)]
         old, new = (re.sub(r"^(?:l'|le |la |les |the )", "", p.strip(), flags=re.IGNORECASE) for p in parts)
         for index in range(len(self.draft.lines) - 1, -1, -1):
             line = self.draft.lines[index]
-            if fold(old) in fold(line["text"]) or fold(old) == fold(line.get("drug", "")):
-                text = re.sub(re.escape(old), new, line["text"], count=1, flags=re.IGNORECASE)
-                if fold(old) not in fold(line["text"]):  # matched the drug, not the words said
-                    text = f"{new} {line['text'].split(' ', 1)[-1]}"
+            if fold(old) in fold(line.text) or fold(old) == fold(getattr(line, "drug", "")):
+                text = re.sub(re.escape(old), new, line.text, count=1, flags=re.IGNORECASE)
+                if fold(old) not in fold(line.text):  # matched the drug, not the words said
+                    text = f"{new} {line.text.split(' ', 1)[-1]}"
                 return self._rewrite(index, text, self._command(m, self._say("replaced", old=old, new=new)))
         return [self._command(m, self._say("not_found", old=old))]
 
@@ -239,16 +189,16 @@ class Dictation:
         line = self._line(text)
         self.draft.lines.append(line)
         self._new_version_if_validated()
-        return [self._updated({"op": "add_line", "index": len(self.draft.lines) - 1, "line": line}), *self._warnings(line)]
+        return [self._updated({"op": "add_line", "index": len(self.draft.lines) - 1, "line": line.model_dump(mode="json")}), *self._warnings(line)]
 
     def _correct_tooth(self, wrong: int, right: int) -> list[Outcome]:
         assert self.draft is not None
         for index in range(len(self.draft.lines) - 1, -1, -1):
             line = self.draft.lines[index]
-            if wrong in line.get("teeth", []):
-                text = re.sub(rf"\b{wrong}\b", str(right), line["text"], count=1)
-                return self._rewrite(index, text, Outcome("command", self._say("tooth_fixed", wrong=wrong, right=right), "correct_tooth", 1.0))
-        return [Outcome("warning", self._say("tooth_absent", wrong=wrong))]
+            if wrong in line.teeth:
+                text = re.sub(rf"\b{wrong}\b", str(right), line.text, count=1)
+                return self._rewrite(index, text, CommandDone(self._say("tooth_fixed", wrong=wrong, right=right), "correct_tooth", 1.0))
+        return [Warned(self._say("tooth_absent", wrong=wrong))]
 
     def _rewrite(self, index: int, text: str, done: Outcome) -> list[Outcome]:
         """Replace line ``index`` by ``text`` re-read: what was done, the
@@ -256,37 +206,35 @@ class Dictation:
         assert self.draft is not None
         self.draft.lines[index] = line = self._line(text)
         self._new_version_if_validated()
-        return [done, self._updated({"op": "replace_line", "index": index, "line": line}), *self._warnings(line)]
+        return [done, self._updated({"op": "replace_line", "index": index, "line": line.model_dump(mode="json")}), *self._warnings(line)]
 
-    def _line(self, text: str) -> dict:
-        """A draft line from dictated text: structured for prescriptions."""
+    def _line(self, text: str) -> Line:
+        """A draft line of the draft's kind from dictated text."""
         assert self.draft is not None
         normalized = spoken_numbers(text.strip(), self.language).strip()
-        teeth = find_teeth(normalized)
-        line: dict = {"text": normalized, "teeth": [t.number for t in teeth]}
-        warnings = [self._say("bad_tooth", tooth=t.number) for t in teeth if not t.valid]
+        found = find_teeth(normalized)
+        teeth = [t.number for t in found]
+        warnings = [self._say("bad_tooth", tooth=t.number) for t in found if not t.valid]
         if self.draft.kind == "prescription":
-            parsed = parse_line(text)
-            line.update({k: v for k, v in asdict(parsed).items() if k not in ("warnings",)})
-            line["daily_mg"] = parsed.daily_mg
-            warnings += parsed.warnings
+            line: Line = parse_line(text)
+            line.teeth, line.warnings = teeth, warnings + line.warnings
         elif self.draft.kind == "lab_order":
-            line["fields"] = parse_lab_line(text, self.today, self.language)
-            line["section"] = "order" if line["fields"] else "notes"
+            fields = parse_lab_line(text, self.today, self.language)
+            line = LabLine(text=normalized, teeth=teeth, fields=fields, section="order" if fields else "notes", warnings=warnings)
+        elif self.draft.kind == "medical_certificate":
+            line = CertificateLine(teeth=teeth, warnings=warnings, **parse_certificate_line(text, self.today, self.language))
         else:
-            parse = parse_certificate_line if self.draft.kind == "medical_certificate" else parse_report_line
-            line.update(parse(text, self.today, self.language))
-        line["warnings"] = warnings
+            line = ReportLine(teeth=teeth, warnings=warnings, **parse_report_line(text, self.today, self.language))
         return line
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _document(self, *, preview: bool = False, print_it: bool = False) -> Outcome:
+    def _document(self, *, preview: bool = False, print_it: bool = False) -> DocumentAsked:
         assert self.draft is not None
-        return Outcome("document", self._title(self.draft.kind), draft=self.draft.as_dict(), preview=preview, print=print_it)
+        return DocumentAsked(self._title(self.draft.kind), self.draft.snapshot(), preview=preview, print=print_it)
 
-    def _warnings(self, line: dict) -> list[Outcome]:
-        return [Outcome("warning", w) for w in line.get("warnings", [])]
+    def _warnings(self, line: Line) -> list[Outcome]:
+        return [Warned(w) for w in line.warnings]
 
     def _new_version_if_validated(self) -> None:
         """A change to a validated document starts its next version."""
@@ -294,12 +242,12 @@ class Dictation:
             self.draft.status = "draft"
             self.draft.version += 1
 
-    def _updated(self, change: dict) -> Outcome:
+    def _updated(self, change: dict) -> DraftChanged:
         assert self.draft is not None
-        return Outcome("draft_updated", self._title(self.draft.kind), draft=self.draft.as_dict(), change=change)
+        return DraftChanged(self._title(self.draft.kind), self.draft.snapshot(), change)
 
-    def _command(self, m: CommandMatch, did: str) -> Outcome:
-        return Outcome("command", did, m.command, m.confidence)
+    def _command(self, m: CommandMatch, did: str) -> CommandDone:
+        return CommandDone(did, m.command, m.confidence)
 
     def _say(self, key: str, **values: object) -> str:
         return MESSAGES[self.language if self.language in MESSAGES else "fr"][key].format(**values)
@@ -307,11 +255,11 @@ class Dictation:
     def _say_of(self, key: str, kind: str | None, **values: object) -> str:
         """A message about a document: its title, and French agreement with it
         ("Ordonnance validée", "Compte rendu validé")."""
-        e = "e" if kind in FEMININE else ""
+        e = "e" if kind is not None and KINDS[kind].feminine else ""
         return self._say(key, title=self._title(kind), e=e, **values)
 
     def _title(self, kind: str | None) -> str:
-        return TITLES[self.language if self.language in TITLES else "fr"].get(kind or "", "")
+        return KINDS[kind].name(self.language) if kind else ""
 
 
 def help_text(language: str) -> str:

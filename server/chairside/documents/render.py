@@ -1,6 +1,6 @@
 """Drafts to A4 PDFs: HTML templates + print CSS, rendered by WeasyPrint.
 
-:func:`render_pdf` takes a draft (``Draft.as_dict()``), the session's
+:func:`render_pdf` takes a draft (:class:`~chairside.record.draft.Draft`), the session's
 context and the issue time, and returns the PDF.  Everything printed comes
 from there: nothing is fetched (no network, no external resources); the QR
 code is an inline SVG of the document's id.  A preview carries a watermark
@@ -22,6 +22,7 @@ from markupsafe import Markup, escape
 from num2words import num2words
 
 from ..record.context import DocumentContext
+from ..record.draft import Draft, PrescriptionLine
 from ..record.kinds import CERTIFICATE_SECTIONS, REPORT_SECTIONS, SECTION_TITLES, document_number, title
 from .fonts import font_face_css, trimmed_faces
 
@@ -61,39 +62,40 @@ def _teeth(numbers: list[int]) -> str:
 _LEADING_DRUG = re.compile(r"^.*?\d+(?:[.,]\d+)?\s*(?:mg|g|µg|%)(?=\W|$)[\s,;:.-]*", re.IGNORECASE)
 
 
-def _prescription_lines(draft: dict) -> list[dict]:
+def _prescription_lines(draft: Draft) -> list[dict]:
     out = []
-    for line in draft["lines"]:
-        if line.get("in_formulary"):
-            name = line["drug"][:1].upper() + line["drug"][1:]
-            if line.get("strength"):
-                name += f" {line['strength']}"
-            if line.get("form"):
-                name += f", {line['form']}"
+    for line in draft.lines:
+        assert isinstance(line, PrescriptionLine)
+        if line.in_formulary:
+            name = line.drug[:1].upper() + line.drug[1:]
+            if line.strength:
+                name += f" {line.strength}"
+            if line.form:
+                name += f", {line.form}"
             # what follows the drug and its strength, as dictated: the posology
-            posology = _LEADING_DRUG.sub("", line["text"], count=1) if line.get("strength") else line["text"]
-            if posology == line["text"] and posology.lower().startswith(line["drug"].split("/")[0][:5].lower()):
+            posology = _LEADING_DRUG.sub("", line.text, count=1) if line.strength else line.text
+            if posology == line.text and posology.lower().startswith(line.drug.split("/")[0][:5].lower()):
                 posology = posology.split(" ", 1)[1] if " " in posology else ""
         else:
-            name, posology = line["text"], ""
+            name, posology = line.text, ""
         out.append({"name": name, "posology": posology.strip(" ,;.") + ("." if posology.strip(" ,;.") else ""),
-                    "brand": line.get("brand", "")})
+                    "brand": line.brand})
     return out
 
 
-def _sections(draft: dict, order: tuple[str, ...], skip: tuple[str, ...] = ()) -> list[dict]:
+def _sections(draft: Draft, order: tuple[str, ...], skip: tuple[str, ...] = ()) -> list[dict]:
     grouped: dict[str, list[dict]] = {}
-    for line in draft["lines"]:
-        section = line.get("section", "observations")
+    for line in draft.lines:
+        section = getattr(line, "section", "observations")
         if section in skip:
             continue
-        details = line.get("details", {})
+        details = getattr(line, "details", {})
         extra = ", ".join(str(details[k]) for k in ("product", "concentration") if details.get(k))
         if details.get("cartridges"):
             extra += f"{', ' if extra else ''}{details['cartridges']} cartouche{'s' if details['cartridges'] != 1 else ''}"
-        if line.get("fields", {}).get("next_appointment"):
-            extra = fr_date(date.fromisoformat(line["fields"]["next_appointment"]))
-        text = line.get("body") or line["text"]
+        if line.document_fields.get("next_appointment"):
+            extra = fr_date(date.fromisoformat(line.document_fields["next_appointment"]))
+        text = getattr(line, "body", "") or line.text
         if section == "anaesthesia" and details.get("product"):  # the structured form reads better than "au 100000ème"
             text, extra = ", ".join(filter(None, [details.get("technique", "").capitalize(), extra])), ""
         grouped.setdefault(section, []).append({"text": text, "teeth": _teeth(details.get("teeth") or []), "extra": extra})
@@ -118,16 +120,16 @@ def _lab_order(fields: dict, issued: date) -> list[tuple[str, str]]:
     ]
 
 
-def view(draft: dict, ctx: DocumentContext, issued_at: datetime, *, preview: bool) -> dict:
+def view(draft: Draft, ctx: DocumentContext, issued_at: datetime, *, preview: bool) -> dict:
     """Everything a template prints, formatted."""
-    kind = draft["kind"]
+    kind = draft.kind
     issued = issued_at.date()
     pt = ctx.patient
     age = pt.age_on(issued)
-    fields = draft.get("fields", {})
+    fields = draft.fields
     data = {
-        "title": title(kind), "kind": kind, "preview": preview, "version": draft["version"],
-        "number": document_number(kind, draft["id"], issued), "qr": _qr(f"{document_urn(draft['id'])};v={draft['version']}"),
+        "title": title(kind), "kind": kind, "preview": preview, "version": draft.version,
+        "number": document_number(kind, draft.id, issued), "qr": _qr(f"{document_urn(draft.id)};v={draft.version}"),
         "practitioner": ctx.practitioner, "clinic": ctx.clinic, "patient": pt, "lab": ctx.lab,
         "phone": ctx.clinic.phone or ctx.practitioner.phone, "email": ctx.clinic.email or ctx.practitioner.email,
         "issued_date": fr_date(issued), "issued_time": f"{issued_at:%H}\u00a0h\u00a0{issued_at:%M}",
@@ -150,7 +152,7 @@ def view(draft: dict, ctx: DocumentContext, issued_at: datetime, *, preview: boo
         data["sections"] = _sections(draft, REPORT_SECTIONS)
     elif kind == "lab_order":
         data["order"] = _lab_order(fields, issued)
-        data["notes"] = [line["text"] for line in draft["lines"] if line.get("section") == "notes"]
+        data["notes"] = [line.text for line in draft.lines if getattr(line, "section", None) == "notes"]
         a = ctx.lab.address
         data["lab_address"] = f"{a.street}, {a.postcode} {a.city}, {a.country}" if a and a.complete else ""
     return data
@@ -162,8 +164,8 @@ def _environment() -> jinja2.Environment:
                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
-def render_html(draft: dict, ctx: DocumentContext, issued_at: datetime, *, preview: bool = False) -> str:
-    return _environment().get_template(f"{draft['kind']}.html").render(**view(draft, ctx, issued_at, preview=preview))
+def render_html(draft: Draft, ctx: DocumentContext, issued_at: datetime, *, preview: bool = False) -> str:
+    return _environment().get_template(f"{draft.kind}.html").render(**view(draft, ctx, issued_at, preview=preview))
 
 
 _weasy_lock = threading.Lock()  # WeasyPrint is not documented as thread-safe: one render at a time
@@ -180,10 +182,12 @@ def _styles():
     return fonts, weasyprint.CSS(string=css, font_config=fonts, url_fetcher=_fetcher())
 
 
-def render_pdf(draft: dict, ctx: DocumentContext, issued_at: datetime, *, preview: bool = False) -> bytes:
+def render_pdf(draft: Draft | dict, ctx: DocumentContext, issued_at: datetime, *, preview: bool = False) -> bytes:
     """The document as PDF bytes (one A4 page or more)."""
     import weasyprint
 
+    if isinstance(draft, dict):
+        draft = Draft.model_validate(draft)
     html = render_html(draft, ctx, issued_at, preview=preview)
     with _weasy_lock:
         fonts, stylesheet = _styles()
@@ -201,7 +205,4 @@ def _fetcher():
 
 def warm_up() -> None:
     """Load WeasyPrint, fonts and the stylesheet once (the first render is slower)."""
-    from ..dictation.state import Draft
-
-    draft = Draft("prescription").as_dict()
-    render_pdf(draft, DocumentContext(), datetime(2026, 1, 1), preview=True)
+    render_pdf(Draft(kind="prescription"), DocumentContext(), datetime(2026, 1, 1), preview=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date
 
 from .context import DocumentContext
+from .draft import Draft
 
 SHADELESS_WORK = {"gouttière", "stellite"}  # no tooth shade to give
 SHADELESS_MATERIALS = {"métal", "titane"}
@@ -48,11 +49,12 @@ def _patient(ctx: DocumentContext, *, sex: bool = True) -> list[str]:
     return out
 
 
-def missing(kind: str, draft: dict, ctx: DocumentContext, today: date) -> list[str]:
+def missing(draft: Draft, ctx: DocumentContext, today: date) -> list[str]:
     """The mentions a document still lacks (empty: it can be validated)."""
-    fields = draft.get("fields", {})
-    lines = draft.get("lines", [])
-    sections = {line.get("section") for line in lines}
+    kind = draft.kind
+    fields = draft.fields
+    lines = draft.lines
+    sections = {getattr(line, "section", None) for line in lines}
     if kind == "prescription":
         out = _prescriber(ctx) + _patient(ctx)
         age = ctx.patient.age_on(today)

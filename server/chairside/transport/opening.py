@@ -67,9 +67,15 @@ async def open_session(state, start: ev.Start, token: str | None, *, connection=
             "patient": patient and {"id": patient, "code": context.patient.code, "last_name": context.patient.last_name,
                                     "first_name": context.patient.first_name},
             "resumed": resumed is not None}})
-    return Session(engine=state.engine, vad=state.vad, settings=state.settings, start=start, model_name=state.model_name,
-                   documents=state.documents, journal=state.journal, context=context,
-                   owner=Owner(who.clinic_id, who.user_id, room, patient), publisher=publisher, resumed=resumed, session_id=session_id)
+    session = Session(engine=state.engine, vad=state.vad, settings=state.settings, start=start, model_name=state.model_name,
+                      documents=state.documents, journal=state.journal, context=context,
+                      owner=Owner(who.clinic_id, who.user_id, room, patient), publisher=publisher, resumed=resumed, session_id=session_id)
+    try:
+        await session.open()
+    except BaseException:
+        await session.close()
+        raise
+    return session
 
 
 async def _take_over(state, session_id: str, connection) -> None:

@@ -21,8 +21,6 @@ import contextlib
 import json
 import logging
 
-import av
-import numpy as np
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 from pydantic import ValidationError
@@ -31,6 +29,7 @@ from starlette.responses import JSONResponse, Response
 
 from .. import events as ev
 from ..audio import SAMPLE_RATE
+from ..audio.pcm import Resampler
 from ..auth import DICTATE, PRIVATE, Principal, authorized, bearer, error_response
 from ..session import Session, SessionLimit
 from .opening import Refused, open_session
@@ -108,6 +107,7 @@ class Peer:
         self.session: Session | None = None
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers(state.settings.webrtc_ice_servers)))
         self.channel = None
+        self.resampler = Resampler()  # Opus frames (48 kHz, stereo or mono) → 16 kHz mono float32
         self._tasks: set[asyncio.Task] = set()
         self._released = False
         self._grace: asyncio.TimerHandle | None = None
@@ -163,12 +163,10 @@ class Peer:
             self._spawn(self.release(), "release")
 
     async def _receive_audio(self, track) -> None:
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
         try:
             while True:
                 frame = await track.recv()
-                for out in resampler.resample(frame):
-                    self.session.feed(out.to_ndarray().reshape(-1).astype(np.float32, copy=False))
+                self.session.feed(self.resampler.push_frame(frame))
         except MediaStreamError:
             pass  # the track ended
         except SessionLimit as exc:
@@ -194,6 +192,8 @@ class Peer:
             self._spawn(self._stop(), "stop")
 
     async def _stop(self) -> None:
+        with contextlib.suppress(SessionLimit):
+            self.session.feed(self.resampler.flush())
         await self.session.stop()  # its events, `closed` last, go out on the channel
 
     def _send(self, event: ev.ServerEvent) -> None:

@@ -15,7 +15,7 @@ import logging
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from .. import events as ev
-from ..audio.pcm import PcmError
+from ..audio.pcm import PcmDecoder, PcmError, Resampler
 from ..auth import bearer
 from ..session import Session, SessionLimit
 from ..store.journal import SessionErased
@@ -73,6 +73,8 @@ class _Connection:
         self.state = services(websocket)
         self.settings = self.state.settings
         self.session: Session | None = None
+        self.decoder: PcmDecoder | None = None  # the client's PCM ...
+        self.resampler: Resampler | None = None  # ... to 16 kHz mono float32
         self.sender: asyncio.Task | None = None
         self.close_code = CLOSE_NORMAL
 
@@ -117,8 +119,9 @@ class _Connection:
         if self.session is None:
             await self._error("not_started", "send a 'start' message before audio; frame ignored")
             return
+        assert self.decoder is not None and self.resampler is not None
         try:
-            self.session.feed_pcm(data)
+            self.session.feed(self.resampler.push(self.decoder.decode(data)))
         except PcmError as exc:
             await self._error("invalid_audio", f"{exc}; frame ignored")
         except SessionLimit as exc:
@@ -136,6 +139,8 @@ class _Connection:
                 await self._error("already_started", "this connection already has a session; 'start' ignored")
                 return False
             self.session = await self._open(message)
+            self.decoder = PcmDecoder(message.encoding, message.channels)
+            self.resampler = Resampler(message.sample_rate)
             self.sender = asyncio.create_task(self._send_events(), name=f"send-{self.session.id[:8]}")
             log.info("stream %s: started (%s, %d Hz, %s, %d ch)", self._sid, message.language, message.sample_rate, message.encoding, message.channels)
             return False
@@ -155,8 +160,15 @@ class _Connection:
         if self.session is None:
             await self._error("not_started", "'stop' before 'start': nothing to stop")
             return False
+        self._flush()
         await self.session.stop()
         return True
+
+    def _flush(self) -> None:
+        """The audio still in the resampler's filter, before a stop."""
+        if self.session is not None and self.resampler is not None:
+            with contextlib.suppress(SessionLimit):
+                self.session.feed(self.resampler.flush())
 
     async def _open(self, start: ev.Start) -> Session:
         try:
@@ -204,6 +216,7 @@ class _Connection:
                 return
             self.session.events.put_nowait(fatal.error)
             if fatal.error.code == "session_too_long":  # the audio so far still gets its finals
+                self._flush()
                 await self.session.stop(reason=fatal.error.code)
 
     async def _release(self) -> None:

@@ -1,0 +1,217 @@
+"""The listener: 16 kHz audio in → Silero VAD → streaming recognition →
+speech start/end, partial and final results out.
+
+It owns the stream's recent audio (with a preroll before each utterance),
+the VAD, one :class:`UtteranceTranscriber` per utterance and the order in
+which they are decoded: finals of ended utterances first, then a final
+decoded ahead in the silence before the VAD confirms the end, then partials
+of the open utterance.  It knows nothing of the database, the dictation or
+the wire: results go to a :class:`Results` (the session), whose ``final``
+is awaited before the next decode, so results stay in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from typing import Protocol
+
+import numpy as np
+
+from ..audio import SAMPLE_RATE
+from ..audio.vad import Endpointer, SileroVad, VadEvent, VadOptions
+from ..config import Settings
+from .engine import AsrEngine
+from .streaming import PROMPT_CONTEXT_CHARS, FinalResult, PartialResult, StreamingOptions, UtteranceTranscriber
+
+log = logging.getLogger(__name__)
+
+
+class SessionLimit(Exception):
+    """The session reached its configured maximum duration."""
+
+
+class Results(Protocol):
+    """Where a listener's results go, in order."""
+
+    def speech_started(self, t: float) -> int:
+        """Speech began at ``t`` s of stream audio; the utterance's number."""
+
+    def speech_ended(self, utterance: int, t: float) -> None: ...
+
+    def partial(self, utterance: int, result: PartialResult) -> None: ...
+
+    async def final(self, utterance: int, result: FinalResult) -> None:
+        """A final (one of several when a long utterance is cut); the next
+        decode waits for it."""
+
+    def failed(self, exc: Exception) -> None:
+        """Recognition stopped on an error (raised by ``final`` or the engine)."""
+
+
+def vad_options(settings: Settings) -> VadOptions:
+    return VadOptions(
+        threshold=settings.vad_threshold,
+        min_speech_ms=settings.vad_min_speech_ms,
+        min_silence_ms=settings.vad_min_silence_ms,
+        speech_pad_ms=settings.vad_speech_pad_ms,
+        max_utterance_s=settings.vad_max_utterance_s,
+    )
+
+
+class Listener:
+    def __init__(self, *, engine: AsrEngine, vad: SileroVad, settings: Settings, options: StreamingOptions,
+                 results: Results, name: str = "listener") -> None:
+        self.engine = engine
+        self.options = options
+        self.results = results
+        self.name = name
+        self.max_seconds = settings.max_session_s
+        self.endpointer = Endpointer(vad.stream(), vad_options(settings))
+        self.samples = 0  # 16 kHz samples received
+        self._buffer = np.zeros(0, np.float32)  # recent stream audio ...
+        self._buffer_start = 0  # ... starting at this sample
+        self._preroll = (settings.vad_speech_pad_ms + settings.vad_min_speech_ms) * SAMPLE_RATE // 1000 + SAMPLE_RATE
+        self._open: tuple[int, UtteranceTranscriber] | None = None
+        self._closing: deque[tuple[int, UtteranceTranscriber]] = deque()
+        self._last_partial: dict[int, tuple[str, str]] = {}
+        self._context = ""  # recent final text: the next utterance's prompt
+        self._wake = asyncio.Event()
+        self._finished = False
+        self._worker: asyncio.Task | None = None
+
+    @property
+    def audio_seconds(self) -> float:
+        return self.samples / SAMPLE_RATE
+
+    def start(self) -> None:
+        """Start recognising (the decoding task)."""
+        self._worker = asyncio.create_task(self._run(), name=self.name)
+
+    # -- audio in ----------------------------------------------------------------
+
+    def feed(self, samples: np.ndarray) -> None:
+        """16 kHz mono float32 audio; SessionLimit past the maximum duration."""
+        if self._finished:
+            return
+        if samples.size:
+            self._buffer = np.concatenate([self._buffer, samples])
+            self.samples += samples.size
+            for event in self.endpointer.feed(samples):
+                self._on_vad(event)
+            self._fill_open(self.samples)
+            self._trim_buffer()
+            self._wake.set()
+        if self.audio_seconds > self.max_seconds:
+            raise SessionLimit(f"session reached its maximum duration of {self.max_seconds:g} s of audio")
+
+    def finish(self) -> None:
+        """No more audio: the open utterance ends here (its final follows)."""
+        if not self._finished:
+            for event in self.endpointer.finish(self.samples):
+                self._on_vad(event)
+            self._finished = True
+            self._wake.set()
+
+    async def drained(self) -> None:
+        """Wait until every final is out (after :meth:`finish`)."""
+        if self._worker is not None:
+            await asyncio.shield(self._worker)
+
+    async def cancel(self) -> None:
+        """Stop recognising at once."""
+        self._finished = True
+        if self._worker is not None:
+            self._worker.cancel()
+            await asyncio.gather(self._worker, return_exceptions=True)
+
+    def _slice(self, start: int, end: int) -> np.ndarray:
+        return self._buffer[max(0, start - self._buffer_start) : max(0, end - self._buffer_start)]
+
+    def _fill_open(self, until: int) -> None:
+        if self._open is not None:
+            u = self._open[1]
+            have = u.start + u.audio.size
+            if until > have:
+                u.append(self._slice(have, until))
+
+    def _trim_buffer(self) -> None:
+        keep_from = self.samples - self._preroll
+        if self._open is not None:
+            u = self._open[1]
+            keep_from = min(keep_from, u.start + u.audio.size)
+        drop = keep_from - self._buffer_start
+        if drop > 0:
+            self._buffer = self._buffer[drop:]
+            self._buffer_start = keep_from
+
+    def _on_vad(self, event: VadEvent) -> None:
+        if event.kind == "speech_start":
+            uid = self.results.speech_started(round(event.t, 3))
+            u = UtteranceTranscriber(engine=self.engine, options=self.options, start=event.sample, context=self._context)
+            self._open = (uid, u)
+        elif self._open is not None:
+            uid, u = self._open
+            self._fill_open(event.sample)
+            u.close(event.sample)
+            self._open = None
+            self._closing.append((uid, u))
+            self.results.speech_ended(uid, round(event.t, 3))
+
+    # -- recognition ------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while await self._step():
+                    pass
+                if self._finished and not self._closing:
+                    return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.results.failed(exc)
+
+    async def _step(self) -> bool:
+        """Run one recognition job if one is due; False when there is none."""
+        if self._closing:
+            uid, u = self._closing[0]
+            finals = await u.final()
+            self._closing.popleft()
+            self._last_partial.pop(uid, None)
+            for result in finals:
+                await self._final(uid, result)
+            return True
+        if self._open is None:
+            return False
+        pending_end = self.endpointer.pending_end
+        if pending_end is not None:
+            # Silent long enough that the final's audio is known: decode it now,
+            # so that it is ready when the VAD confirms the end.  No partials
+            # meanwhile: the final must not wait behind one.
+            uid, u = self._open
+            if u.speculated_end != pending_end:
+                await u.speculate(pending_end)
+                return True
+            return False
+        if self._open[1].partial_due:
+            uid, u = self._open
+            partial, cut = await u.partial()
+            if cut is not None:
+                await self._final(uid, cut)
+            shown = (partial.stable, partial.unstable)
+            if any(shown) and self._last_partial.get(uid) != shown:
+                self._last_partial[uid] = shown
+                self.results.partial(uid, partial)
+            return True
+        return False
+
+    async def _final(self, uid: int, result: FinalResult) -> None:
+        if result.text:  # what was just said helps with what follows a short pause
+            self._context = (self._context + " " + result.text)[-PROMPT_CONTEXT_CHARS:].strip()
+            if self._open is not None and self._open[0] > uid and self._open[1].window_start == 0:
+                self._open[1].context = self._context  # it started before this final was ready
+        await self.results.final(uid, result)

@@ -1,0 +1,139 @@
+"""A draft and its lines, typed.
+
+The dictation builds drafts, the journal and the room log keep them as JSON
+(:meth:`Draft.as_dict`), documents print them.  Each kind of document has
+its kind of line; a draft read back from JSON (a resumed session, a stored
+version) gets the line type of its kind.  What a line holds beyond its type
+(a lab line's ``fields``, a certificate line's ``details``) is free-form
+data the dictation fills and the documents print.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, computed_field, model_validator
+
+from .kinds import DraftKind
+
+Status = Literal["draft", "validated", "discarded"]
+ACCUMULATED = {"items_sent"}  # fields that later lines add to instead of replacing
+
+
+class Line(BaseModel):
+    """One dictated line: its text (numbers normalized), the FDI teeth it
+    names, and what the practitioner must check about it."""
+
+    # Tolerant on reading: a version stored by an older release still loads.
+    model_config = ConfigDict(extra="ignore")
+
+    text: str
+    teeth: list[int] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+
+    @property
+    def document_fields(self) -> dict:
+        """The document-level fields this line gives (none by default)."""
+        return {}
+
+
+class PrescriptionLine(Line):
+    drug: str  # DCI from the formulary, or the words as said
+    in_formulary: bool
+    brand: str = ""  # the brand said ("Doliprane"), printed beside the DCI
+    strength_mg: float | None = None
+    strength: str = ""  # as written on the prescription: "1 g", "400 mg", "0,12 %"
+    form: str = ""
+    units_per_intake: float | None = None
+    intakes_per_day: float | None = None
+    duration_days: int | None = None
+    notes: list[str] = Field(default_factory=list)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def daily_mg(self) -> float | None:
+        """The daily dose; one unit per intake when the number is not said
+        ("paracétamol 1 g toutes les 4 heures" is 1 g per intake)."""
+        if self.strength_mg is None or self.intakes_per_day is None:
+            return None
+        return self.strength_mg * (self.units_per_intake or 1.0) * self.intakes_per_day
+
+
+class LabLine(Line):
+    section: Literal["order", "notes"] = "notes"  # "order": it gave fields of the order
+    fields: dict[str, Any] = Field(default_factory=dict)  # work_type, material, shade, teeth, delivery_date…
+
+    @property
+    def document_fields(self) -> dict:
+        return self.fields
+
+
+class CertificateLine(Line):
+    section: str = "observations"  # one of the kind's sections (record.kinds)
+    fields: dict[str, Any] = Field(default_factory=dict)  # itt_days, facts_date, next_appointment…
+    details: dict[str, Any] = Field(default_factory=dict)  # teeth, surfaces, anaesthesia product…
+
+    @property
+    def document_fields(self) -> dict:
+        return self.fields
+
+
+class ReportLine(CertificateLine):
+    body: str = ""  # the text without its section heading ("Diagnostic : pulpite" → "Pulpite")
+
+
+LINE_TYPES: dict[str, type[Line]] = {
+    "prescription": PrescriptionLine,
+    "lab_order": LabLine,
+    "medical_certificate": CertificateLine,
+    "clinical_report": ReportLine,
+}
+
+
+def new_draft_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Draft(BaseModel):
+    """A document being dictated: its lines, and the version it will be
+    validated as.  ``fields`` (derived from the lines) is in its JSON."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    kind: DraftKind
+    id: str = Field(default_factory=new_draft_id)
+    version: int = 1
+    status: Status = "draft"
+    lines: list[SerializeAsAny[Line]] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lines_of_its_kind(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("kind") in LINE_TYPES:
+            line_type = LINE_TYPES[data["kind"]]
+            data = {**data, "lines": [line if isinstance(line, line_type) else line_type.model_validate(
+                line.model_dump() if isinstance(line, Line) else line) for line in data.get("lines", [])]}
+        return data
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def fields(self) -> dict:
+        """The document's fields: those of its lines, later lines winning
+        (derived, so a removed or corrected line never leaves stale values)."""
+        merged: dict = {}
+        for line in self.lines:
+            for key, value in line.document_fields.items():
+                if key in ACCUMULATED:
+                    merged[key] = list(dict.fromkeys([*merged.get(key, []), *value]))
+                else:
+                    merged[key] = value
+        return merged
+
+    def as_dict(self) -> dict:
+        """The draft as JSON data (journal, room log, documents)."""
+        return self.model_dump(mode="json")
+
+    def snapshot(self, **changes: Any) -> "Draft":
+        """A copy as it stands now (events carry it while the draft goes on)."""
+        return self.model_copy(update=changes, deep=True)
