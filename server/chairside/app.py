@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from typing import AsyncIterator
@@ -22,12 +21,13 @@ from .documents.store import DocumentService, DocumentStore
 from .logs import protect as protect_logs
 from .openapi import openapi
 from .rooms import RoomHub
+from .registry import SessionRegistry
 from .runtime import load_engine
 from .services import Services, services
 from .store.db import open_database
 from .store.journal import Journal
 from .transport.screens import room_events_endpoint
-from .transport.webrtc import Peer, ice_servers, webrtc_offer
+from .transport.webrtc import ice_servers, webrtc_offer
 from .transport.websocket import stream_endpoint
 from .web import SecurityHeaders, web_routes
 
@@ -93,7 +93,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
-            await asyncio.gather(*(p.release() for p in list(svc.sessions) if isinstance(p, Peer)))
+            await svc.sessions.release_all()
             await engine.close()
             await rooms.close()
             documents.close()
@@ -114,5 +114,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.sessions = set()
+    app.state.sessions = SessionRegistry(settings.max_sessions)
     return app

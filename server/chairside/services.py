@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .asr.engine import AsrEngine
     from .audio.vad import SileroVad
     from .auth import Tokens
+    from .registry import SessionRegistry
     from .documents.store import DocumentService
     from .rooms import RoomHub
     from .store.db import Database
@@ -33,7 +34,7 @@ class Services:
     journal: "Journal"
     tokens: "Tokens"
     rooms: "RoomHub"
-    sessions: set  # the live dictations of this process (WebSocket connections and WebRTC peers)
+    sessions: "SessionRegistry"  # the live dictations of this process (WebSocket connections and WebRTC peers)
 
     @property
     def pool(self) -> "asyncpg.Pool":

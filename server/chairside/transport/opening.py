@@ -5,7 +5,6 @@ the room's feed started."""
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 
 from .. import events as ev
@@ -31,7 +30,7 @@ class Refused(Exception):
 async def open_session(state, start: ev.Start, token: str | None, *, connection=None) -> Session:
     """The session a ``start`` asks for, once the caller may have it: a
     dentist, in a room and for a patient of their own practice.
-    ``connection``: the caller's entry in ``state.sessions`` (not taken over)."""
+    ``connection``: the caller's entry in the registry (not taken over)."""
     try:
         who = state.tokens.verify(token)
     except AuthError as exc:
@@ -44,7 +43,7 @@ async def open_session(state, start: ev.Start, token: str | None, *, connection=
         resumed = await state.journal.resumable(start.resume, who.user_id)
         if resumed is None:
             raise Refused(404, "not_found", "no interrupted session of yours with this id (a stopped session cannot be resumed)")
-        await _take_over(state, resumed.session_id, connection)
+        await state.sessions.take_over(resumed.session_id, keep=connection)
     room = resumed.room_id if resumed else start.room
     patient = resumed.patient_id if resumed else start.patient
     if room and not await pool.fetchval("SELECT 1 FROM rooms WHERE id = $1 AND clinic_id = $2",
@@ -76,13 +75,3 @@ async def open_session(state, start: ev.Start, token: str | None, *, connection=
         await session.close()
         raise
     return session
-
-
-async def _take_over(state, session_id: str, connection) -> None:
-    """A session resumed while its old connection is still open here (the
-    network cut before the server noticed): the old one is closed."""
-    for other in list(state.sessions):
-        if other is not connection and other.session is not None and other.session.id == session_id:
-            await other.session.close()  # its journal entry ends before this connection reopens it
-            with contextlib.suppress(Exception):
-                await other.taken_over()

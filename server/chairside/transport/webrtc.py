@@ -83,7 +83,7 @@ async def webrtc_offer(request: Request, who: Principal) -> Response:
         return error_response(400, "invalid_request", message if not isinstance(exc, json.JSONDecodeError) else "the body is not JSON")
     if not all(f"\nm={kind} " in "\n" + data["sdp"] for kind in ("audio", "application")):
         return error_response(400, "invalid_offer", "the offer needs an audio track and a data channel named \"events\"")
-    if len(state.sessions) >= state.settings.max_sessions:
+    if state.sessions.full:
         return error_response(503, "server_busy", f"the server already runs {state.settings.max_sessions} sessions; retry later")
     try:
         session = await open_session(state, start, bearer(request.headers))

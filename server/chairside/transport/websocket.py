@@ -51,7 +51,7 @@ async def stream_endpoint(websocket: WebSocket) -> None:
     state = services(websocket)
     settings = state.settings
     await websocket.accept()
-    if len(state.sessions) >= settings.max_sessions:
+    if state.sessions.full:
         await _send(websocket, ev.Error(code="server_busy", message=f"the server already runs {settings.max_sessions} sessions; retry later", fatal=True))
         await websocket.close(CLOSE_TRY_LATER)
         return
@@ -180,6 +180,10 @@ class _Connection:
         """Its session was resumed on another connection."""
         self.close_code = CLOSE_TAKEN_OVER
         await self.ws.close(CLOSE_TAKEN_OVER, "resumed on another connection")
+
+    async def release(self) -> None:
+        """The server is stopping: uvicorn closes the socket itself, and the
+        session is released when the receive loop ends (``run``)."""
 
     async def _error(self, code: str, message: str) -> None:
         """A non-fatal error, in order with the session's other events."""
