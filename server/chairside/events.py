@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, ValidationError, field_validator
 
 from .record.context import Lab
 from .record.draft import Draft
@@ -217,3 +217,153 @@ class Closed(_Message):
 
 
 ServerEvent = Union[Ready, Vad, Partial, Final, Command, Hint, DraftUpdated, WarningEvent, DocumentReady, Error, Closed]
+
+
+# --------------------------------------------------------------------------
+# rooms: the screens' WebSocket (/v1/rooms/{room}/events) and the room's log
+
+
+class Hello(BaseModel):
+    """A screen's first message (other fields are ignored)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: Literal["hello"]
+    token: str | None = None  # or in the handshake's Authorization header
+    last_seq: StrictInt | None = Field(None, ge=0)  # the last event seen, when reconnecting
+
+
+class PatientRef(_Message):
+    id: str
+    code: str
+    last_name: str
+    first_name: str
+
+
+class StartedSession(_Message):
+    id: str
+    language: str
+    practitioner: str
+    patient: PatientRef | None
+    resumed: bool
+
+
+class SessionStarted(_Message):
+    """A dictation began (or was resumed) in the room."""
+
+    type: Literal["session.started"] = "session.started"
+    session: StartedSession
+
+
+class SessionEnded(_Message):
+    """The room's dictation ended: stopped, or its connection lost (``disconnected``)."""
+
+    type: Literal["session.ended"] = "session.ended"
+    reason: str
+    utterances: int
+
+
+# What a room's screens are told of a session, in its log (connection-specific
+# events are not: ready, vad, errors; an empty final is not either).
+SharedEvent = Annotated[
+    Union[Partial, Final, Command, Hint, DraftUpdated, WarningEvent, DocumentReady, SessionStarted, SessionEnded],
+    Field(discriminator="type"),
+]
+SHARED = (Partial, Final, Command, Hint, DraftUpdated, WarningEvent, DocumentReady, SessionStarted, SessionEnded)
+
+
+def shared(event: BaseModel) -> BaseModel | None:
+    """What the room's screens get of one of a session's events (None: nothing)."""
+    if isinstance(event, Final) and not event.text:
+        return None  # nothing was said (the journal keeps no empty final either)
+    if isinstance(event, Closed):
+        return SessionEnded(reason=event.reason, utterances=event.utterances)
+    return event if isinstance(event, SHARED) else None
+
+
+class RoomEntry(BaseModel):
+    """One event of a room's log: stored as the event's JSON plus
+    ``session_id``; sent to screens with its sequence number ``seq`` too."""
+
+    model_config = ConfigDict(frozen=True)
+
+    session_id: str
+    event: SharedEvent
+
+    def stored(self) -> dict:
+        return {**self.event.model_dump(mode="json"), "session_id": self.session_id}
+
+    @classmethod
+    def from_stored(cls, data: dict) -> "RoomEntry":
+        event = {k: v for k, v in data.items() if k not in ("session_id", "seq")}
+        return cls(session_id=data["session_id"], event=event)
+
+
+def in_room(seq: int, stored: dict) -> dict:
+    """An event of the room's log as screens get it: with its ``seq``."""
+    return {**stored, "seq": seq}
+
+
+class Catchup(_Message):
+    """A reconnecting screen gets exactly the ``events`` it missed after ``after``, next."""
+
+    type: Literal["catchup"] = "catchup"
+    after: int
+    events: int
+
+
+class RoomRef(_Message):
+    id: str
+    name: str
+
+
+class TranscriptLine(_Message):
+    utterance: int
+    text: str
+    start: float
+    end: float
+    source: Literal["speech", "text"]
+    end_of_utterance: bool
+
+
+class RoomDocument(_Message):
+    """A validated document of the session (its ``document.ready`` but ``print``)."""
+
+    utterance: int | None
+    document_id: str
+    version: int
+    kind: str
+    title: str
+    number: str
+    status: Literal["validated", "preview"]
+    url: str
+    fhir_url: str | None
+    sha256: str
+    render_ms: float
+
+
+class SessionState(_Message):
+    """The room's latest session as a snapshot shows it."""
+
+    id: str
+    language: str
+    practitioner: str
+    patient: PatientRef | None
+    started_at: str
+    ended_at: str | None
+    transcript: list[TranscriptLine]
+    drafts: list[Draft]  # the drafts as last changed, but those discarded
+    documents: list[RoomDocument]
+
+
+class Snapshot(_Message):
+    """The room as of sequence ``seq``: it replaces what a screen shows."""
+
+    type: Literal["snapshot"] = "snapshot"
+    seq: int
+    room: RoomRef
+    session: SessionState | None
+    reason: Literal["connect", "behind"] = "connect"
+
+
+RoomMessage = Union[Snapshot, Catchup, Error]  # and the log's events, with their seq (in_room)
