@@ -61,7 +61,7 @@ async def test_a_chain_of_events_verifies(database):
     rows = await pool.fetch("SELECT id, patient_id, details, prev_hash, hash FROM audit_events ORDER BY id")
     assert rows[0]["prev_hash"] == audit.GENESIS
     assert all(b["prev_hash"] == a["hash"] for a, b in zip(rows, rows[1:]))
-    assert rows[3]["patient_id"] == patient
+    assert rows[3]["patient_id"] == patient.hex
     assert rows[3]["details"] == {"documents": 2, "ids": ["a", "b"], "big": 10**16, "ratio": 0.1, "note": "é"}
     assert rows[4]["details"] == {}
     head = await pool.fetchrow("SELECT last_id, last_hash FROM audit_head")

@@ -19,7 +19,8 @@ from chairside.documents.fhir import to_fhir
 from chairside.record.mentions import missing
 from chairside.documents.render import itt_in_words, render_pdf
 from chairside.record.kinds import document_number
-from chairside.documents.store import DocumentService, DocumentStore
+from chairside.documents.service import DocumentService
+from chairside.store.documents import DocumentStore
 from chairside.store.db import open_database
 
 TODAY = date(2026, 11, 29)

@@ -13,11 +13,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from . import __version__
-from .api import api_routes
 from .auth import Tokens
 from .config import Settings
-from .documents.http import document_routes
-from .documents.store import DocumentService, DocumentStore
+from .documents.service import DocumentService
+from .http import api_routes
 from .logs import protect as protect_logs
 from .openapi import openapi
 from .rooms import RoomHub
@@ -25,6 +24,7 @@ from .registry import SessionRegistry
 from .runtime import load_engine
 from .services import Services, services
 from .store.db import open_database
+from .store.documents import DocumentStore
 from .store.journal import Journal
 from .transport.screens import room_events_endpoint
 from .transport.webrtc import ice_servers, webrtc_offer
@@ -59,13 +59,12 @@ async def health(request: Request) -> JSONResponse:
 
 async def _first_start(pool) -> None:
     """On an empty store, a demo practice, and how to log in (printed once)."""
-    from .store.accounts import clinic_count, create_demo_clinic
+    from .store.accounts import demo_clinic_on_first_start
 
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('chairside-first-start'))")  # replicas starting together
-        if await clinic_count(conn):
-            return
-        email, password = await create_demo_clinic(conn)
+    created = await demo_clinic_on_first_start(pool)  # once, whichever of the replicas starting together gets there first
+    if created is None:
+        return
+    email, password = created
     print(f"\nEmpty store: created a demo practice. Log in as {email} with the password {password} "
           "(shown once: change it with POST /v1/auth/password; create your own practice with `chairside admin create-clinic`).\n", flush=True)
 
@@ -106,8 +105,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/v1/stream", stream_endpoint),
             Route("/v1/webrtc/offer", webrtc_offer, methods=["POST"]),
             WebSocketRoute("/v1/rooms/{room}/events", room_events_endpoint),
-            *api_routes(),
-            *document_routes(),
+            *api_routes(),  # the REST API, the documents' routes last
             *web_routes(),  # last: the pages at /
         ],
         middleware=[Middleware(SecurityHeaders)],

@@ -20,7 +20,6 @@ expired token 401.
 from __future__ import annotations
 
 import functools
-import secrets
 import time
 import uuid
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ import jwt
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from .services import services
+from .store import keys
 
 ALGORITHM = "HS256"
 ISSUER = "chairside"
@@ -82,9 +82,7 @@ class Tokens:
     @classmethod
     async def load(cls, pool: asyncpg.Pool, ttl_s: float) -> "Tokens":
         """The signing key from the store (created by the first replica that needs it)."""
-        await pool.execute("INSERT INTO server_keys (name, secret) VALUES ('access_tokens', $1) ON CONFLICT (name) DO NOTHING",
-                           secrets.token_bytes(32))
-        return cls(bytes(await pool.fetchval("SELECT secret FROM server_keys WHERE name = 'access_tokens'")), ttl_s)
+        return cls(await keys.access_token_key(pool), ttl_s)
 
     def issue(self, user_id: str, clinic_id: str, role: str) -> str:
         now = int(time.time())

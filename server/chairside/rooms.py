@@ -35,23 +35,14 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from . import events as ev
+from .store import rooms as room_log
+from .store.rooms import CHANNEL
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "chairside_room_events"
 MAX_REPLAY = 2000  # a screen further behind than this gets a snapshot
 # What a room's screens are told of a session (connection-specific events are not: vad, errors).
 SHARED = (ev.Partial, ev.Final, ev.Command, ev.Hint, ev.DraftUpdated, ev.WarningEvent, ev.DocumentReady)
-
-
-async def append(pool: asyncpg.Pool, room_id: uuid.UUID, session_id: uuid.UUID, event: dict) -> int:
-    """Write one event of a room; its sequence number."""
-    async with pool.acquire() as conn, conn.transaction():
-        seq = await conn.fetchval("UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq", room_id)
-        await conn.execute("INSERT INTO room_events (room_id, seq, session_id, type, event) VALUES ($1, $2, $3, $4, $5)",
-                           room_id, seq, session_id, event["type"], event)
-        await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, f"{room_id.hex}:{seq}")
-    return seq
 
 
 class RoomPublisher:
@@ -60,8 +51,8 @@ class RoomPublisher:
 
     def __init__(self, pool: asyncpg.Pool, room_id: str, session_id: str) -> None:
         self.pool = pool
-        self.room_id = uuid.UUID(hex=room_id)
-        self.session_id = uuid.UUID(hex=session_id)
+        self.room_id = room_id
+        self.session_id = session_id
         self._queue: asyncio.Queue[dict | None] = asyncio.Queue()
         self._opened: asyncio.Future | None = None
         self._task = asyncio.create_task(self._run(), name=f"room-{session_id[:8]}")
@@ -71,7 +62,7 @@ class RoomPublisher:
         self._opened = opened
 
     def publish(self, event: dict) -> None:
-        self._queue.put_nowait({**event, "session_id": self.session_id.hex})
+        self._queue.put_nowait({**event, "session_id": self.session_id})
 
     async def close(self) -> None:
         """Write what is queued, then stop."""
@@ -87,9 +78,9 @@ class RoomPublisher:
                 with contextlib.suppress(Exception):  # its failure is the session's to report
                     await self._opened
             try:
-                await append(self.pool, self.room_id, self.session_id, event)
+                await room_log.append(self.pool, self.room_id, self.session_id, event)
             except Exception:  # the dictation goes on; screens resynchronise from the journal
-                log.exception("room %s: an event of session %s could not be written", self.room_id.hex[:8], self.session_id.hex[:8])
+                log.exception("room %s: an event of session %s could not be written", self.room_id[:8], self.session_id[:8])
 
 
 async def recover(pool: asyncpg.Pool, room_id: str, session_id: str) -> int:
@@ -97,18 +88,13 @@ async def recover(pool: asyncpg.Pool, room_id: str, session_id: str) -> int:
     (the server died between the journal and the room's log): the journal's
     finals and draft changes past those the room has, in the order they were
     written.  Run when the session is resumed; the number appended."""
-    room, session = uuid.UUID(hex=room_id), uuid.UUID(hex=session_id)
-    counts = await pool.fetchrow(
-        "SELECT count(*) FILTER (WHERE type = 'final') AS finals, count(*) FILTER (WHERE type = 'draft.updated') AS changes"
-        " FROM room_events WHERE room_id = $1 AND session_id = $2", room, session)
-    finals = await pool.fetch("SELECT * FROM utterances WHERE session_id = $1 ORDER BY id OFFSET $2", session, counts["finals"])
-    changes = await pool.fetch("SELECT * FROM draft_changes WHERE session_id = $1 ORDER BY id OFFSET $2", session, counts["changes"])
+    finals, changes = await room_log.unsent(pool, room_id, session_id)
     missing = [(r["created_at"], ev.Final(utterance=r["utterance"], text=r["text"], words=r["words"], start=r["start_s"], end=r["end_s"],
                                           language=r["language"], end_of_utterance=r["end_of_utterance"], source=r["source"]))
                for r in finals]
     missing += [(r["created_at"], ev.DraftUpdated(utterance=r["utterance"], draft=r["draft"], change=r["change"])) for r in changes]
     for _, event in sorted(missing, key=lambda m: m[0]):
-        await append(pool, room, session, {**event.model_dump(mode="json"), "session_id": session_id})
+        await room_log.append(pool, room_id, session_id, {**event.model_dump(mode="json"), "session_id": session_id})
     return len(missing)
 
 
@@ -129,18 +115,9 @@ def room_event(event: ev.ServerEvent) -> dict | None:
 async def snapshot(pool: asyncpg.Pool, room_id: uuid.UUID) -> dict:
     """The room's latest session as of one sequence number, read in one
     consistent (repeatable-read) transaction."""
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        room = await conn.fetchrow("SELECT id, name, last_seq FROM rooms WHERE id = $1", room_id)
-        session = await conn.fetchrow(
-            "SELECT s.id, s.language, s.started_at, s.ended_at, s.end_reason, u.name AS practitioner,"
-            " p.id AS patient_id, p.code, p.last_name, p.first_name FROM dictation_sessions s"
-            " JOIN users u ON u.id = s.user_id LEFT JOIN patients p ON p.id = s.patient_id"
-            " WHERE s.room_id = $1 ORDER BY s.started_at DESC LIMIT 1", room_id)
-        rows = [] if session is None else await conn.fetch(
-            "SELECT seq, event FROM room_events WHERE room_id = $1 AND session_id = $2 AND type <> 'partial' AND seq <= $3"
-            " ORDER BY seq", room_id, session["id"], room["last_seq"])
-    return {"type": "snapshot", "seq": room["last_seq"], "room": {"id": room["id"].hex, "name": room["name"]},
-            "session": None if session is None else _session_state(session, [r["event"] for r in rows])}
+    room, session, events = await room_log.snapshot_rows(pool, room_id.hex)
+    return {"type": "snapshot", "seq": room["last_seq"], "room": {"id": room["id"], "name": room["name"]},
+            "session": None if session is None else _session_state(session, events)}
 
 
 def _session_state(session: asyncpg.Record, events: list[dict]) -> dict:
@@ -155,8 +132,8 @@ def _session_state(session: asyncpg.Record, events: list[dict]) -> dict:
         elif e["type"] == "document.ready" and e["status"] == "validated":
             documents[(e["document_id"], e["version"])] = {k: v for k, v in e.items() if k not in ("type", "session_id", "print")}
     patient = None if session["patient_id"] is None else {
-        "id": session["patient_id"].hex, "code": session["code"], "last_name": session["last_name"], "first_name": session["first_name"]}
-    return {"id": session["id"].hex, "language": session["language"], "practitioner": session["practitioner"], "patient": patient,
+        "id": session["patient_id"], "code": session["code"], "last_name": session["last_name"], "first_name": session["first_name"]}
+    return {"id": session["id"], "language": session["language"], "practitioner": session["practitioner"], "patient": patient,
             "started_at": session["started_at"].isoformat(), "ended_at": session["ended_at"].isoformat() if session["ended_at"] else None,
             "transcript": transcript, "drafts": [d for d in drafts.values() if d["status"] != "discarded"],
             "documents": list(documents.values())}
@@ -165,11 +142,10 @@ def _session_state(session: asyncpg.Record, events: list[dict]) -> dict:
 async def replay(pool: asyncpg.Pool, room_id: uuid.UUID, after: int) -> list[dict] | None:
     """The events after ``after``, in order, if every one of them is still
     there and there are not too many; else None (send a snapshot)."""
-    last = await pool.fetchval("SELECT last_seq FROM rooms WHERE id = $1", room_id)
+    last = await room_log.last_seq(pool, room_id.hex)
     if after > last or last - after > MAX_REPLAY:
         return None
-    rows = await pool.fetch("SELECT seq, event FROM room_events WHERE room_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq",
-                            room_id, after, last)
+    rows = await room_log.events_between(pool, room_id.hex, after, last)
     if len(rows) != last - after:  # erased meanwhile (a patient's erasure): the screen starts afresh
         return None
     return [_wire(r["seq"], r["event"]) for r in rows]
@@ -241,7 +217,7 @@ class RoomHub:
         is read: what the snapshot already holds is skipped by sequence)."""
         room = screen.room_id
         if room not in self.screens:
-            seen = await self.pool.fetchval("SELECT last_seq FROM rooms WHERE id = $1", room) or 0
+            seen = await room_log.last_seq(self.pool, room.hex) or 0
             if room not in self.screens:  # no other screen of the room got here during the query
                 self.screens[room] = set()
                 self._seen[room] = seen
@@ -274,8 +250,7 @@ class RoomHub:
                 self._again.discard(room)
                 if room not in self.screens:
                     return
-                rows = await self.pool.fetch("SELECT seq, event FROM room_events WHERE room_id = $1 AND seq > $2 ORDER BY seq LIMIT 500",
-                                             room, self._seen[room])
+                rows = await room_log.events_after(self.pool, room.hex, self._seen[room], 500)
                 for row in rows:
                     event = _wire(row["seq"], row["event"])
                     for screen in list(self.screens.get(room, ())):

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .audio.vad import SileroVad
     from .auth import Tokens
     from .registry import SessionRegistry
-    from .documents.store import DocumentService
+    from .documents.service import DocumentService
     from .rooms import RoomHub
     from .store.db import Database
     from .store.journal import Journal

@@ -31,7 +31,7 @@ from .config import Settings
 from .dictation.outcomes import CommandDone, DocumentAsked, DraftChanged, HintGiven, Ignored, Outcome, Warned
 from .dictation.state import Dictation
 from .dictation.vocabulary import default_vocabulary
-from .documents.store import DocumentService
+from .documents.service import DocumentService
 from .record.context import DocumentContext
 from .record.versions import Owner
 from .rooms import RoomPublisher, room_event

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -23,10 +22,6 @@ class Owner:
 
     def of_session(self, session_id: str) -> "Owner":
         return dataclasses.replace(self, session_id=session_id)
-
-    def uuid(self, name: str) -> uuid.UUID | None:
-        value = getattr(self, name)
-        return uuid.UUID(hex=value) if value else None
 
 
 @dataclass(frozen=True)

@@ -51,10 +51,6 @@ def _hex(value: Any) -> str | None:
     return value.hex if isinstance(value, uuid.UUID) else uuid.UUID(hex=value).hex
 
 
-def _uuid(hex_id: str | None) -> uuid.UUID | None:
-    return None if hex_id is None else uuid.UUID(hex=hex_id)
-
-
 async def record(conn: asyncpg.Connection | asyncpg.Pool, *, action: str, clinic_id: str | None = None,
                  actor_id: str | None = None, actor_role: str | None = None, subject_type: str | None = None,
                  subject_id: str | None = None, patient_id: str | None = None, details: dict | None = None) -> int:
@@ -88,8 +84,8 @@ async def _append(conn: asyncpg.Connection, fields: dict[str, Any], details: dic
     await conn.execute(
         "INSERT INTO audit_events (id, at, clinic_id, actor_id, actor_role, action, subject_type, subject_id, patient_id,"
         " details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::jsonb, $11, $12)",
-        event_id, at, _uuid(fields["clinic_id"]), _uuid(fields["actor_id"]), fields["actor_role"], fields["action"],
-        fields["subject_type"], fields["subject_id"], _uuid(fields["patient_id"]), canonical_json(fields["details"]),
+        event_id, at, fields["clinic_id"], fields["actor_id"], fields["actor_role"], fields["action"],
+        fields["subject_type"], fields["subject_id"], fields["patient_id"], canonical_json(fields["details"]),
         prev_hash, event_hash(prev_hash, fields))
     return event_id
 
@@ -125,10 +121,10 @@ async def verify(pool: asyncpg.Pool) -> AuditReport:
                 report.problems.append(_missing(last_id + 1, event_id - 1))
             elif row["prev_hash"] != last_hash:
                 report.problems.append(f"the chain breaks between events {last_id} and {event_id}")
-            fields = {"id": event_id, "at": _iso(row["at"]), "clinic_id": _hex(row["clinic_id"]),
-                      "actor_id": _hex(row["actor_id"]), "actor_role": row["actor_role"], "action": row["action"],
+            fields = {"id": event_id, "at": _iso(row["at"]), "clinic_id": row["clinic_id"],
+                      "actor_id": row["actor_id"], "actor_role": row["actor_role"], "action": row["action"],
                       "subject_type": row["subject_type"], "subject_id": row["subject_id"],
-                      "patient_id": _hex(row["patient_id"]), "details": json.loads(row["details"])}
+                      "patient_id": row["patient_id"], "details": json.loads(row["details"])}
             if event_hash(row["prev_hash"], fields) != row["hash"]:
                 report.problems.append(f"event {event_id} was altered")
             last_id, last_hash = event_id, row["hash"]

@@ -8,7 +8,9 @@ exits (several processes on one machine share it). With a URL, Chairside
 connects to that server instead and starts nothing.
 
 Either way, :func:`open_database` returns an asyncpg pool on a migrated
-schema (:mod:`chairside.store.migrations`).
+schema (:mod:`chairside.store.migrations`).  The pool speaks Python: JSON
+columns are Python data, and ids (``uuid`` columns) are the 32-hex-digit
+strings the rest of Chairside uses (:mod:`chairside.record.ids`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import asyncio
 import json
 import logging
 import os
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,9 +113,19 @@ async def open_database(settings: Settings, *, min_size: int = 1, max_size: int 
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    """JSON columns in and out as Python data."""
+    """JSON columns in and out as Python data; ids as 32 hex digits."""
     for kind in ("json", "jsonb"):
         await conn.set_type_codec(kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("uuid", encoder=_uuid_bytes, decoder=_uuid_hex, schema="pg_catalog", format="binary")
+
+
+def _uuid_bytes(value: str | uuid.UUID) -> bytes:
+    """An id for PostgreSQL: its hex digits (any spelling ``uuid.UUID`` reads), or a UUID."""
+    return value.bytes if isinstance(value, uuid.UUID) else uuid.UUID(hex=value).bytes
+
+
+def _uuid_hex(data: bytes) -> str:
+    return data.hex()
 
 
 def redact_url(url: str) -> str:

@@ -9,7 +9,6 @@ are not kept.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -48,54 +47,51 @@ class Journal:
     async def open_session(self, session_id: str, language: str, context: dict, owner: "Owner") -> None:
         await self.pool.execute(
             "INSERT INTO dictation_sessions (id, language, context, clinic_id, user_id, room_id, patient_id)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7)", uuid.UUID(hex=session_id), language, context,
-            owner.uuid("clinic_id"), owner.uuid("user_id"), owner.uuid("room_id"), owner.uuid("patient_id"))
+            " VALUES ($1, $2, $3, $4, $5, $6, $7)", session_id, language, context,
+            owner.clinic_id, owner.user_id, owner.room_id, owner.patient_id)
 
     async def resumable(self, session_id: str, user_id: str) -> Resumed | None:
         """A session of this user that did not end with a ``stop`` (the
         server died, or the connection did), with what it had committed."""
         row = await self.pool.fetchrow(
             "SELECT * FROM dictation_sessions WHERE id = $1 AND user_id = $2 AND (end_reason IS NULL OR end_reason <> 'stop')",
-            uuid.UUID(hex=session_id), uuid.UUID(hex=user_id))
+            session_id, user_id)
         if row is None:
             return None
         last = await self.pool.fetchval(
             "SELECT greatest((SELECT max(utterance) FROM utterances WHERE session_id = $1),"
             " (SELECT max(utterance) FROM draft_changes WHERE session_id = $1))", row["id"])
         draft = await self.pool.fetchval("SELECT draft FROM draft_changes WHERE session_id = $1 ORDER BY id DESC LIMIT 1", row["id"])
-        return Resumed(session_id, last or 0, draft, row["patient_id"].hex if row["patient_id"] else None,
-                       row["room_id"].hex if row["room_id"] else None, row["context"])
+        return Resumed(session_id, last or 0, draft, row["patient_id"], row["room_id"], row["context"])
 
-    async def utterances(self, session_id: uuid.UUID) -> list[asyncpg.Record]:
+    async def utterances(self, session_id: str) -> list[asyncpg.Record]:
         """A session's finals, in the order they were said."""
         return await self.pool.fetch("SELECT * FROM utterances WHERE session_id = $1 ORDER BY id", session_id)
 
-    async def drafts(self, session_id: uuid.UUID) -> list[dict]:
+    async def drafts(self, session_id: str) -> list[dict]:
         """Each of a session's drafts as it was last announced."""
         rows = await self.pool.fetch("SELECT DISTINCT ON (document_id) draft FROM draft_changes WHERE session_id = $1"
                                      " ORDER BY document_id, id DESC", session_id)
         return [r["draft"] for r in rows]
 
     async def reopen_session(self, session_id: str) -> None:
-        await self.pool.execute("UPDATE dictation_sessions SET ended_at = NULL, end_reason = NULL WHERE id = $1",
-                                uuid.UUID(hex=session_id))
+        await self.pool.execute("UPDATE dictation_sessions SET ended_at = NULL, end_reason = NULL WHERE id = $1", session_id)
 
     async def close_session(self, session_id: str, reason: str) -> None:
-        await self.pool.execute("UPDATE dictation_sessions SET ended_at = now(), end_reason = $2 WHERE id = $1",
-                                uuid.UUID(hex=session_id), reason)
+        await self.pool.execute("UPDATE dictation_sessions SET ended_at = now(), end_reason = $2 WHERE id = $1", session_id, reason)
 
     async def final(self, session_id: str, *, utterance: int, source: str, text: str, words: list[dict],
                     start: float, end: float, language: str, end_of_utterance: bool) -> None:
         await self._insert(
             "INSERT INTO utterances (session_id, utterance, source, text, words, start_s, end_s, language, end_of_utterance, confidence)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            uuid.UUID(hex=session_id), utterance, source, text, words, start, end, language, end_of_utterance, confidence(words))
+            session_id, utterance, source, text, words, start, end, language, end_of_utterance, confidence(words))
 
     async def draft_change(self, session_id: str, utterance: int | None, draft: dict, change: dict) -> None:
         await self._insert(
             "INSERT INTO draft_changes (session_id, utterance, document_id, kind, version, status, change, draft)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            uuid.UUID(hex=session_id), utterance, uuid.UUID(hex=draft["id"]), draft["kind"], draft["version"],
+            session_id, utterance, draft["id"], draft["kind"], draft["version"],
             draft["status"], change, draft)
 
     async def _insert(self, query: str, *args) -> None:

@@ -15,27 +15,20 @@ erases validated documents too.
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 
 import asyncpg
 from pydantic import ValidationError
 
 from ..record.context import Clinic, DocumentContext, Lab, Patient, Practitioner
+from ..record.ids import new_id
 from .accounts import AccountError, _first_error
 
 EDITABLE = ("code", "last_name", "first_name", "sex", "birth_date", "weight_kg")
 
 
-def _uuid(value: str, what: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(hex=value)
-    except (ValueError, TypeError, AttributeError):
-        raise AccountError(f"not a {what} id: {value!r}") from None
-
-
 def as_dict(row: asyncpg.Record) -> dict:
-    return {"id": row["id"].hex, "code": row["code"], "last_name": row["last_name"], "first_name": row["first_name"],
+    return {"id": row["id"], "code": row["code"], "last_name": row["last_name"], "first_name": row["first_name"],
             "sex": row["sex"], "birth_date": row["birth_date"].isoformat() if row["birth_date"] else None,
             "weight_kg": row["weight_kg"], "created_at": row["created_at"].isoformat()}
 
@@ -55,24 +48,20 @@ def _checked(values: dict) -> Patient:
 
 async def create(pool, clinic_id: str, values: dict) -> dict:
     p = _checked(values)
-    code = p.code or f"P-{uuid.uuid4().hex[:8].upper()}"
+    code = p.code or f"P-{new_id()[:8].upper()}"
     try:
         row = await pool.fetchrow(
             "INSERT INTO patients (id, clinic_id, code, last_name, first_name, sex, birth_date, weight_kg)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
-            uuid.uuid4(), _uuid(clinic_id, "clinic"), code, p.last_name, p.first_name, p.sex, p.birth_date, p.weight_kg)
+            new_id(), clinic_id, code, p.last_name, p.first_name, p.sex, p.birth_date, p.weight_kg)
     except asyncpg.UniqueViolationError:
         raise AccountError(f"the practice has a patient with the code {code!r} already") from None
     return as_dict(row)
 
 
 async def get(pool, clinic_id: str, patient_id: str) -> asyncpg.Record | None:
-    try:
-        pid = uuid.UUID(hex=patient_id)
-    except ValueError:
-        return None
     return await pool.fetchrow("SELECT * FROM patients WHERE id = $1 AND clinic_id = $2 AND erased_at IS NULL",
-                               pid, uuid.UUID(hex=clinic_id))
+                               patient_id, clinic_id)
 
 
 async def search(pool, clinic_id: str, query: str = "", limit: int = 50) -> list[dict]:
@@ -80,7 +69,7 @@ async def search(pool, clinic_id: str, query: str = "", limit: int = 50) -> list
     rows = await pool.fetch(
         "SELECT * FROM patients WHERE clinic_id = $1 AND erased_at IS NULL AND"
         " (last_name || ' ' || first_name || ' ' || code) ILIKE '%' || $2 || '%'"
-        " ORDER BY last_name, first_name LIMIT $3", uuid.UUID(hex=clinic_id), query.strip(), limit)
+        " ORDER BY last_name, first_name LIMIT $3", clinic_id, query.strip(), limit)
     return [as_dict(r) for r in rows]
 
 
@@ -103,7 +92,7 @@ async def rectify(conn, clinic_id: str, patient_id: str, changes: dict) -> tuple
     return as_dict(row), changed
 
 
-async def erase(conn, patient_id: uuid.UUID, retention_years: int, today: date) -> dict:
+async def erase(conn, patient_id: str, retention_years: int, today: date) -> dict:
     """Erase a patient (in the caller's transaction): what was deleted and kept."""
     sessions = [r["id"] for r in await conn.fetch("SELECT id FROM dictation_sessions WHERE patient_id = $1", patient_id)]
     cutoff = _years_before(today, retention_years)
@@ -151,14 +140,14 @@ async def document_context(pool, user_id: str, patient_id: str | None, lab: Lab)
     practice, the session's patient; the lab as the client named it."""
     user = await pool.fetchrow("SELECT u.*, c.name AS clinic_name, c.street, c.postcode, c.city, c.country,"
                                " c.phone AS clinic_phone, c.email AS clinic_email"
-                               " FROM users u JOIN clinics c ON c.id = u.clinic_id WHERE u.id = $1", uuid.UUID(hex=user_id))
+                               " FROM users u JOIN clinics c ON c.id = u.clinic_id WHERE u.id = $1", user_id)
     practitioner = Practitioner(name=user["name"], title=user["title"], specialty=user["specialty"], rpps=user["rpps"] or "",
                                 email=user["email"], phone=user["phone"])
     clinic = Clinic(name=user["clinic_name"], phone=user["clinic_phone"], email=user["clinic_email"],
                     address={"street": user["street"], "postcode": user["postcode"], "city": user["city"], "country": user["country"]})
     patient = Patient()
     if patient_id is not None:
-        row = await pool.fetchrow("SELECT * FROM patients WHERE id = $1", uuid.UUID(hex=patient_id))
+        row = await pool.fetchrow("SELECT * FROM patients WHERE id = $1", patient_id)
         if row is not None:
             patient = Patient(**{k: row[k] for k in EDITABLE})
     return DocumentContext(practitioner=practitioner, clinic=clinic, patient=patient, lab=lab)

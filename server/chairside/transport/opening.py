@@ -14,6 +14,7 @@ from ..record.versions import Owner
 from ..rooms import RoomPublisher, recover
 from ..session import Session
 from ..store import patients
+from ..store import rooms as room_store
 
 CLOSE_TAKEN_OVER = 4409  # the session was resumed on another connection
 
@@ -46,8 +47,7 @@ async def open_session(state, start: ev.Start, token: str | None, *, connection=
         await state.sessions.take_over(resumed.session_id, keep=connection)
     room = resumed.room_id if resumed else start.room
     patient = resumed.patient_id if resumed else start.patient
-    if room and not await pool.fetchval("SELECT 1 FROM rooms WHERE id = $1 AND clinic_id = $2",
-                                        uuid.UUID(hex=room), uuid.UUID(hex=who.clinic_id)):
+    if room and not await room_store.in_clinic(pool, room, who.clinic_id):
         raise Refused(404, "not_found", "no such room in your practice")
     if patient and not resumed and await patients.get(pool, who.clinic_id, patient) is None:
         raise Refused(404, "not_found", "no such patient in your practice")

@@ -23,6 +23,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from ..auth import CARE_TEAM, AuthError, bearer
 from ..rooms import Screen, dumps, replay, snapshot
 from ..store import audit
+from ..store import rooms as room_store
 from .websocket import CLOSE_POLICY, close_code
 from ..services import services
 
@@ -62,7 +63,7 @@ async def room_events_endpoint(websocket: WebSocket) -> None:
         room = uuid.UUID(hex=websocket.path_params["room"])
     except ValueError:
         room = None
-    if room is None or not await pool.fetchval("SELECT 1 FROM rooms WHERE id = $1 AND clinic_id = $2", room, uuid.UUID(hex=who.clinic_id)):
+    if room is None or not await room_store.in_clinic(pool, room.hex, who.clinic_id):
         await _refuse(websocket, "not_found", "no such room in your practice", close_code(404))
         return
     await audit.record(pool, action="room.watch", **who.actor, subject_type="room", subject_id=room.hex)

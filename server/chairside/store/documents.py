@@ -5,44 +5,31 @@ PDF's sha256, and asking for it again (a second "imprime") returns the same
 bytes.  A later change to the draft makes the next version.  Previews are
 not versions: only the latest preview of a document is kept.
 
-Stored in PostgreSQL, so documents outlive the server process and every
-replica serves them.
+Stored in PostgreSQL (tables of ``migrations/0001_documents.sql``; a
+trigger refuses any update of a validated version), so documents outlive
+the server process and every replica serves them.  Also here: whose a
+document is (the practice's only), and the lists of a practice's, a
+patient's and a session's documents.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import logging
-import time
-import uuid
-from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 import asyncpg
 
-from ..store import audit
-from ..record.context import DocumentContext
-from ..record.kinds import document_number
 from ..record.versions import DocumentVersion, Owner
-from .render import render_pdf
-
-log = logging.getLogger(__name__)
+from . import audit
 
 
 class DocumentStore:
-    """Validated versions by (id, version) and the latest preview by id, in
-    PostgreSQL (tables of ``store/migrations/0001_documents.sql``; a trigger
-    refuses any update of a validated version)."""
+    """Validated versions by (id, version) and the latest preview by id."""
 
     def __init__(self, pool) -> None:
         self.pool = pool
 
     async def put(self, doc: DocumentVersion, owner: Owner = Owner()) -> None:
         """Store a version (its validation audited in the same transaction)."""
-        row = (uuid.UUID(hex=doc.id), doc.version, doc.number, doc.issued_at, doc.draft, doc.context, doc.pdf, doc.sha256, doc.render_ms)
-        ids = (owner.uuid("clinic_id"), owner.uuid("patient_id"), owner.uuid("session_id"))
+        row = (doc.id, doc.version, doc.number, doc.issued_at, doc.draft, doc.context, doc.pdf, doc.sha256, doc.render_ms)
+        ids = (owner.clinic_id, owner.patient_id, owner.session_id)
         async with self.pool.acquire() as conn, conn.transaction():
             if doc.status == "preview":
                 await conn.execute(
@@ -58,7 +45,7 @@ class DocumentStore:
             try:
                 await conn.execute(
                     "INSERT INTO document_versions (document_id, version, number, issued_at, draft, context, pdf, sha256, render_ms,"
-                    " validated_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", *row, owner.uuid("user_id"))
+                    " validated_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", *row, owner.user_id)
             except asyncpg.UniqueViolationError as exc:
                 raise ValueError(f"document {doc.id} version {doc.version} exists already and cannot change") from exc
             await audit.record(conn, action="document.validate", clinic_id=owner.clinic_id, actor_id=owner.user_id,
@@ -70,7 +57,7 @@ class DocumentStore:
         """A validated version; the latest one when ``version`` is None."""
         query = ("SELECT v.*, d.kind FROM document_versions v JOIN documents d ON d.id = v.document_id WHERE v.document_id = $1"
                  + (" AND v.version = $2" if version is not None else " ORDER BY v.version DESC LIMIT 1"))
-        args = (uuid.UUID(hex=document_id),) + ((version,) if version is not None else ())
+        args = (document_id,) + ((version,) if version is not None else ())
         row = await self.pool.fetchrow(query, *args)
         return version_of_row(row, "validated") if row else None
 
@@ -79,61 +66,60 @@ class DocumentStore:
         who validated them (not their PDFs)."""
         return await self.pool.fetch(
             "SELECT d.kind, v.version, v.number, v.issued_at, v.sha256, v.validated_by FROM document_versions v"
-            " JOIN documents d ON d.id = v.document_id WHERE v.document_id = $1 ORDER BY v.version",
-            uuid.UUID(hex=document_id))
+            " JOIN documents d ON d.id = v.document_id WHERE v.document_id = $1 ORDER BY v.version", document_id)
 
     async def preview(self, document_id: str) -> DocumentVersion | None:
-        row = await self.pool.fetchrow("SELECT * FROM document_previews WHERE document_id = $1", uuid.UUID(hex=document_id))
+        row = await self.pool.fetchrow("SELECT * FROM document_previews WHERE document_id = $1", document_id)
         return version_of_row(row, "preview") if row else None
 
 
 def version_of_row(row, status: str) -> DocumentVersion:
+    """A version from its row (``document_versions`` or ``document_previews``, with the document's kind)."""
     return DocumentVersion(
-        id=row["document_id"].hex, version=row["version"], kind=row["kind"], status=status, number=row["number"],
+        id=row["document_id"], version=row["version"], kind=row["kind"], status=status, number=row["number"],
         issued_at=row["issued_at"], draft=row["draft"], context=row["context"], pdf=bytes(row["pdf"]),
         sha256=row["sha256"], render_ms=round(float(row["render_ms"]), 1),
     )
 
 
-class DocumentService:
-    """Renders documents off the event loop (one at a time) and stores them."""
+# -- whose a document is -------------------------------------------------------------
 
-    def __init__(self, store: DocumentStore, timezone: str = "Europe/Paris") -> None:
-        self.store = store
-        self.tz = ZoneInfo(timezone)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdf")
 
-    def now(self) -> datetime:
-        return datetime.now(self.tz).replace(microsecond=0)
+async def owned(pool: asyncpg.Pool, clinic_id: str, document_id: str) -> asyncpg.Record | None:
+    """The document (id, patient_id, session_id) if it is this clinic's; None otherwise."""
+    return await pool.fetchrow("SELECT id, patient_id, session_id FROM documents WHERE id = $1 AND clinic_id = $2",
+                               document_id, clinic_id)
 
-    async def issue(self, draft: dict, ctx: DocumentContext, *, preview: bool, owner: Owner = Owner()) -> DocumentVersion:
-        """Render and store a validated version (once: the stored one is
-        returned if it exists) or a preview."""
-        if not preview and (existing := await self.store.get(draft["id"], draft["version"])) is not None:
-            return existing
-        issued_at = self.now()
-        started = time.perf_counter()
-        pdf = await asyncio.get_running_loop().run_in_executor(
-            self._executor, lambda: render_pdf(draft, ctx, issued_at, preview=preview))
-        doc = DocumentVersion(
-            id=draft["id"], version=draft["version"], kind=draft["kind"], status="preview" if preview else "validated",
-            number=document_number(draft["kind"], draft["id"], issued_at.date()), issued_at=issued_at, draft=draft,
-            context=ctx.model_dump(mode="json"), pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(),
-            render_ms=round((time.perf_counter() - started) * 1000, 1),
-        )
-        try:
-            await self.store.put(doc, owner)
-        except ValueError:  # rendered meanwhile elsewhere (another replica): the first one stands
-            existing = await self.store.get(doc.id, doc.version)
-            assert existing is not None
-            return existing
-        log.info("document %s v%d %s rendered in %.0f ms", doc.number, doc.version, doc.status, doc.render_ms)
-        return doc
 
-    async def warm_up(self) -> None:
-        from .render import warm_up
+async def preview_owned(pool: asyncpg.Pool, clinic_id: str, document_id: str) -> asyncpg.Record | None:
+    """The document's preview (id, patient_id) if it is this clinic's; None otherwise."""
+    return await pool.fetchrow("SELECT document_id AS id, patient_id FROM document_previews WHERE document_id = $1 AND clinic_id = $2",
+                               document_id, clinic_id)
 
-        await asyncio.get_running_loop().run_in_executor(self._executor, warm_up)
 
-    def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+# -- lists ---------------------------------------------------------------------------
+
+
+async def latest_of_clinic(pool: asyncpg.Pool, clinic_id: str, patient_id: str | None = None,
+                           session_id: str | None = None) -> list[asyncpg.Record]:
+    """The clinic's documents (of a patient, of a session), each with its
+    latest validated version (id, kind, patient_id, session_id, version,
+    number, issued_at, sha256, validated_by), in no particular order."""
+    return await pool.fetch(
+        "SELECT DISTINCT ON (d.id) d.id, d.kind, d.patient_id, d.session_id, v.version, v.number, v.issued_at, v.sha256, v.validated_by"
+        " FROM documents d JOIN document_versions v ON v.document_id = d.id WHERE d.clinic_id = $1"
+        " AND ($2::uuid IS NULL OR d.patient_id = $2) AND ($3::uuid IS NULL OR d.session_id = $3)"
+        " ORDER BY d.id, v.version DESC", clinic_id, patient_id, session_id)
+
+
+async def versions_of_patient(pool: asyncpg.Pool, patient_id: str) -> list[asyncpg.Record]:
+    """Every validated version of a patient's documents, PDFs included (for
+    :func:`version_of_row`), by document then version."""
+    return await pool.fetch(
+        "SELECT v.*, d.kind FROM document_versions v JOIN documents d ON d.id = v.document_id WHERE d.patient_id = $1"
+        " ORDER BY d.created_at, v.version", patient_id)
+
+
+async def ids_of_session(pool: asyncpg.Pool, session_id: str) -> list[str]:
+    """A session's documents' ids, oldest first."""
+    return [r["id"] for r in await pool.fetch("SELECT id FROM documents WHERE session_id = $1 ORDER BY created_at", session_id)]

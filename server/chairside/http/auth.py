@@ -1,0 +1,106 @@
+"""Logging in: a token for a password, a fresh token for a valid one, one's
+own password, who one is."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..auth import ANYONE, PRIVATE, Principal, authorized, error_response
+from ..services import services
+from ..store import accounts
+from .common import BadRequest, body, handles_bad_input, ok
+
+log = logging.getLogger(__name__)
+
+
+async def login(request: Request) -> Response:
+    """
+    summary: Log in; returns a short-lived bearer token.
+    tags: [auth]
+    security: []
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {$ref: '#/components/schemas/Login'}
+    responses:
+      200: {description: 'The token: send it as "Authorization: Bearer <token>"', content: {application/json: {schema: {$ref: '#/components/schemas/Token'}}}}
+      400: {description: Not a JSON object with email and password}
+      401: {description: Wrong e-mail or password (the same answer for both)}
+    """
+    try:
+        data = await body(request)
+    except BadRequest as exc:
+        return error_response(400, "invalid_request", str(exc))
+    email, password = data.get("email"), data.get("password")
+    if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
+        return error_response(400, "invalid_request", "send {\"email\": …, \"password\": …}")
+    user = await accounts.authenticate(services(request).pool, email, password)
+    if user is None:
+        log.info("login refused")
+        return error_response(401, "invalid_credentials", "wrong e-mail or password")
+    return ok(_token(request, user.id, user.clinic_id, user.role, user.name))
+
+
+def _token(request: Request, user_id: str, clinic_id: str, role: str, name: str) -> dict:
+    tokens = services(request).tokens
+    return {"token": tokens.issue(user_id, clinic_id, role), "token_type": "Bearer", "expires_in": int(tokens.ttl_s),
+            "user": {"id": user_id, "clinic_id": clinic_id, "role": role, "name": name}}
+
+
+@authorized(*ANYONE)
+async def refresh(request: Request, who: Principal) -> Response:
+    """
+    summary: A fresh token for a valid one, while the user is still active.
+    tags: [auth]
+    responses:
+      200: {description: A new token, content: {application/json: {schema: {$ref: '#/components/schemas/Token'}}}}
+      401: {description: 'No token, an invalid or expired one, or a disabled user'}
+    """
+    row = await accounts.active_user(services(request).pool, who.user_id, who.clinic_id)
+    if row is None:
+        return error_response(401, "invalid_token", "this user can no longer log in")
+    return ok(_token(request, who.user_id, who.clinic_id, row["role"], row["name"]))
+
+
+@authorized(*ANYONE)
+@handles_bad_input
+async def change_password(request: Request, who: Principal) -> Response:
+    """
+    summary: Change one's own password (the demo practice's printed one first of all).
+    tags: [auth]
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {type: object, required: [current_password, new_password], properties: {current_password: {type: string}, new_password: {type: string, minLength: 12}}}
+    responses:
+      204: {description: Changed}
+      400: {description: 'A new password under 12 characters, or the same as the current one'}
+      403: {description: The current password is wrong}
+    """
+    data = await body(request)
+    current, new = data.get("current_password"), data.get("new_password")
+    if not isinstance(current, str) or not isinstance(new, str):
+        raise BadRequest("send current_password and new_password")
+    if current == new:
+        raise BadRequest("the new password is the current one")
+    if not await accounts.change_password(services(request).pool, who.user_id, current, new):
+        return error_response(403, "wrong_password", "the current password is wrong")
+    return Response(status_code=204, headers=PRIVATE)
+
+
+@authorized(*ANYONE)
+async def me(request: Request, who: Principal) -> Response:
+    """
+    summary: The logged-in user and their practice.
+    tags: [auth]
+    responses:
+      200: {description: The user}
+    """
+    row = await accounts.profile(services(request).pool, who.user_id)
+    return ok({"id": row["id"], "email": row["email"], "name": row["name"], "role": row["role"], "rpps": row["rpps"],
+               "clinic": {"id": row["clinic_id"], "name": row["clinic"]}})

@@ -1,0 +1,70 @@
+"""What the REST API's endpoints share: their answers (``ok``,
+``not_found``, the 400 of a bad body), the JSON body, the id check of paths
+and query strings, the audit of what they read.
+
+Responses are never cached (``Cache-Control: private, no-store``).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ..auth import PRIVATE, Principal, error_response
+from ..record.ids import as_id
+from ..services import services
+from ..store import audit
+from ..store.accounts import AccountError
+
+
+class BadRequest(Exception):
+    pass
+
+
+def ok(data, status: int = 200) -> JSONResponse:
+    return JSONResponse(data, status_code=status, headers=PRIVATE)
+
+
+def not_found(what: str) -> JSONResponse:
+    return error_response(404, "not_found", f"no such {what} in your practice")
+
+
+async def body(request: Request) -> dict:
+    try:
+        data = json.loads(await request.body() or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise BadRequest("the body is not JSON") from None
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object")
+    return data
+
+
+def given_id(value: str | None) -> str | None:
+    """An id named in a path or a query string: 32 hex digits (either case),
+    as the store takes it; None when it is not one (the endpoint answers 404
+    or 400)."""
+    return as_id(value) if value and len(value) == 32 else None
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+async def record(request: Request, who: Principal, action: str, **fields) -> None:
+    """Audit what the caller did (a read, an export…)."""
+    await audit.record(services(request).pool, action=action, **who.actor, **fields)
+
+
+def handles_bad_input(endpoint):
+    """400 for a body that is not what the endpoint needs (AccountError, BadRequest)."""
+    async def wrapped(request: Request, who: Principal) -> Response:
+        try:
+            return await endpoint(request, who)
+        except (AccountError, BadRequest) as exc:
+            return error_response(400, "invalid_request", str(exc))
+
+    wrapped.__doc__, wrapped.__name__ = endpoint.__doc__, endpoint.__name__
+    return wrapped
