@@ -3,6 +3,7 @@
 from factories import context
 
 from chairside.dictation.state import Dictation
+from chairside.record.draft import Draft
 
 
 def run(d: Dictation, *utterances: str) -> list:
@@ -97,11 +98,11 @@ def test_a_resumed_dictation_goes_on_with_its_draft():
     d = Dictation()
     run(d, "Nouvelle ordonnance.", "Amoxicilline un gramme.")
     resumed = Dictation()
-    resumed.restore(d.draft.as_dict())
+    resumed.restore(Draft.model_validate(d.draft.as_dict()))  # as the journal gives it back
     resumed.handle("Paracétamol un gramme.")
     assert [line.drug for line in resumed.draft.lines] == ["amoxicilline", "paracétamol"]
     assert resumed.draft.id == d.draft.id
-    resumed.restore({**d.draft.as_dict(), "status": "discarded"})
+    resumed.restore(d.draft.snapshot(status="discarded"))
     assert resumed.draft is None
 
 

@@ -15,6 +15,7 @@ from pypdf import PdfReader
 from chairside.config import Settings
 from chairside.dictation.state import Dictation
 from chairside.record.context import DocumentContext, Patient, Practitioner
+from chairside.record.draft import Draft
 from chairside.documents.fhir import to_fhir
 from chairside.record.mentions import missing
 from chairside.documents.render import itt_in_words, render_pdf
@@ -66,11 +67,11 @@ def pdf_text(data: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
-def validated(kind: str) -> dict:
+def validated(kind: str) -> Draft:
     d = dictated(kind)
     outcomes = d.handle("Valide.")
     assert outcomes[-1].kind == "document", [o.message for o in outcomes]
-    return d.draft.as_dict()
+    return d.draft
 
 
 # -- mentions ----------------------------------------------------------------------
@@ -155,7 +156,7 @@ def test_every_mandatory_mention_is_in_the_pdf(kind, expected):
     draft = validated(kind)
     pdf = render_pdf(draft, context(), ISSUED)
     text = " ".join(pdf_text(pdf).split()).replace("\u202f", " ").replace("\u00a0", " ")
-    number = document_number(kind, draft["id"], TODAY)
+    number = document_number(kind, draft.id, TODAY)
     common = COMMON if kind != "lab_order" else [c for c in COMMON if c not in ("Jeanne DURAND",)]
     for mention in [*common, *expected, number, "Version 1"]:
         assert mention in text, f"{mention!r} missing from the {kind} PDF"
@@ -190,7 +191,7 @@ def test_the_signature_area_is_right_under_the_last_line():
 
 def test_a_preview_is_marked_and_shows_what_is_missing():
     d = dictated("prescription", DocumentContext())
-    text = pdf_text(render_pdf(d.draft.as_dict(), d.context, ISSUED, preview=True))
+    text = pdf_text(render_pdf(d.draft, d.context, ISSUED, preview=True))
     assert "APERÇU" in text and "à compléter" in text
 
 
@@ -204,7 +205,7 @@ def test_dictated_text_cannot_inject_markup():
     d = Dictation(today=TODAY, context=context())
     d.handle("Compte rendu.")
     d.handle('Motif : <img src="http://tracker.example/x.png"> douleur')
-    pdf = render_pdf(d.draft.as_dict(), d.context, ISSUED)
+    pdf = render_pdf(d.draft, d.context, ISSUED)
     assert '<img src="http://tracker.example/x.png">' in pdf_text(pdf)  # printed as text, nothing fetched
 
 
@@ -227,8 +228,8 @@ async def test_a_validated_version_is_rendered_once_and_kept(service):
     assert again == first and first.status == "validated" and first.pdf.startswith(b"%PDF-")
     with pytest.raises(ValueError, match="cannot change"):
         await service.store.put(first)
-    preview = await service.issue({**draft, "version": 2, "status": "draft"}, context(), preview=True)
-    assert await service.store.preview(draft["id"]) == preview and await service.store.get(draft["id"]) == first
+    preview = await service.issue(draft.snapshot(version=2, status="draft"), context(), preview=True)
+    assert await service.store.preview(draft.id) == preview and await service.store.get(draft.id) == first
 
 
 # -- FHIR ----------------------------------------------------------------------------------

@@ -244,7 +244,7 @@ class Session:
                     self._emit(ev.Hint(utterance=uid, command=command, confidence=confidence, message=message))
                 case DraftChanged(draft=draft, change=change):
                     if self.journal is not None:
-                        await self.journal.draft_change(self.id, uid, draft.as_dict(), change)
+                        await self.journal.draft_change(self.id, uid, draft, change)
                     self._emit(ev.DraftUpdated(utterance=uid, draft=draft, change=change))
                 case Warned(message=message):
                     self._emit(ev.WarningEvent(utterance=uid, message=message))
@@ -270,7 +270,7 @@ class Session:
         while (job := await self._document_jobs.get()) is not None:
             uid, asked = job
             try:
-                doc = await self.documents.issue(asked.draft.as_dict(), self.dictation.context, preview=asked.preview,
+                doc = await self.documents.issue(asked.draft, self.dictation.context, preview=asked.preview,
                                                  owner=self.owner.of_session(self.id))
             except Exception as exc:
                 log.exception("session %s: rendering document %s failed", self.id, asked.draft.id)

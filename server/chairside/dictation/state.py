@@ -75,11 +75,9 @@ class Dictation:
 
     # -- entry point -------------------------------------------------------------
 
-    def restore(self, draft: Draft | dict | None) -> None:
+    def restore(self, draft: Draft | None) -> None:
         """Resume with the draft a session had (its last ``draft.updated``)."""
         self.draft = None
-        if isinstance(draft, dict):
-            draft = Draft.model_validate(draft)
         if draft is not None and draft.status in ("draft", "validated"):
             self.draft = draft.snapshot()
 

@@ -23,6 +23,7 @@ import uuid
 from fhir.resources.R4B.bundle import Bundle
 
 from ..record.context import DocumentContext
+from ..record.draft import PrescriptionLine
 from ..record.kinds import CERTIFICATE_SECTIONS, REPORT_SECTIONS, SECTION_TITLES
 from .render import document_urn, itt_in_words
 from ..record.versions import DocumentVersion
@@ -104,16 +105,17 @@ def _organization(name: str, address, phone: str | None, email: str | None) -> d
 
 def _medication_requests(doc: DocumentVersion, refs: dict) -> list[tuple[str, dict]]:
     out = []
-    for i, line in enumerate(doc.draft["lines"]):
-        name = " ".join(filter(None, [line.get("drug"), line.get("strength"), line.get("form")])) or line["text"]
-        dosage: dict = {"text": line["text"]}
-        if line.get("intakes_per_day"):
-            repeat: dict = {"frequency": max(1, round(line["intakes_per_day"])), "period": 1, "periodUnit": "d"}
-            if line.get("duration_days"):
-                repeat["boundsDuration"] = {"value": line["duration_days"], "unit": "jours", "system": "http://unitsofmeasure.org", "code": "d"}
+    for i, line in enumerate(doc.draft.lines):
+        assert isinstance(line, PrescriptionLine)
+        name = " ".join(filter(None, [line.drug, line.strength, line.form])) or line.text
+        dosage: dict = {"text": line.text}
+        if line.intakes_per_day:
+            repeat: dict = {"frequency": max(1, round(line.intakes_per_day)), "period": 1, "periodUnit": "d"}
+            if line.duration_days:
+                repeat["boundsDuration"] = {"value": line.duration_days, "unit": "jours", "system": "http://unitsofmeasure.org", "code": "d"}
             dosage["timing"] = {"repeat": repeat}
-        if line.get("units_per_intake") and line.get("form"):
-            dosage["doseAndRate"] = [{"doseQuantity": {"value": line["units_per_intake"], "unit": line["form"]}}]
+        if line.units_per_intake and line.form:
+            dosage["doseAndRate"] = [{"doseQuantity": {"value": line.units_per_intake, "unit": line.form}}]
         request = {
             "resourceType": "MedicationRequest",
             "status": "active", "intent": "order",
@@ -123,17 +125,17 @@ def _medication_requests(doc: DocumentVersion, refs: dict) -> list[tuple[str, di
             "authoredOn": doc.issued_at.isoformat(),
             "dosageInstruction": [dosage],
         }
-        if line.get("duration_days"):
+        if line.duration_days:
             request["dispenseRequest"] = {"expectedSupplyDuration": {
-                "value": line["duration_days"], "unit": "jours", "system": "http://unitsofmeasure.org", "code": "d"}}
-        if line.get("notes"):
-            request["note"] = [{"text": n} for n in line["notes"]]
+                "value": line.duration_days, "unit": "jours", "system": "http://unitsofmeasure.org", "code": "d"}}
+        if line.notes:
+            request["note"] = [{"text": n} for n in line.notes]
         out.append((_id(doc, f"medication-request/{i}"), request))
     return out
 
 
 def _service_request(doc: DocumentVersion, refs: dict) -> tuple[str, dict]:
-    f = doc.draft.get("fields", {})
+    f = doc.draft.fields
     what = " ".join(filter(None, [f.get("work_type"), f.get("material")])) or "Travail prothétique"
     request: dict = {
         "resourceType": "ServiceRequest", "status": "active", "intent": "order",
@@ -154,26 +156,26 @@ def _service_request(doc: DocumentVersion, refs: dict) -> tuple[str, dict]:
         notes.append(f"Piliers {', '.join(map(str, f['pillars']))}; intermédiaires {', '.join(map(str, f.get('pontics', [])))}")
     if f.get("items_sent"):
         notes.append("Éléments envoyés : " + ", ".join(f["items_sent"]))
-    notes += [line["text"] for line in doc.draft["lines"] if line.get("section") == "notes"]
+    notes += [line.text for line in doc.draft.lines if getattr(line, "section", None) == "notes"]
     if notes:
         request["note"] = [{"text": n} for n in notes]
     return _id(doc, "service-request"), request
 
 
 def _sections(doc: DocumentVersion, orders: list[str]) -> list[dict]:
-    kind, lines = doc.kind, doc.draft["lines"]
+    kind, lines = doc.kind, doc.draft.lines
     if kind == "prescription":
-        return [{"title": "Prescriptions", "text": _narrative(*(line["text"] for line in lines)),
+        return [{"title": "Prescriptions", "text": _narrative(*(line.text for line in lines)),
                  "entry": [_ref(o) for o in orders]}]
     if kind == "lab_order":
-        return [{"title": "Demande au laboratoire", "text": _narrative(*(line["text"] for line in lines)),
+        return [{"title": "Demande au laboratoire", "text": _narrative(*(line.text for line in lines)),
                  "entry": [_ref(o) for o in orders]}]
     order = CERTIFICATE_SECTIONS if kind == "medical_certificate" else REPORT_SECTIONS
     sections = []
     for name in order:
-        texts = [line.get("body") or line["text"] for line in lines if line.get("section") == name]
-        if name == "itt" and "itt_days" in doc.draft.get("fields", {}):
-            texts = [itt_in_words(doc.draft["fields"]["itt_days"])]
+        texts = [getattr(line, "body", "") or line.text for line in lines if getattr(line, "section", None) == name]
+        if name == "itt" and "itt_days" in doc.draft.fields:
+            texts = [itt_in_words(doc.draft.fields["itt_days"])]
         if texts:
             sections.append({"title": SECTION_TITLES[name], "code": {"text": name}, "text": _narrative(*texts)})
     return sections

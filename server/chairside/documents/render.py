@@ -182,12 +182,10 @@ def _styles():
     return fonts, weasyprint.CSS(string=css, font_config=fonts, url_fetcher=_fetcher())
 
 
-def render_pdf(draft: Draft | dict, ctx: DocumentContext, issued_at: datetime, *, preview: bool = False) -> bytes:
+def render_pdf(draft: Draft, ctx: DocumentContext, issued_at: datetime, *, preview: bool = False) -> bytes:
     """The document as PDF bytes (one A4 page or more)."""
     import weasyprint
 
-    if isinstance(draft, dict):
-        draft = Draft.model_validate(draft)
     html = render_html(draft, ctx, issued_at, preview=preview)
     with _weasy_lock:
         fonts, stylesheet = _styles()

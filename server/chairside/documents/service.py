@@ -13,6 +13,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from ..record.context import DocumentContext
+from ..record.draft import Draft
 from ..record.kinds import document_number
 from ..record.versions import DocumentVersion, Owner
 from ..store.documents import DocumentStore
@@ -32,18 +33,18 @@ class DocumentService:
     def now(self) -> datetime:
         return datetime.now(self.tz).replace(microsecond=0)
 
-    async def issue(self, draft: dict, ctx: DocumentContext, *, preview: bool, owner: Owner = Owner()) -> DocumentVersion:
+    async def issue(self, draft: Draft, ctx: DocumentContext, *, preview: bool, owner: Owner = Owner()) -> DocumentVersion:
         """Render and store a validated version (once: the stored one is
         returned if it exists) or a preview."""
-        if not preview and (existing := await self.store.get(draft["id"], draft["version"])) is not None:
+        if not preview and (existing := await self.store.get(draft.id, draft.version)) is not None:
             return existing
         issued_at = self.now()
         started = time.perf_counter()
         pdf = await asyncio.get_running_loop().run_in_executor(
             self._executor, lambda: render_pdf(draft, ctx, issued_at, preview=preview))
         doc = DocumentVersion(
-            id=draft["id"], version=draft["version"], kind=draft["kind"], status="preview" if preview else "validated",
-            number=document_number(draft["kind"], draft["id"], issued_at.date()), issued_at=issued_at, draft=draft,
+            id=draft.id, version=draft.version, kind=draft.kind, status="preview" if preview else "validated",
+            number=document_number(draft.kind, draft.id, issued_at.date()), issued_at=issued_at, draft=draft,
             context=ctx.model_dump(mode="json"), pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(),
             render_ms=round((time.perf_counter() - started) * 1000, 1),
         )

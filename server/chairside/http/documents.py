@@ -68,7 +68,7 @@ async def rectify_document(request: Request, who: Principal) -> Response:
     patient = owner["patient_id"]
     old = latest.context
     context = await patients.document_context(state.database.pool, who.user_id, patient, _lab(old))
-    draft = {**latest.draft, "version": latest.version + 1, "status": "validated"}
+    draft = latest.draft.snapshot(version=latest.version + 1, status="validated")
     doc = await state.documents.issue(draft, context, preview=False, owner=Owner(
         who.clinic_id, who.user_id, None, patient, owner["session_id"]))
     return ok({"document_id": doc.id, "version": doc.version, "number": doc.number, "sha256": doc.sha256,

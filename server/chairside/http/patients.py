@@ -184,7 +184,7 @@ async def _patient_file(journal: Journal, patient) -> tuple[dict, dict[str, byte
         files[f"fhir/{stem}.json"] = json.dumps(to_fhir(doc), ensure_ascii=False, indent=1).encode()
         documents.setdefault(doc.id, {"id": doc.id, "kind": doc.kind, "title": title(doc.kind), "versions": []})["versions"].append(
             {"version": doc.version, "number": doc.number, "issued_at": iso(doc.issued_at), "sha256": doc.sha256,
-             "pdf": f"pdf/{stem}.pdf", "fhir": f"fhir/{stem}.json", "draft": doc.draft})
+             "pdf": f"pdf/{stem}.pdf", "fhir": f"fhir/{stem}.json", "draft": doc.draft.as_dict()})
     data = {"format": "chairside-patient-export/1", "exported_at": datetime.now(timezone.utc).isoformat(),
             "patient": patients.as_dict(patient), "sessions": out_sessions, "documents": list(documents.values())}
     return data, files

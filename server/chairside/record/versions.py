@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from .draft import Draft
 from .kinds import title
 
 
@@ -32,7 +33,7 @@ class DocumentVersion:
     status: Literal["validated", "preview"]
     number: str  # as printed: "ORD-20261129-1A2B3C4D"
     issued_at: datetime
-    draft: dict  # the draft as validated (Draft.as_dict())
+    draft: Draft  # as validated (or previewed)
     context: dict  # practitioner, clinic, patient, lab as printed
     pdf: bytes
     sha256: str

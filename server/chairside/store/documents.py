@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from ..record.draft import Draft
 from ..record.versions import DocumentVersion, Owner
 from . import audit
 
@@ -28,7 +29,7 @@ class DocumentStore:
 
     async def put(self, doc: DocumentVersion, owner: Owner = Owner()) -> None:
         """Store a version (its validation audited in the same transaction)."""
-        row = (doc.id, doc.version, doc.number, doc.issued_at, doc.draft, doc.context, doc.pdf, doc.sha256, doc.render_ms)
+        row = (doc.id, doc.version, doc.number, doc.issued_at, doc.draft.as_dict(), doc.context, doc.pdf, doc.sha256, doc.render_ms)
         ids = (owner.clinic_id, owner.patient_id, owner.session_id)
         async with self.pool.acquire() as conn, conn.transaction():
             if doc.status == "preview":
@@ -77,7 +78,7 @@ def version_of_row(row, status: str) -> DocumentVersion:
     """A version from its row (``document_versions`` or ``document_previews``, with the document's kind)."""
     return DocumentVersion(
         id=row["document_id"], version=row["version"], kind=row["kind"], status=status, number=row["number"],
-        issued_at=row["issued_at"], draft=row["draft"], context=row["context"], pdf=bytes(row["pdf"]),
+        issued_at=row["issued_at"], draft=Draft.model_validate(row["draft"]), context=row["context"], pdf=bytes(row["pdf"]),
         sha256=row["sha256"], render_ms=round(float(row["render_ms"]), 1),
     )
 

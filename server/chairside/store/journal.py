@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
+from ..record.context import DocumentContext
+from ..record.draft import Draft
+
 if TYPE_CHECKING:
     from ..record.versions import Owner
 
@@ -34,10 +37,10 @@ class Resumed:
 
     session_id: str
     utterances: int  # the last utterance number used
-    draft: dict | None  # the draft as last announced
+    draft: Draft | None  # the draft as last announced
     patient_id: str | None
     room_id: str | None
-    context: dict  # as printed on its documents
+    context: DocumentContext  # as printed on its documents
 
 
 class Journal:
@@ -62,7 +65,8 @@ class Journal:
             "SELECT greatest((SELECT max(utterance) FROM utterances WHERE session_id = $1),"
             " (SELECT max(utterance) FROM draft_changes WHERE session_id = $1))", row["id"])
         draft = await self.pool.fetchval("SELECT draft FROM draft_changes WHERE session_id = $1 ORDER BY id DESC LIMIT 1", row["id"])
-        return Resumed(session_id, last or 0, draft, row["patient_id"], row["room_id"], row["context"])
+        return Resumed(session_id, last or 0, None if draft is None else Draft.model_validate(draft), row["patient_id"],
+                       row["room_id"], DocumentContext.model_validate(row["context"]))
 
     async def utterances(self, session_id: str) -> list[asyncpg.Record]:
         """A session's finals, in the order they were said."""
@@ -87,12 +91,11 @@ class Journal:
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             session_id, utterance, source, text, words, start, end, language, end_of_utterance, confidence(words))
 
-    async def draft_change(self, session_id: str, utterance: int | None, draft: dict, change: dict) -> None:
+    async def draft_change(self, session_id: str, utterance: int | None, draft: Draft, change: dict) -> None:
         await self._insert(
             "INSERT INTO draft_changes (session_id, utterance, document_id, kind, version, status, change, draft)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            session_id, utterance, draft["id"], draft["kind"], draft["version"],
-            draft["status"], change, draft)
+            session_id, utterance, draft.id, draft.kind, draft.version, draft.status, change, draft.as_dict())
 
     async def _insert(self, query: str, *args) -> None:
         try:

@@ -9,7 +9,6 @@ import uuid
 
 from .. import events as ev
 from ..auth import DICTATE, AuthError
-from ..record.context import DocumentContext
 from ..record.versions import Owner
 from ..rooms import RoomPublisher, recover
 from ..session import Session
@@ -52,7 +51,7 @@ async def open_session(state, start: ev.Start, token: str | None, *, connection=
     if patient and not resumed and await patients.get(pool, who.clinic_id, patient) is None:
         raise Refused(404, "not_found", "no such patient in your practice")
     if resumed:
-        context = DocumentContext.model_validate(resumed.context)
+        context = resumed.context
     else:
         context = await patients.document_context(pool, who.user_id, patient, start.lab)
     session_id = resumed.session_id if resumed else uuid.uuid4().hex
