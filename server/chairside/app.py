@@ -19,7 +19,7 @@ from .documents.service import DocumentService
 from .http import api_routes
 from .logs import protect as protect_logs
 from .openapi import openapi
-from .rooms import RoomHub
+from .rooms.hub import RoomHub
 from .registry import SessionRegistry
 from .runtime import load_engine
 from .services import Services, services

@@ -217,6 +217,7 @@ class Closed(_Message):
 
 
 ServerEvent = Union[Ready, Vad, Partial, Final, Command, Hint, DraftUpdated, WarningEvent, DocumentReady, Error, Closed]
+SERVER_EVENTS = (Ready, Vad, Partial, Final, Command, Hint, DraftUpdated, WarningEvent, DocumentReady, Error, Closed)
 
 
 # --------------------------------------------------------------------------
@@ -367,3 +368,4 @@ class Snapshot(_Message):
 
 
 RoomMessage = Union[Snapshot, Catchup, Error]  # and the log's events, with their seq (in_room)
+SessionEvent = Union[ServerEvent, SessionStarted, SessionEnded]  # what a session publishes (session.py)

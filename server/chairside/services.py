@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from .auth import Tokens
     from .registry import SessionRegistry
     from .documents.service import DocumentService
-    from .rooms import RoomHub
+    from .rooms.hub import RoomHub
     from .store.db import Database
     from .store.journal import Journal
 

@@ -5,8 +5,8 @@ start/end, partials and finals; the session numbers utterances (spoken or
 typed), writes each final and draft change to the journal before anyone
 hears of it, runs the dictation on whole utterances, has documents rendered,
 and publishes every event once, in order, to ``session.events`` (the
-transport) and the room's feed.  It knows nothing of sockets or audio
-formats: transports feed it 16 kHz mono float32.
+transport) and the room's feed, which subscribe to them.  It knows nothing
+of sockets or audio formats: transports feed it 16 kHz mono float32.
 
 For each utterance the events are ``vad`` speech_start, partials, ``vad``
 speech_end, then its final(s) (a partial already under way may arrive after
@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from typing import Callable
 
 import numpy as np
 
@@ -34,7 +35,7 @@ from .dictation.vocabulary import default_vocabulary
 from .documents.service import DocumentService
 from .record.context import DocumentContext
 from .record.versions import Owner
-from .rooms import RoomPublisher, room_event
+from .rooms.publisher import RoomPublisher
 from .store.journal import Journal, Resumed, SessionErased
 
 __all__ = ["Session", "SessionLimit"]
@@ -66,7 +67,8 @@ class Session:
                  context: DocumentContext | None = None, owner: Owner | None = None,
                  publisher: RoomPublisher | None = None, resumed: Resumed | None = None, session_id: str | None = None) -> None:
         """``owner``: the clinic, dentist, room and patient the session is
-        recorded under; ``publisher``: the room's live feed; ``resumed``: what
+        recorded under; ``publisher``: the room's feed, subscribed when the
+        session opens and closed when it ends; ``resumed``: what
         an interrupted session had committed, to go on from.  Nothing happens
         until :meth:`open`."""
         self.id = session_id or (resumed.session_id if resumed else uuid.uuid4().hex)
@@ -88,32 +90,40 @@ class Session:
             self.dictation.restore(resumed.draft)
         self._commit = asyncio.Lock()  # a final or draft change: written, then sent, one at a time
         self._fragments: dict[int, list[str]] = {}  # finals of an utterance cut by the window
-        self._journal_opened: asyncio.Future = asyncio.get_running_loop().create_future()
-        if publisher is not None:
-            publisher.after(self._journal_opened)
+        self._subscribers: list[Callable[[ev.SessionEvent], None]] = [self._to_client]
+        self._journal_opened = False
         self._journal_ended = False
         self._document_jobs: asyncio.Queue[tuple[int | None, DocumentAsked] | None] = asyncio.Queue()
         self._document_worker: asyncio.Task | None = None
 
     async def open(self) -> None:
-        """Record the session (or reopen a resumed one), say ``ready`` (with
-        the resumed draft), and start listening."""
-        try:
-            if self.journal is not None and self.resumed is not None:
-                await self.journal.reopen_session(self.id)
-            elif self.journal is not None:
-                await self.journal.open_session(self.id, self.language, self.dictation.context.model_dump(mode="json"), self.owner)
-        except BaseException as exc:
-            self._journal_opened.set_exception(exc)
-            self._journal_opened.exception()  # retrieved: the caller gets it
-            raise
-        self._journal_opened.set_result(None)
+        """Record the session (or reopen a resumed one), join the room, say
+        ``ready`` (with the resumed draft), and start listening."""
+        if self.journal is not None and self.resumed is not None:
+            await self.journal.reopen_session(self.id)
+        elif self.journal is not None:
+            await self.journal.open_session(self.id, self.language, self.dictation.context.model_dump(mode="json"), self.owner)
+        self._journal_opened = True
+        if self.publisher is not None:  # the session's row exists: the room's log may refer to it
+            self.subscribe(self.publisher.offer)
+            self._emit(self._started())
         self._emit(ev.Ready(session_id=self.id, language=self.language, model=self.model_name, sample_rate=self.start.sample_rate,
                             room=self.owner.room_id, patient=self.owner.patient_id, resumed=self.resumed is not None,
                             utterances=self.utterances))
         if self.resumed is not None and self.dictation.draft is not None:  # the open draft, as it was
             self._emit(ev.DraftUpdated(utterance=None, draft=self.dictation.draft.snapshot(), change={"op": "resume"}))
         self.listener.start()
+
+    def _started(self) -> ev.SessionStarted:
+        ctx, patient = self.dictation.context, self.owner.patient_id
+        return ev.SessionStarted(session=ev.StartedSession(
+            id=self.id, language=self.language, practitioner=ctx.practitioner.name, resumed=self.resumed is not None,
+            patient=patient and ev.PatientRef(id=patient, code=ctx.patient.code, last_name=ctx.patient.last_name,
+                                              first_name=ctx.patient.first_name)))
+
+    def subscribe(self, subscriber: Callable[[ev.SessionEvent], None]) -> None:
+        """Be given every event the session publishes from now on, in order."""
+        self._subscribers.append(subscriber)
 
     @property
     def audio_seconds(self) -> float:
@@ -197,27 +207,33 @@ class Session:
             await asyncio.gather(self._document_worker, return_exceptions=True)
         with contextlib.suppress(Exception):  # the journal keeps what was committed; the end time is a courtesy
             await self._end_journal("disconnected")
-        if self.publisher is not None:
-            self.publisher.publish({"type": "session.ended", "reason": "disconnected", "utterances": self.utterances})
+        if self.publisher is not None:  # not ended by a stop: the room learns it is over
+            self._emit(ev.SessionEnded(reason="disconnected", utterances=self.utterances))  # no client to tell
         await self._end_feed()
 
     async def _end_feed(self) -> None:
         """Write the room's last events, then leave the room (once)."""
         publisher, self.publisher = self.publisher, None
         if publisher is not None:
+            if publisher.offer in self._subscribers:
+                self._subscribers.remove(publisher.offer)
             await publisher.close()
 
     async def _end_journal(self, reason: str) -> None:
-        if self.journal is not None and not self._journal_ended and self._journal_opened.done():
+        if self.journal is not None and not self._journal_ended and self._journal_opened:
             self._journal_ended = True
             await self.journal.close_session(self.id, reason)
 
     # -- commits ---------------------------------------------------------------------
 
-    def _emit(self, event: ev.ServerEvent) -> None:
-        self.events.put_nowait(event)
-        if self.publisher is not None and (shared := room_event(event)) is not None:
-            self.publisher.publish(shared)
+    def _emit(self, event: ev.SessionEvent) -> None:
+        """Publish an event, once, to every subscriber."""
+        for subscriber in self._subscribers:
+            subscriber(event)
+
+    def _to_client(self, event: ev.SessionEvent) -> None:
+        if isinstance(event, ev.SERVER_EVENTS):  # not the room's own (session started/ended)
+            self.events.put_nowait(event)
 
     async def _commit_final(self, final: ev.Final) -> None:
         """Write a final to the journal, then send it (under ``_commit``)."""

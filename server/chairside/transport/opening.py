@@ -10,7 +10,7 @@ import uuid
 from .. import events as ev
 from ..auth import DICTATE, AuthError
 from ..record.versions import Owner
-from ..rooms import RoomPublisher, recover
+from ..rooms.publisher import RoomPublisher, recover
 from ..session import Session
 from ..store import patients
 from ..store import rooms as room_store
@@ -55,16 +55,9 @@ async def open_session(state, start: ev.Start, token: str | None, *, connection=
     else:
         context = await patients.document_context(pool, who.user_id, patient, start.lab)
     session_id = resumed.session_id if resumed else uuid.uuid4().hex
-    publisher = None
-    if room:
-        if resumed:
-            await recover(pool, room, session_id)
-        publisher = RoomPublisher(pool, room, session_id)
-        publisher.publish({"type": "session.started", "session": {
-            "id": session_id, "language": start.language, "practitioner": context.practitioner.name,
-            "patient": patient and {"id": patient, "code": context.patient.code, "last_name": context.patient.last_name,
-                                    "first_name": context.patient.first_name},
-            "resumed": resumed is not None}})
+    if room and resumed:
+        await recover(pool, room, session_id)
+    publisher = RoomPublisher(pool, room, session_id) if room else None
     session = Session(engine=state.engine, vad=state.vad, settings=state.settings, start=start, model_name=state.model_name,
                       documents=state.documents, journal=state.journal, context=context,
                       owner=Owner(who.clinic_id, who.user_id, room, patient), publisher=publisher, resumed=resumed, session_id=session_id)

@@ -14,18 +14,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import uuid
 
+from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from .. import events as ev
 from ..auth import CARE_TEAM, AuthError, bearer
-from ..rooms import Screen, dumps, replay, snapshot
+from ..record.ids import as_id
+from ..rooms.hub import Screen, dumps
+from ..rooms.views import replay, snapshot
+from ..services import services
 from ..store import audit
 from ..store import rooms as room_store
 from .websocket import CLOSE_POLICY, close_code
-from ..services import services
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,7 @@ HELLO_TIMEOUT_S = 10.0
 
 async def _refuse(ws: WebSocket, code: str, message: str, close_code: int) -> None:
     with contextlib.suppress(Exception):
-        await ws.send_text(dumps({"type": "error", "code": code, "message": message, "fatal": True}))
+        await ws.send_text(ev.Error(code=code, message=message, fatal=True).model_dump_json())
         await ws.close(close_code)
 
 
@@ -42,36 +44,28 @@ async def room_events_endpoint(websocket: WebSocket) -> None:
     state = services(websocket)
     await websocket.accept()
     try:
-        hello = json.loads(await asyncio.wait_for(websocket.receive_text(), timeout=HELLO_TIMEOUT_S))
-        if not isinstance(hello, dict) or hello.get("type") != "hello":
-            raise ValueError
-        last_seq = hello.get("last_seq")
-        if last_seq is not None and (not isinstance(last_seq, int) or isinstance(last_seq, bool) or last_seq < 0):
-            raise ValueError
-    except (asyncio.TimeoutError, ValueError, WebSocketDisconnect, KeyError):
+        hello = ev.Hello.model_validate_json(await asyncio.wait_for(websocket.receive_text(), timeout=HELLO_TIMEOUT_S))
+    except (asyncio.TimeoutError, ValidationError, WebSocketDisconnect, KeyError):
         await _refuse(websocket, "invalid_message", 'send {"type": "hello", "token": "…", "last_seq": N?} first', CLOSE_POLICY)
         return
     try:
-        who = state.tokens.verify(hello.get("token") or bearer(websocket.headers))
+        who = state.tokens.verify(hello.token or bearer(websocket.headers))
         if who.role not in CARE_TEAM:
             raise AuthError(403, "forbidden", f"a {who.role} does not watch rooms")
     except AuthError as exc:
         await _refuse(websocket, exc.code, exc.message, close_code(exc.status))
         return
     pool = state.database.pool
-    try:
-        room = uuid.UUID(hex=websocket.path_params["room"])
-    except ValueError:
-        room = None
-    if room is None or not await room_store.in_clinic(pool, room.hex, who.clinic_id):
+    room = as_id(websocket.path_params["room"])
+    if room is None or not await room_store.in_clinic(pool, room, who.clinic_id):
         await _refuse(websocket, "not_found", "no such room in your practice", close_code(404))
         return
-    await audit.record(pool, action="room.watch", **who.actor, subject_type="room", subject_id=room.hex)
+    await audit.record(pool, action="room.watch", **who.actor, subject_type="room", subject_id=room)
     screen = Screen(room, state.settings.screen_queue)
     hub = state.rooms
     await hub.watch(screen)
     receiver = asyncio.create_task(_until_gone(websocket))
-    sender = asyncio.create_task(_feed(websocket, screen, pool, last_seq))
+    sender = asyncio.create_task(_feed(websocket, screen, pool, hello.last_seq))
     try:
         await asyncio.wait([receiver, sender], return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -95,7 +89,7 @@ async def _feed(ws: WebSocket, screen: Screen, pool, last_seq: int | None) -> No
     if missed is None:
         await _send_snapshot(ws, screen, pool)
     else:
-        await ws.send_text(dumps({"type": "catchup", "after": last_seq, "events": len(missed)}))
+        await ws.send_text(ev.Catchup(after=last_seq, events=len(missed)).model_dump_json())
         screen.last_seq = last_seq
         for event in missed:
             await ws.send_text(dumps(event))
@@ -104,7 +98,7 @@ async def _feed(ws: WebSocket, screen: Screen, pool, last_seq: int | None) -> No
         event = await screen.queue.get()
         if event is None:  # fell behind: start afresh
             screen.behind = False
-            log.info("room %s: a screen fell behind; sending a snapshot", screen.room_id.hex[:8])
+            log.info("room %s: a screen fell behind; sending a snapshot", screen.room_id[:8])
             await _send_snapshot(ws, screen, pool, reason="behind")
         elif event["seq"] > screen.last_seq:
             await ws.send_text(dumps(event))
@@ -112,7 +106,6 @@ async def _feed(ws: WebSocket, screen: Screen, pool, last_seq: int | None) -> No
 
 
 async def _send_snapshot(ws: WebSocket, screen: Screen, pool, reason: str = "connect") -> None:
-    snap = await snapshot(pool, screen.room_id)
-    snap["reason"] = reason
-    await ws.send_text(dumps(snap))
-    screen.last_seq = snap["seq"]
+    snap = await snapshot(pool, screen.room_id, reason)
+    await ws.send_text(snap.model_dump_json())
+    screen.last_seq = snap.seq
