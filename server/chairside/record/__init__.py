@@ -6,4 +6,5 @@ all speak of, importing none of them.
 - :mod:`.mentions`: what each kind must carry before it can be signed
 - :mod:`.draft`: a draft and its lines, typed
 - :mod:`.versions`: a rendered document version and whose it is (``Owner``)
+- :mod:`.ids`: ids as Chairside writes them (32 lowercase hex digits)
 """
