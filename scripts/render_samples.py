@@ -51,7 +51,7 @@ def main() -> int:
             print(f"{kind}: not validated: {outcome.message}", file=sys.stderr)
             return 1
         pdf = OUT / f"{kind}.pdf"
-        pdf.write_bytes(render_pdf(d.draft.as_dict(), d.context, issued))
+        pdf.write_bytes(render_pdf(d.draft, d.context, issued))
         if shutil.which("pdftoppm"):
             subprocess.run(["pdftoppm", "-png", "-r", "80", "-singlefile", str(pdf), str(OUT / kind)], check=True)
         print(f"{pdf.relative_to(ROOT)} ({pdf.stat().st_size} bytes)")

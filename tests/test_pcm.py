@@ -42,6 +42,20 @@ def test_resampling_filters_what_16k_cannot_hold():
     assert alias < kept / 100
 
 
+def test_decoded_frames_of_any_layout_are_resampled_and_audio_after_the_flush_is_dropped():
+    """WebRTC's Opus frames (48 kHz stereo, as aiortc decodes them) go through
+    the same resampler; a client still sending after its stop is ignored."""
+    import av
+
+    x = tone(48000, 1.0)
+    frame = av.AudioFrame.from_ndarray((np.stack([x, x]) * 32767).astype(np.int16).T.reshape(1, -1), format="s16", layout="stereo")
+    frame.sample_rate = 48000
+    r = Resampler()
+    y = np.concatenate([r.push_frame(frame), r.flush()])
+    assert abs(y.size - SAMPLE_RATE) <= 32 and abs(dominant_frequency(y, SAMPLE_RATE) - 440) < 2
+    assert r.push_frame(frame).size == 0 and r.push(x).size == 0 and r.flush().size == 0
+
+
 def test_stereo_is_averaged_to_mono():
     left, right = tone(16000, 0.5), np.zeros(8000, np.float32)
     pcm = to_pcm(left, "pcm_f32le", 1)

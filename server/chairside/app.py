@@ -83,7 +83,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.services = svc = Services(
             settings=settings, database=database, engine=engine, vad=vad, model_name=model_name, documents=documents,
             journal=Journal(database.pool), tokens=await Tokens.load(database.pool, settings.token_ttl_s), rooms=rooms,
-            sessions=app.state.sessions)
+            sessions=SessionRegistry(settings.max_sessions))
         await rooms.start()
         await _first_start(database.pool)
         await engine.start()
@@ -111,6 +111,4 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[Middleware(SecurityHeaders)],
         lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.sessions = SessionRegistry(settings.max_sessions)
     return app

@@ -217,7 +217,7 @@ def _ask_password() -> str:
 
     first = getpass.getpass("password: ")
     if getpass.getpass("again: ") != first:
-        from .store.accounts import AccountError
+        from .store.errors import AccountError
 
         raise AccountError("the two passwords differ")
     return first

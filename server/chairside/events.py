@@ -8,7 +8,7 @@ models only.  ``docs/protocol.md`` documents the same messages with examples.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, ValidationError, field_validator
 
@@ -217,7 +217,7 @@ class Closed(_Message):
 
 
 ServerEvent = Union[Ready, Vad, Partial, Final, Command, Hint, DraftUpdated, WarningEvent, DocumentReady, Error, Closed]
-SERVER_EVENTS = (Ready, Vad, Partial, Final, Command, Hint, DraftUpdated, WarningEvent, DocumentReady, Error, Closed)
+SERVER_EVENTS = get_args(ServerEvent)
 
 
 # --------------------------------------------------------------------------
@@ -230,7 +230,7 @@ class Hello(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     type: Literal["hello"]
-    token: str | None = None  # or in the handshake's Authorization header
+    token: Any = None  # or in the handshake's Authorization header; whatever it is, the token check judges it
     last_seq: StrictInt | None = Field(None, ge=0)  # the last event seen, when reconnecting
 
 
@@ -293,11 +293,6 @@ class RoomEntry(BaseModel):
 
     def stored(self) -> dict:
         return {**self.event.model_dump(mode="json"), "session_id": self.session_id}
-
-    @classmethod
-    def from_stored(cls, data: dict) -> "RoomEntry":
-        event = {k: v for k, v in data.items() if k not in ("session_id", "seq")}
-        return cls(session_id=data["session_id"], event=event)
 
 
 def in_room(seq: int, stored: dict) -> dict:
@@ -367,5 +362,4 @@ class Snapshot(_Message):
     reason: Literal["connect", "behind"] = "connect"
 
 
-RoomMessage = Union[Snapshot, Catchup, Error]  # and the log's events, with their seq (in_room)
 SessionEvent = Union[ServerEvent, SessionStarted, SessionEnded]  # what a session publishes (session.py)

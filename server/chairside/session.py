@@ -18,8 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
-from typing import Callable
+from typing import Callable, assert_never
 
 import numpy as np
 
@@ -34,6 +33,7 @@ from .dictation.state import Dictation
 from .dictation.vocabulary import default_vocabulary
 from .documents.service import DocumentService
 from .record.context import DocumentContext
+from .record.ids import new_id
 from .record.versions import Owner
 from .rooms.publisher import RoomPublisher
 from .store.journal import Journal, Resumed, SessionErased
@@ -71,7 +71,7 @@ class Session:
         session opens and closed when it ends; ``resumed``: what
         an interrupted session had committed, to go on from.  Nothing happens
         until :meth:`open`."""
-        self.id = session_id or (resumed.session_id if resumed else uuid.uuid4().hex)
+        self.id = session_id or (resumed.session_id if resumed else new_id())
         self.start = start
         self.language = start.language
         self.model_name = model_name
@@ -98,7 +98,8 @@ class Session:
 
     async def open(self) -> None:
         """Record the session (or reopen a resumed one), join the room, say
-        ``ready`` (with the resumed draft), and start listening."""
+        ``ready`` (with the resumed draft), and start listening.  Once."""
+        assert not self._journal_opened and self.listener.samples == 0, "a session opens once"
         if self.journal is not None and self.resumed is not None:
             await self.journal.reopen_session(self.id)
         elif self.journal is not None:
@@ -268,6 +269,8 @@ class Session:
                     self._issue(uid, outcome)
                 case Ignored():
                     pass  # dictation paused
+                case _:
+                    assert_never(outcome)
 
     # -- documents ---------------------------------------------------------------
 

@@ -1,1 +1,2 @@
-"""Speech recognition: the model catalogue, the shared engine and the streaming policy."""
+"""Speech recognition: the model catalogue, the shared engine, the streaming policy of one
+utterance, and the listener (audio → VAD → partials and finals, in order)."""

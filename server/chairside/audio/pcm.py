@@ -50,7 +50,9 @@ class Resampler:
     format, layout and rate (:meth:`push_frame`: WebRTC's Opus).
 
     Its filter state is carried across calls, so chunk boundaries leave no
-    clicks; :meth:`flush` returns the samples still held in the filter.
+    clicks; :meth:`flush` returns the samples still held in the filter, and
+    ends the stream: audio pushed after it (a client still sending after its
+    ``stop``) is dropped.
     """
 
     def __init__(self, rate_in: int | None = None, rate_out: int = SAMPLE_RATE) -> None:
@@ -59,8 +61,11 @@ class Resampler:
         self.rate_in = rate_in
         self.rate_out = rate_out
         self._resampler = None if rate_in == rate_out else av.AudioResampler(format="flt", layout="mono", rate=rate_out)
+        self.flushed = False
 
     def push(self, samples: np.ndarray) -> np.ndarray:
+        if self.flushed:
+            return np.zeros(0, np.float32)
         if self._resampler is None or samples.size == 0:
             return samples.astype(np.float32, copy=False)
         frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples, dtype=np.float32).reshape(1, -1), format="flt", layout="mono")
@@ -68,13 +73,17 @@ class Resampler:
         return self._collect(self._resampler.resample(frame))
 
     def push_frame(self, frame: av.AudioFrame) -> np.ndarray:
+        if self.flushed:
+            return np.zeros(0, np.float32)
         if self._resampler is None:  # frames may come at any rate, even the output's
             self._resampler = av.AudioResampler(format="flt", layout="mono", rate=self.rate_out)
         return self._collect(self._resampler.resample(frame))
 
     def flush(self) -> np.ndarray:
-        if self._resampler is None:
+        if self._resampler is None or self.flushed:
+            self.flushed = True
             return np.zeros(0, np.float32)
+        self.flushed = True
         return self._collect(self._resampler.resample(None))
 
     @staticmethod

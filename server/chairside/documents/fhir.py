@@ -23,8 +23,8 @@ import uuid
 from fhir.resources.R4B.bundle import Bundle
 
 from ..record.context import DocumentContext
-from ..record.draft import PrescriptionLine
-from ..record.kinds import CERTIFICATE_SECTIONS, REPORT_SECTIONS, SECTION_TITLES
+from ..record.draft import CertificateLine, LabLine, PrescriptionLine, ReportLine
+from ..record.kinds import KINDS, SECTION_TITLES
 from .render import document_urn, itt_in_words
 from ..record.versions import DocumentVersion
 
@@ -156,7 +156,7 @@ def _service_request(doc: DocumentVersion, refs: dict) -> tuple[str, dict]:
         notes.append(f"Piliers {', '.join(map(str, f['pillars']))}; intermédiaires {', '.join(map(str, f.get('pontics', [])))}")
     if f.get("items_sent"):
         notes.append("Éléments envoyés : " + ", ".join(f["items_sent"]))
-    notes += [line.text for line in doc.draft.lines if getattr(line, "section", None) == "notes"]
+    notes += [line.text for line in doc.draft.lines if isinstance(line, LabLine) and line.section == "notes"]
     if notes:
         request["note"] = [{"text": n} for n in notes]
     return _id(doc, "service-request"), request
@@ -170,10 +170,10 @@ def _sections(doc: DocumentVersion, orders: list[str]) -> list[dict]:
     if kind == "lab_order":
         return [{"title": "Demande au laboratoire", "text": _narrative(*(line.text for line in lines)),
                  "entry": [_ref(o) for o in orders]}]
-    order = CERTIFICATE_SECTIONS if kind == "medical_certificate" else REPORT_SECTIONS
     sections = []
-    for name in order:
-        texts = [getattr(line, "body", "") or line.text for line in lines if getattr(line, "section", None) == name]
+    for name in KINDS[kind].sections:
+        texts = [(line.body if isinstance(line, ReportLine) else "") or line.text
+                 for line in lines if isinstance(line, CertificateLine) and line.section == name]
         if name == "itt" and "itt_days" in doc.draft.fields:
             texts = [itt_in_words(doc.draft.fields["itt_days"])]
         if texts:

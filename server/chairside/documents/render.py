@@ -22,8 +22,8 @@ from markupsafe import Markup, escape
 from num2words import num2words
 
 from ..record.context import DocumentContext
-from ..record.draft import Draft, PrescriptionLine
-from ..record.kinds import CERTIFICATE_SECTIONS, REPORT_SECTIONS, SECTION_TITLES, document_number, title
+from ..record.draft import CertificateLine, Draft, LabLine, PrescriptionLine, ReportLine
+from ..record.kinds import KINDS, SECTION_TITLES, document_number, title
 from .fonts import font_face_css, trimmed_faces
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -83,23 +83,25 @@ def _prescription_lines(draft: Draft) -> list[dict]:
     return out
 
 
-def _sections(draft: Draft, order: tuple[str, ...], skip: tuple[str, ...] = ()) -> list[dict]:
+def _sections(draft: Draft, skip: tuple[str, ...] = ()) -> list[dict]:
+    """A certificate's or a report's lines under their sections, in the kind's order."""
     grouped: dict[str, list[dict]] = {}
     for line in draft.lines:
-        section = getattr(line, "section", "observations")
+        assert isinstance(line, CertificateLine)
+        section = line.section
         if section in skip:
             continue
-        details = getattr(line, "details", {})
+        details = line.details
         extra = ", ".join(str(details[k]) for k in ("product", "concentration") if details.get(k))
         if details.get("cartridges"):
             extra += f"{', ' if extra else ''}{details['cartridges']} cartouche{'s' if details['cartridges'] != 1 else ''}"
         if line.document_fields.get("next_appointment"):
             extra = fr_date(date.fromisoformat(line.document_fields["next_appointment"]))
-        text = getattr(line, "body", "") or line.text
+        text = (line.body if isinstance(line, ReportLine) else "") or line.text
         if section == "anaesthesia" and details.get("product"):  # the structured form reads better than "au 100000ème"
             text, extra = ", ".join(filter(None, [details.get("technique", "").capitalize(), extra])), ""
         grouped.setdefault(section, []).append({"text": text, "teeth": _teeth(details.get("teeth") or []), "extra": extra})
-    return [{"title": SECTION_TITLES[s], "lines": grouped[s]} for s in order if s in grouped]
+    return [{"title": SECTION_TITLES[s], "lines": grouped[s]} for s in KINDS[draft.kind].sections if s in grouped]
 
 
 def _lab_order(fields: dict, issued: date) -> list[tuple[str, str]]:
@@ -144,15 +146,15 @@ def view(draft: Draft, ctx: DocumentContext, issued_at: datetime, *, preview: bo
     if kind == "prescription":
         data["lines"] = _prescription_lines(draft)
     elif kind == "medical_certificate":
-        data["sections"] = _sections(draft, CERTIFICATE_SECTIONS, skip=("itt",))
+        data["sections"] = _sections(draft, skip=("itt",))
         data["itt"] = itt_in_words(fields["itt_days"]) if "itt_days" in fields else ""
         facts = fields.get("facts_date")
         data["facts_date"] = fr_date(date.fromisoformat(facts)) if facts else ""
     elif kind == "clinical_report":
-        data["sections"] = _sections(draft, REPORT_SECTIONS)
+        data["sections"] = _sections(draft)
     elif kind == "lab_order":
         data["order"] = _lab_order(fields, issued)
-        data["notes"] = [line.text for line in draft.lines if getattr(line, "section", None) == "notes"]
+        data["notes"] = [line.text for line in draft.lines if isinstance(line, LabLine) and line.section == "notes"]
         a = ctx.lab.address
         data["lab_address"] = f"{a.street}, {a.postcode} {a.city}, {a.country}" if a and a.complete else ""
     return data

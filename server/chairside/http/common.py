@@ -17,7 +17,7 @@ from ..auth import PRIVATE, Principal, error_response
 from ..record.ids import as_id
 from ..services import services
 from ..store import audit
-from ..store.accounts import AccountError
+from ..store.errors import AccountError
 
 
 class BadRequest(Exception):

@@ -10,11 +10,11 @@ data the dictation fills and the documents print.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, computed_field, model_validator
 
+from .ids import new_id
 from .kinds import DraftKind
 
 Status = Literal["draft", "validated", "discarded"]
@@ -91,10 +91,6 @@ LINE_TYPES: dict[str, type[Line]] = {
 }
 
 
-def new_draft_id() -> str:
-    return uuid.uuid4().hex
-
-
 class Draft(BaseModel):
     """A document being dictated: its lines, and the version it will be
     validated as.  ``fields`` (derived from the lines) is in its JSON."""
@@ -102,7 +98,7 @@ class Draft(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     kind: DraftKind
-    id: str = Field(default_factory=new_draft_id)
+    id: str = Field(default_factory=new_id)
     version: int = 1
     status: Status = "draft"
     lines: list[SerializeAsAny[Line]] = Field(default_factory=list)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 
 from .context import DocumentContext
-from .draft import Draft
+from .draft import CertificateLine, Draft
 
 SHADELESS_WORK = {"gouttière", "stellite"}  # no tooth shade to give
 SHADELESS_MATERIALS = {"métal", "titane"}
@@ -54,7 +54,7 @@ def missing(draft: Draft, ctx: DocumentContext, today: date) -> list[str]:
     kind = draft.kind
     fields = draft.fields
     lines = draft.lines
-    sections = {getattr(line, "section", None) for line in lines}
+    sections = {line.section for line in lines if isinstance(line, CertificateLine)}
     if kind == "prescription":
         out = _prescriber(ctx) + _patient(ctx)
         age = ctx.patient.age_on(today)

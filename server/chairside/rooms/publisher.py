@@ -28,7 +28,7 @@ class RoomPublisher:
         self._queue: asyncio.Queue[ev.RoomEntry | None] = asyncio.Queue()
         self._task: asyncio.Task | None = None
 
-    def offer(self, event) -> None:
+    def offer(self, event: ev.SessionEvent) -> None:
         """One of the session's events (those the room does not get are dropped)."""
         if (shared := ev.shared(event)) is not None:
             if self._task is None:

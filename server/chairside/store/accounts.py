@@ -17,15 +17,13 @@ from argon2.exceptions import VerificationError
 
 from ..record.context import Address, Clinic, Practitioner
 from ..record.ids import as_id, new_id
+from .errors import AccountError, first_error
+from .rooms import create_room
 
 Role = Literal["dentist", "assistant", "admin"]
 ROLES = ("dentist", "assistant", "admin")
 MIN_PASSWORD = 12
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-
-
-class AccountError(ValueError):
-    """Bad input for an account operation: the message says what."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +61,7 @@ async def create_clinic(pool: asyncpg.Pool, name: str, *, street: str = "", post
         clinic = Clinic(name=name, address=Address(street=street, postcode=postcode, city=city, country=country),
                         phone=phone, email=email)
     except ValueError as exc:
-        raise AccountError(_first_error(exc)) from exc
+        raise AccountError(first_error(exc)) from exc
     clinic_id = new_id()
     a = clinic.address
     await pool.execute(
@@ -79,7 +77,7 @@ async def create_user(pool: asyncpg.Pool, clinic_id: str, *, email: str, name: s
     try:
         who = Practitioner(name=name, title=title, rpps=rpps, email=email, phone=phone)
     except ValueError as exc:
-        raise AccountError(_first_error(exc)) from exc
+        raise AccountError(first_error(exc)) from exc
     if not who.name:
         raise AccountError("a user needs a name")
     clinic = as_id(clinic_id)
@@ -164,7 +162,6 @@ async def demo_clinic_on_first_start(pool: asyncpg.Pool) -> tuple[str, str] | No
 async def create_demo_clinic(pool: asyncpg.Pool) -> tuple[str, str]:
     """A demo practice for a first start on an empty store: its dentist's
     e-mail and a random password (to be changed)."""
-    from .rooms import create_room  # rooms.py takes AccountError from here
 
     clinic_id = await create_clinic(pool, "Cabinet dentaire de démonstration", street="1 rue de la Démonstration",
                                     postcode="75001", city="Paris", phone="01 00 00 00 00")
@@ -182,11 +179,3 @@ async def create_demo_clinic(pool: asyncpg.Pool) -> tuple[str, str]:
 def _dummy_hash() -> str:
     """Checked against for an unknown e-mail, so that it costs what a wrong password does."""
     return _hasher.hash("an unknown user's password costs the same time")
-
-
-def _first_error(exc: ValueError) -> str:
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        e = errors()[0]
-        return f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
-    return str(exc)

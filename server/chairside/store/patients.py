@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from ..record.context import Clinic, DocumentContext, Lab, Patient, Practitioner
 from ..record.ids import new_id
-from .accounts import AccountError, _first_error
+from .errors import AccountError, first_error
 
 EDITABLE = ("code", "last_name", "first_name", "sex", "birth_date", "weight_kg")
 
@@ -40,7 +40,7 @@ def _checked(values: dict) -> Patient:
     try:
         patient = Patient.model_validate(values)
     except ValidationError as exc:
-        raise AccountError(_first_error(exc)) from exc
+        raise AccountError(first_error(exc)) from exc
     if not patient.last_name or not patient.first_name:
         raise AccountError("a patient needs a last_name and a first_name")
     return patient

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncpg
 
 from ..record.ids import new_id
-from .accounts import AccountError
+from .errors import AccountError
 
 CHANNEL = "chairside_room_events"
 

@@ -5,12 +5,13 @@ the room's feed started."""
 
 from __future__ import annotations
 
-import uuid
-
 from .. import events as ev
 from ..auth import DICTATE, AuthError
+from ..record.ids import new_id
 from ..record.versions import Owner
+from ..registry import Live
 from ..rooms.publisher import RoomPublisher, recover
+from ..services import Services
 from ..session import Session
 from ..store import patients
 from ..store import rooms as room_store
@@ -27,7 +28,7 @@ class Refused(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-async def open_session(state, start: ev.Start, token: str | None, *, connection=None) -> Session:
+async def open_session(state: Services, start: ev.Start, token: str | None, *, connection: Live | None = None) -> Session:
     """The session a ``start`` asks for, once the caller may have it: a
     dentist, in a room and for a patient of their own practice.
     ``connection``: the caller's entry in the registry (not taken over)."""
@@ -54,7 +55,7 @@ async def open_session(state, start: ev.Start, token: str | None, *, connection=
         context = resumed.context
     else:
         context = await patients.document_context(pool, who.user_id, patient, start.lab)
-    session_id = resumed.session_id if resumed else uuid.uuid4().hex
+    session_id = resumed.session_id if resumed else new_id()
     if room and resumed:
         await recover(pool, room, session_id)
     publisher = RoomPublisher(pool, room, session_id) if room else None

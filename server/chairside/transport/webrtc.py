@@ -33,7 +33,7 @@ from ..audio.pcm import Resampler
 from ..auth import DICTATE, PRIVATE, Principal, authorized, bearer, error_response
 from ..session import Session, SessionLimit
 from .opening import Refused, open_session
-from ..services import services
+from ..services import Services, services
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +85,17 @@ async def webrtc_offer(request: Request, who: Principal) -> Response:
         return error_response(400, "invalid_offer", "the offer needs an audio track and a data channel named \"events\"")
     if state.sessions.full:
         return error_response(503, "server_busy", f"the server already runs {state.settings.max_sessions} sessions; retry later")
-    try:
-        session = await open_session(state, start, bearer(request.headers))
-    except Refused as exc:
-        return error_response(exc.status, exc.code, exc.message)
     peer = Peer(state)
+    state.sessions.add(peer)  # its slot is taken while the session opens
+    try:
+        session = await open_session(state, start, bearer(request.headers), connection=peer)
+    except Refused as exc:
+        await peer.release()
+        return error_response(exc.status, exc.code, exc.message)
+    except Exception:
+        log.exception("webrtc: opening a session failed")
+        await peer.release()
+        return error_response(500, "internal_error", "the server failed to open the session")
     try:
         answer = await peer.connect(session, RTCSessionDescription(sdp=data["sdp"], type="offer"))
     except Exception as exc:  # aiortc's parsing of a malformed SDP raises many kinds
@@ -102,7 +108,7 @@ async def webrtc_offer(request: Request, who: Principal) -> Response:
 class Peer:
     """One WebRTC dictation: the peer connection, its session and tasks."""
 
-    def __init__(self, state) -> None:
+    def __init__(self, state: Services) -> None:
         self.state = state
         self.session: Session | None = None
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers(state.settings.webrtc_ice_servers)))
@@ -114,7 +120,6 @@ class Peer:
 
     async def connect(self, session: Session, offer: RTCSessionDescription) -> RTCSessionDescription:
         self.session = session
-        self.state.sessions.add(self)
         self.pc.on("track", self._on_track)
         self.pc.on("datachannel", self._on_channel)
         self.pc.on("connectionstatechange", self._on_state)
