@@ -67,6 +67,7 @@ async def webrtc_offer(request: Request, who: Principal) -> Response:
       401: {description: 'No valid token'}
       403: {description: 'Not a dentist'}
       404: {description: 'A room, patient or session of another practice'}
+      500: {description: 'The session could not be opened (the database failed)'}
       503: {description: 'The server runs its maximum of sessions'}
     """
     state = services(request)
