@@ -121,17 +121,7 @@ async def _transcribe(args: argparse.Namespace) -> int:
     async def printer() -> None:
         while True:
             event = await session.events.get()
-            wall = time.perf_counter() - t0
-            if args.json:
-                print(json.dumps({"wall": round(wall, 3), **event.model_dump()}, ensure_ascii=False), flush=True)
-            elif isinstance(event, ev.Partial):
-                print(f"[{wall:6.2f}s] partial  {event.stable} | {event.unstable}", flush=True)
-            elif isinstance(event, ev.Final):
-                print(f"[{wall:6.2f}s] FINAL    ({event.start:.2f}-{event.end:.2f}) {event.text}", flush=True)
-            elif isinstance(event, ev.Vad):
-                print(f"[{wall:6.2f}s] {event.event} at {event.t:.2f}s", flush=True)
-            elif isinstance(event, ev.Closed):
-                print(f"[{wall:6.2f}s] closed: {event.audio_seconds:.1f} s of audio, {event.utterances} utterance(s)", flush=True)
+            _print_event(event, time.perf_counter() - t0, args.json)
             if isinstance(event, ev.Closed):
                 return
 
@@ -152,6 +142,22 @@ async def _transcribe(args: argparse.Namespace) -> int:
         await session.close()
         await engine.close()
     return 0
+
+
+def _print_event(event, wall: float, as_json: bool) -> None:
+    """One event of ``chairside transcribe``, as JSON or as a line for people."""
+    from . import events as ev
+
+    if as_json:
+        print(json.dumps({"wall": round(wall, 3), **event.model_dump()}, ensure_ascii=False), flush=True)
+    elif isinstance(event, ev.Partial):
+        print(f"[{wall:6.2f}s] partial  {event.stable} | {event.unstable}", flush=True)
+    elif isinstance(event, ev.Final):
+        print(f"[{wall:6.2f}s] FINAL    ({event.start:.2f}-{event.end:.2f}) {event.text}", flush=True)
+    elif isinstance(event, ev.Vad):
+        print(f"[{wall:6.2f}s] {event.event} at {event.t:.2f}s", flush=True)
+    elif isinstance(event, ev.Closed):
+        print(f"[{wall:6.2f}s] closed: {event.audio_seconds:.1f} s of audio, {event.utterances} utterance(s)", flush=True)
 
 
 def cmd_models(args: argparse.Namespace) -> int:

@@ -72,17 +72,11 @@ async def webrtc_offer(request: Request, who: Principal) -> Response:
     """
     state = services(request)
     try:
-        data = json.loads(await request.body())
-        if not isinstance(data, dict) or data.get("type") != "offer" or not isinstance(data.get("sdp"), str):
-            raise ValueError("send {\"type\": \"offer\", \"sdp\": …, \"start\": {…}}")
-        fields = data.get("start") or {}
-        if not isinstance(fields, dict) or "token" in fields or "type" in fields:
-            raise ValueError("start holds the fields of a start message, not its type nor the token (send it in the Authorization header)")
-        start = ev.Start.model_validate({**fields, "type": "start", "encoding": "pcm_f32le", "sample_rate": SAMPLE_RATE, "channels": 1})
+        sdp, start = _offer(await request.body())
     except (ValueError, ValidationError) as exc:
         message = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
         return error_response(400, "invalid_request", message if not isinstance(exc, json.JSONDecodeError) else "the body is not JSON")
-    if not all(f"\nm={kind} " in "\n" + data["sdp"] for kind in ("audio", "application")):
+    if not all(f"\nm={kind} " in "\n" + sdp for kind in ("audio", "application")):
         return error_response(400, "invalid_offer", "the offer needs an audio track and a data channel named \"events\"")
     if state.sessions.full:
         return error_response(503, "server_busy", f"the server already runs {state.settings.max_sessions} sessions; retry later")
@@ -98,12 +92,24 @@ async def webrtc_offer(request: Request, who: Principal) -> Response:
         await peer.release()
         return error_response(500, "internal_error", "the server failed to open the session")
     try:
-        answer = await peer.connect(session, RTCSessionDescription(sdp=data["sdp"], type="offer"))
+        answer = await peer.connect(session, RTCSessionDescription(sdp=sdp, type="offer"))
     except Exception as exc:  # aiortc's parsing of a malformed SDP raises many kinds
         log.info("webrtc %s: offer refused (%s)", session.id[:8], type(exc).__name__)
         await peer.release()
         return error_response(400, "invalid_offer", f"the SDP offer could not be used ({type(exc).__name__})")
     return JSONResponse({"type": answer.type, "sdp": answer.sdp, "session_id": session.id}, headers=PRIVATE)
+
+
+def _offer(body: bytes) -> tuple[str, ev.Start]:
+    """The SDP of an offer and the ``start`` it asks for (ValueError,
+    ValidationError when the body is not one)."""
+    data = json.loads(body)
+    if not isinstance(data, dict) or data.get("type") != "offer" or not isinstance(data.get("sdp"), str):
+        raise ValueError("send {\"type\": \"offer\", \"sdp\": …, \"start\": {…}}")
+    fields = data.get("start") or {}
+    if not isinstance(fields, dict) or "token" in fields or "type" in fields:
+        raise ValueError("start holds the fields of a start message, not its type nor the token (send it in the Authorization header)")
+    return data["sdp"], ev.Start.model_validate({**fields, "type": "start", "encoding": "pcm_f32le", "sample_rate": SAMPLE_RATE, "channels": 1})
 
 
 class Peer:
