@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Dictation with natural pauses, against its twin without: the yardstick of
+issue 11.
+
+Each recording of ``../shared/audio/pauses/`` (a dental dictation whose
+speaker stops 0.4–0.9 s mid-line, sometimes after an "euh") has a twin
+``…n.wav`` with the same words and no mid-line pause; ``--audio
+tests/data/pauses`` runs the 32 of ``tests/data`` (0.4–2 s pauses, made by
+``scripts/synth_pauses.py``).  Both are streamed
+through ``/v1/stream`` of a real server process at real-time pace, in a
+practice with a patient, and scored:
+
+- draft right: the session's last draft has what ``manifest.tsv`` expects
+  (kind, number of lines, drugs and durations in order, teeth, work type,
+  material, shade, ITT);
+- word error rate of the finals against the transcript, numbers normalized
+  the same way on both sides, fillers ("euh", "hum", "ben") left out of the
+  reference: a filler is no word of the dictation;
+- filler-made words: words of the finals where the transcript has a filler
+  (insertions at its place in the alignment), and filler words written out;
+- VAD speech_end → final, per utterance.
+
+Run with the project's venv:
+
+    .venv/bin/python scripts/bench_pauses.py --json docs/bench_pauses.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "server"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+import websockets  # noqa: E402
+
+from chairside.client import load_audio, to_pcm  # noqa: E402
+from chairside.evaluation import normalize  # noqa: E402
+from conftest import create_practice, start_server, stop_server  # noqa: E402
+from factories import CONTEXT  # noqa: E402
+
+PAUSES = ROOT.parent / "shared" / "audio" / "pauses"
+FILLERS = {"euh", "heu", "hum", "hmm", "ben", "bah"}
+
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(round(q * (len(values) - 1))))], 3)
+
+
+async def dictate(practice, path: Path) -> list[tuple[float, dict]]:
+    """One session: the recording at real-time pace, then 2 s of silence; every
+    event with its receipt time."""
+    received: list[tuple[float, dict]] = []
+    async with websockets.connect(practice.server.ws, max_size=None) as ws:
+        await ws.send(json.dumps({"type": "start", "language": "fr", "token": practice.tokens["dentist"], "room": practice.rooms[0],
+                                  "patient": practice.patient["id"], "lab": CONTEXT["lab"]}))
+
+        async def receive() -> None:
+            async for message in ws:
+                received.append((time.perf_counter(), json.loads(message)))
+
+        receiver = asyncio.create_task(receive())
+        pcm = to_pcm(load_audio(path)) + bytes(64000)
+        t0 = time.perf_counter()
+        for offset in range(0, len(pcm), 640):  # 20 ms frames
+            await ws.send(pcm[offset : offset + 640])
+            await asyncio.sleep(max(0.0, t0 + (offset + 640) / 32000 - time.perf_counter()))
+        await ws.send(json.dumps({"type": "stop"}))
+        await receiver
+    return received
+
+
+def last_draft(received: list[tuple[float, dict]]) -> dict | None:
+    drafts = [e["draft"] for _, e in received if e["type"] == "draft.updated"]
+    return drafts[-1] if drafts else None
+
+
+def draft_problems(draft: dict | None, expect: dict) -> list[str]:
+    """What the draft lacks of what is expected (empty: right)."""
+    if draft is None:
+        return ["no draft"]
+    problems = []
+    fields, lines = draft.get("fields", {}), draft["lines"]
+    teeth = sorted({t for line in lines for t in line.get("teeth", [])} | set(fields.get("teeth", [])))
+    got = {"kind": draft["kind"], "lines": len(lines), "drugs": [line.get("drug") for line in lines], "teeth": teeth,
+           "durations": [line.get("duration_days") for line in lines], "work_type": fields.get("work_type"),
+           "material": fields.get("material"), "shade": fields.get("shade"), "itt_days": fields.get("itt_days")}
+    for key, value in expect.items():
+        if got[key] != value:
+            problems.append(f"{key}: {got[key]!r} (expected {value!r})")
+    return problems
+
+
+def words(text: str) -> list[str]:
+    return normalize(text, "fr").split()
+
+
+def score(reference: str, hypothesis: str) -> dict:
+    """Word errors against the reference without its fillers, and the words
+    the hypothesis has where the reference has a filler."""
+    import jiwer
+
+    ref_all = words(reference)
+    ref = [w for w in ref_all if w not in FILLERS]
+    filler_gaps = set()  # positions in ``ref`` before which a filler was said
+    kept = 0
+    for w in ref_all:
+        if w in FILLERS:
+            filler_gaps.add(kept)
+        else:
+            kept += 1
+    hyp = words(hypothesis)
+    out = jiwer.process_words(" ".join(ref), " ".join(hyp) or "∅")
+    made = {i for i, w in enumerate(hyp) if w in FILLERS}  # written out, wherever
+    for chunk in out.alignments[0]:
+        if chunk.type == "insert" and chunk.ref_start_idx in filler_gaps:  # words where the filler was
+            made.update(range(chunk.hyp_start_idx, chunk.hyp_end_idx))
+    errors = out.substitutions + out.deletions + out.insertions
+    return {"reference_words": len(ref), "errors": errors, "filler_made_words": len(made)}
+
+
+def final_latencies(received: list[tuple[float, dict]]) -> list[float]:
+    ends = {e["utterance"]: t for t, e in received if e["type"] == "vad" and e["event"] == "speech_end"}
+    return [t - ends[e["utterance"]] for t, e in received
+            if e["type"] == "final" and e.get("end_of_utterance", True) and e["utterance"] in ends]
+
+
+def run_one(practice, folder: Path, row: dict) -> dict:
+    received = asyncio.run(dictate(practice, folder / row["file"]))
+    finals = [e["text"] for _, e in received if e["type"] == "final" and e["text"]]
+    problems = draft_problems(last_draft(received), json.loads(row["expect"]))
+    return {"file": row["file"], "finals": finals, "draft_right": not problems, "draft_problems": problems,
+            **score(row["transcript"], " ".join(finals)), "final_after_vad_s": final_latencies(received),
+            "warnings": [e["message"] for _, e in received if e["type"] == "warning"]}
+
+
+def twin_of(name: str) -> str:
+    """pauses_s1.wav → pauses_s1n.wav (the same words without mid-line pauses)."""
+    stem, _, ext = name.rpartition(".")
+    return f"{stem}n.{ext}"
+
+
+def totals(results: list[dict]) -> dict:
+    latencies = [x for r in results for x in r["final_after_vad_s"]]
+    ref_words = sum(r["reference_words"] for r in results)
+    return {"recordings": len(results), "drafts_right": sum(r["draft_right"] for r in results),
+            "wer": round(sum(r["errors"] for r in results) / ref_words, 4) if ref_words else None,
+            "filler_made_words": sum(r["filler_made_words"] for r in results),
+            "final_after_vad_p50_s": pct(latencies, 0.5), "final_after_vad_p95_s": pct(latencies, 0.95)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--audio", type=Path, default=PAUSES, help="a folder with manifest.tsv, paused recordings and their …n twins")
+    parser.add_argument("--json", type=Path, help="write the report here")
+    args = parser.parse_args()
+    with open(args.audio / "manifest.tsv", newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    twins = {r["file"]: r for r in rows if re.search(r"n\.(?:wav|ogg)$", r["file"])}
+    paused = [r for r in rows if r["file"] not in twins and twin_of(r["file"]) in twins]
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-pauses-"))
+    server = start_server(tmp)
+    practice = create_practice(server)
+    try:
+        results = {"paused": [run_one(practice, args.audio, r) for r in paused],
+                   "twins": [run_one(practice, args.audio, twins[twin_of(r["file"])]) for r in paused]}
+    finally:
+        stop_server(server)
+    report = {"paused": totals(results["paused"]), "twins": totals(results["twins"]), "recordings": results}
+    p, t = report["paused"], report["twins"]
+    report["wer_ratio_paused_to_twins"] = round(p["wer"] / t["wer"], 3) if p["wer"] is not None and t["wer"] else None
+    print("| | paused | twins |\n| --- | --- | --- |")
+    for key in ("drafts_right", "wer", "filler_made_words", "final_after_vad_p50_s", "final_after_vad_p95_s"):
+        print(f"| {key} | {p[key]} | {t[key]} |")
+    print(f"| WER ratio paused / twins | {report['wer_ratio_paused_to_twins']} | |")
+    for r in results["paused"] + results["twins"]:
+        print(f"\n{r['file']}: {'right' if r['draft_right'] else 'WRONG ' + '; '.join(r['draft_problems'])}")
+        for text in r["finals"]:
+            print(f"   {text}")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
