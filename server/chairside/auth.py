@@ -29,6 +29,7 @@ import asyncpg
 import jwt
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+
 from .services import services
 from .store import keys
 

@@ -31,9 +31,9 @@ from .. import events as ev
 from ..audio import SAMPLE_RATE
 from ..audio.pcm import Resampler
 from ..auth import DICTATE, PRIVATE, Principal, authorized, bearer, error_response
+from ..services import Services, services
 from ..session import Session, SessionLimit
 from .opening import Refused, open_session
-from ..services import Services, services
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from .. import events as ev
 from ..audio.pcm import PcmDecoder, PcmError, Resampler
 from ..auth import bearer
+from ..services import services
 from ..session import Session, SessionLimit
 from ..store.journal import SessionErased
 from .opening import CLOSE_TAKEN_OVER, Refused, open_session
-from ..services import services
 
 log = logging.getLogger(__name__)
 
