@@ -1,13 +1,14 @@
 """The dictation state: final utterances in, outcomes out (pure, no I/O).
 
 Feed every final utterance (spoken or typed) to :meth:`Dictation.handle`; it
-recognizes commands, keeps the open draft and says what happened.  The
-transport turns outcomes into protocol events.  Prescriptions are parsed into
+recognizes commands, keeps the open draft (:class:`~chairside.record.draft.Draft`)
+and says what happened as typed outcomes (:mod:`.outcomes`), which the
+session turns into protocol events.  Prescriptions are parsed into
 structured lines; lab orders gather their fields (work, material, shade,
 teeth, delivery, items sent); certificates and reports file each line under
 a section (circumstances, findings, ITT; anaesthesia, acts, next
 appointment...).  Validation checks the document's legal mentions against
-the session's context; the transport renders the documents.
+the session's context; the session has the documents rendered.
 """
 
 from __future__ import annotations
