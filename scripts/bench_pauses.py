@@ -172,7 +172,7 @@ def main() -> int:
     paused = [r for r in rows if r["file"] not in twins and twin_of(r["file"]) in twins]
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-pauses-"))
-    server = start_server(tmp)
+    server = start_server(tmp, token_ttl_s=4 * 3600)  # the whole run on one login (64 recordings take ~17 min)
     practice = create_practice(server)
     try:
         results = {"paused": [run_one(practice, args.audio, r) for r in paused],
