@@ -34,19 +34,15 @@ import json
 import re
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "server"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-import websockets  # noqa: E402
-
-from chairside.client import load_audio, to_pcm  # noqa: E402
+from bench_dictation import session  # noqa: E402  (one dictation through /v1/stream at real-time pace)
 from chairside.evaluation import normalize  # noqa: E402
 from conftest import create_practice, start_server, stop_server  # noqa: E402
-from factories import CONTEXT  # noqa: E402
 
 PAUSES = ROOT.parent / "shared" / "audio" / "pauses"
 FILLERS = {"euh", "heu", "hum", "hmm", "ben", "bah"}
@@ -57,29 +53,6 @@ def pct(values: list[float], q: float) -> float | None:
         return None
     values = sorted(values)
     return round(values[min(len(values) - 1, int(round(q * (len(values) - 1))))], 3)
-
-
-async def dictate(practice, path: Path) -> list[tuple[float, dict]]:
-    """One session: the recording at real-time pace, then 2 s of silence; every
-    event with its receipt time."""
-    received: list[tuple[float, dict]] = []
-    async with websockets.connect(practice.server.ws, max_size=None) as ws:
-        await ws.send(json.dumps({"type": "start", "language": "fr", "token": practice.tokens["dentist"], "room": practice.rooms[0],
-                                  "patient": practice.patient["id"], "lab": CONTEXT["lab"]}))
-
-        async def receive() -> None:
-            async for message in ws:
-                received.append((time.perf_counter(), json.loads(message)))
-
-        receiver = asyncio.create_task(receive())
-        pcm = to_pcm(load_audio(path)) + bytes(64000)
-        t0 = time.perf_counter()
-        for offset in range(0, len(pcm), 640):  # 20 ms frames
-            await ws.send(pcm[offset : offset + 640])
-            await asyncio.sleep(max(0.0, t0 + (offset + 640) / 32000 - time.perf_counter()))
-        await ws.send(json.dumps({"type": "stop"}))
-        await receiver
-    return received
 
 
 def last_draft(received: list[tuple[float, dict]]) -> dict | None:
@@ -138,7 +111,7 @@ def final_latencies(received: list[tuple[float, dict]]) -> list[float]:
 
 
 def run_one(practice, folder: Path, row: dict) -> dict:
-    received = asyncio.run(dictate(practice, folder / row["file"]))
+    received = asyncio.run(session(practice, [folder / row["file"]]))  # the recording, 1 s of silence, stop
     finals = [e["text"] for _, e in received if e["type"] == "final" and e["text"]]
     problems = draft_problems(last_draft(received), json.loads(row["expect"]))
     return {"file": row["file"], "finals": finals, "draft_right": not problems, "draft_problems": problems,
