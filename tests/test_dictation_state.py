@@ -148,7 +148,8 @@ def test_print_needs_a_validated_document_and_preview_does_not():
     d = Dictation(context=context())
     run(d, "Nouvelle ordonnance.", "Amoxicilline un gramme matin et soir.")
     printed = d.handle("Imprime.")
-    assert kinds(printed) == ["command"] and "non validé" in printed[0].message
+    assert kinds(printed) == ["command", "draft_updated"] and "non validé" in printed[0].message
+    assert printed[1].change == {"op": "close_line", "index": 0}  # any command ends the line being dictated
     preview = d.handle("Aperçu.")
     assert kinds(preview) == ["command", "document"] and preview[-1].preview and d.draft.status == "draft"
     assert kinds(d.preview()) == ["document"]

@@ -95,6 +95,13 @@ class Session:
         self._journal_ended = False
         self._document_jobs: asyncio.Queue[tuple[int | None, DocumentAsked] | None] = asyncio.Queue()
         self._document_worker: asyncio.Task | None = None
+        # A long silence closes the line being dictated (stream time, so that
+        # audio sent faster than real time closes it at the same point).
+        self.line_silence_s = settings.line_silence_s
+        self._speaking = False
+        self._last_speech_end: float | None = None
+        self._awaiting_final: set[int] = set()
+        self._line_closer: asyncio.Task | None = None
 
     async def open(self) -> None:
         """Record the session (or reopen a resumed one), join the room, say
@@ -135,6 +142,7 @@ class Session:
     def feed(self, samples: np.ndarray) -> None:
         """16 kHz mono float32 audio; SessionLimit past the maximum duration."""
         self.listener.feed(samples)
+        self._close_line_after_silence()
 
     async def add_text(self, text: str) -> None:
         """Typed text: a final utterance of its own, then dictation."""
@@ -153,10 +161,13 @@ class Session:
 
     def speech_started(self, t: float) -> int:
         self.utterances += 1
+        self._speaking = True
+        self._awaiting_final.add(self.utterances)
         self._emit(ev.Vad(event="speech_start", utterance=self.utterances, t=t))
         return self.utterances
 
     def speech_ended(self, utterance: int, t: float) -> None:
+        self._speaking, self._last_speech_end = False, t
         self._emit(ev.Vad(event="speech_end", utterance=utterance, t=t))
 
     def partial(self, utterance: int, result: PartialResult) -> None:
@@ -177,7 +188,22 @@ class Session:
             if result.text:
                 self._fragments.setdefault(utterance, []).append(result.text)
             if result.end_of_utterance:
+                self._awaiting_final.discard(utterance)
                 await self._dictate(utterance, " ".join(self._fragments.pop(utterance, [])))
+
+    def _close_line_after_silence(self) -> None:
+        """``line_silence_s`` of silence after the last final: the open line is complete."""
+        draft = self.dictation.draft
+        if (draft is None or draft.open_line is None or self._speaking or self._awaiting_final
+                or self._last_speech_end is None or self.audio_seconds - self._last_speech_end < self.line_silence_s
+                or (self._line_closer is not None and not self._line_closer.done())):
+            return
+        self._line_closer = asyncio.get_running_loop().create_task(self._end_line())
+
+    async def _end_line(self) -> None:
+        async with self._commit:
+            if not self._speaking:
+                await self._outcomes(None, self.dictation.end_line())
 
     def failed(self, exc: Exception) -> None:
         if isinstance(exc, SessionErased):
@@ -203,6 +229,8 @@ class Session:
     async def close(self) -> None:
         """Abandon the session (client gone): stop recognising at once."""
         await self.listener.cancel()
+        if self._line_closer is not None:
+            self._line_closer.cancel()
         if self._document_worker is not None:
             self._document_worker.cancel()
             await asyncio.gather(self._document_worker, return_exceptions=True)

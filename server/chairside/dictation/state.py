@@ -23,6 +23,7 @@ from ..record.mentions import missing
 from .clinical import parse_certificate_line, parse_report_line
 from .commands import CommandMatch, Hint, fold, match
 from .lab import parse_lab_line
+from .lines import continues, join, sentences, split_ends, without_fillers
 from .normalize import find_teeth, spoken_numbers
 from .outcomes import CommandDone, DocumentAsked, DraftChanged, HintGiven, Ignored, Outcome, Warned
 from .prescription import parse_line
@@ -38,7 +39,8 @@ MESSAGES = {
         "opened": "{title} ouvert{e}", "paused": "Dictée en pause : dites « reprends »", "resumed": "Dictée reprise",
         "not_paused": "La dictée n'était pas en pause", "ignored": "dictée en pause",
         "no_document": "Aucun document ouvert : dites « nouvelle ordonnance »", "nothing_to_undo": "Rien à effacer",
-        "line_removed": "Ligne effacée", "confirm_discard": "Abandonner le document ? Dites « oui » pour confirmer",
+        "line_removed": "Ligne effacée", "fragment_removed": "« {fragment} » effacé",
+        "line_ended": "Ligne terminée", "no_open_line": "Aucune ligne en cours", "confirm_discard": "Abandonner le document ? Dites « oui » pour confirmer",
         "discarded": "{title} abandonné{e}", "validated": "{title} validé{e}, version {version}", "print": "Impression demandée",
         "replace_how": "Dites « remplace X par Y »", "replaced": "« {old} » remplacé par « {new} »",
         "not_found": "« {old} » introuvable dans le document", "tooth_fixed": "Dent {wrong} corrigée en {right}",
@@ -51,7 +53,8 @@ MESSAGES = {
         "opened": "{title} opened", "paused": "Dictation paused: say “resume”", "resumed": "Dictation resumed",
         "not_paused": "Dictation was not paused", "ignored": "dictation paused",
         "no_document": "No open document: say “new prescription”", "nothing_to_undo": "Nothing to scratch",
-        "line_removed": "Line removed", "confirm_discard": "Discard the document? Say “yes” to confirm",
+        "line_removed": "Line removed", "fragment_removed": "“{fragment}” removed",
+        "line_ended": "Line ended", "no_open_line": "No line being dictated", "confirm_discard": "Discard the document? Say “yes” to confirm",
         "discarded": "{title} discarded", "validated": "{title} signed, version {version}", "print": "Printing requested",
         "replace_how": "Say “replace X with Y”", "replaced": "“{old}” replaced with “{new}”",
         "not_found": "“{old}” is not in the document", "tooth_fixed": "Tooth {wrong} corrected to {right}",
@@ -73,18 +76,25 @@ class Dictation:
         self.draft: Draft | None = None
         self.paused = False
         self._confirming_discard = False
+        self._fragments: list[str] = []  # what was said of the open line, fragment by fragment
+        self._warned: set[str] = set()  # warnings already given for the open line
 
     # -- entry point -------------------------------------------------------------
 
     def restore(self, draft: Draft | None) -> None:
         """Resume with the draft a session had (its last ``draft.updated``)."""
         self.draft = None
+        self._forget_open_line()
         if draft is not None and draft.status in ("draft", "validated"):
-            self.draft = draft.snapshot()
+            self.draft = draft.snapshot(open_line=None)  # its fragments are gone: the next words begin a line
 
     def handle(self, text: str) -> list[Outcome]:
-        result = match(text, self.language)
+        """One final utterance (spoken or typed): what it did."""
+        text = without_fillers(text)
+        if not text.strip(" ,.;:!?…"):
+            return []  # a hesitation ("euh") is no dictation
         if self.paused:
+            result = match(text, self.language)
             if isinstance(result, CommandMatch) and result.command == "resume":
                 self.paused = False
                 return [self._command(result, self._say("resumed"))]
@@ -95,19 +105,58 @@ class Dictation:
                 kind = self.draft.kind if self.draft else None
                 if self.draft is None:
                     return [CommandDone(self._say_of("discarded", kind), "discard", 1.0)]
-                gone = DraftChanged(self._title(self.draft.kind), self.draft.snapshot(status="discarded"), {"op": "discard"})
+                gone = DraftChanged(self._title(self.draft.kind), self.draft.snapshot(status="discarded", open_line=None), {"op": "discard"})
                 self.draft = None  # screens and the journal learn that it is gone
+                self._forget_open_line()
                 return [CommandDone(self._say_of("discarded", kind), "discard", 1.0), gone]
+        outcomes: list[Outcome] = []
+        for piece, ends_line in split_ends(text, self.language):  # "… pendant sept jours, à la ligne"
+            outcomes += self._piece(piece)
+            if ends_line:
+                outcomes += self._end_line_said()
+        return outcomes
+
+    def end_line(self) -> list[Outcome]:
+        """Close the open line (a long silence): the next words begin a new one."""
+        if self.draft is None or self.draft.open_line is None:
+            return []
+        index = self.draft.open_line
+        self.draft.open_line = None
+        self._forget_open_line()
+        return [self._updated({"op": "close_line", "index": index})]
+
+    def _piece(self, text: str) -> list[Outcome]:
+        if not text.strip(" ,.;:!?…"):
+            return []
+        said = sentences(text)
+        if len(said) > 1 and isinstance(first := match(said[0], self.language), CommandMatch) and first.command in OPENS:
+            # "Nouvelle ordonnance. Amoxicilline …" in one breath: a document
+            # opened, then its first words (only opening may share an utterance)
+            self.end_line()  # the new document's update says it all
+            return self._on_command(first) + self._piece(" ".join(said[1:]))
+        result = match(text, self.language)
         if isinstance(result, CommandMatch):
-            return self._on_command(result)
+            # A command ends the line being dictated, except the corrections,
+            # which act on it: "efface ça" takes back its last fragment.
+            closed = [] if result.command in ("undo", "replace") else self.end_line()
+            done = self._on_command(result)
+            if any(isinstance(o, DraftChanged) for o in done):
+                closed = []  # its own update carries the draft with the line closed
+            return done + closed  # what was done first, then the line it closed
         outcomes: list[Outcome] = [HintGiven(self._say("hint", phrase=result.phrase), result.command, result.confidence)] if isinstance(result, Hint) else []
         return outcomes + self._dictate(text)
+
+    def _end_line_said(self) -> list[Outcome]:
+        """ "à la ligne": the open line is complete."""
+        closed = self.end_line()
+        return [CommandDone(self._say("line_ended" if closed else "no_open_line"), "end_line", 1.0), *closed]
 
     # -- commands ------------------------------------------------------------------
 
     def _on_command(self, m: CommandMatch) -> list[Outcome]:
         if m.command in OPENS:
             self.draft = Draft(kind=OPENS[m.command])
+            self._forget_open_line()
             return [self._command(m, self._say_of("opened", self.draft.kind)),
                     self._updated({"op": "open"})]
         if m.command == "pause":
@@ -155,10 +204,22 @@ class Dictation:
         return [self._document(preview=True)]
 
     def _undo_last(self, m: CommandMatch) -> list[Outcome]:
+        """ "Efface ça" takes back what was last said: the last fragment of
+        the open line (the whole line when it has only one), else the last line."""
         assert self.draft is not None
         if not self.draft.lines:
             return [self._command(m, self._say("nothing_to_undo"))]
+        if self.draft.open_line is not None and len(self._fragments) > 1:
+            fragment = self._fragments.pop()
+            index = self.draft.open_line
+            self.draft.lines[index] = line = self._line(self._open_text())
+            self._warned = set(line.warnings)
+            return [self._command(m, self._say("fragment_removed", fragment=fragment.strip(" ,.;:"))),
+                    self._updated({"op": "remove_fragment", "index": index, "fragment": fragment, "line": line.model_dump(mode="json")})]
         removed = self.draft.lines.pop()
+        if self.draft.open_line is not None:
+            self.draft.open_line = None
+            self._forget_open_line()
         self._new_version_if_validated()
         return [self._command(m, self._say("line_removed")), self._updated({"op": "remove_line", "index": len(self.draft.lines), "line": removed.model_dump(mode="json")})]
 
@@ -185,10 +246,38 @@ class Dictation:
         correction = _CORRECTION.match(spoken_numbers(text, self.language))
         if correction:
             return self._correct_tooth(int(correction[1]), int(correction[2]))
-        line = self._line(text)
-        self.draft.lines.append(line)
+        outcomes: list[Outcome] = []
+        for fragment in sentences(text):
+            outcomes += self._fragment(fragment)
+        return outcomes
+
+    def _fragment(self, fragment: str) -> list[Outcome]:
+        """One fragment of dictation: it goes on with the open line, or begins a new one."""
+        assert self.draft is not None
+        index = self.draft.open_line
+        if index is not None and continues(self.draft.kind, self._open_text(), fragment):
+            self._fragments.append(fragment)
+            self.draft.lines[index] = line = self._line(self._open_text())
+            change = {"op": "extend_line", "index": index, "fragment": fragment, "line": line.model_dump(mode="json")}
+        else:
+            self._fragments, self._warned = [fragment], set()
+            line = self._line(self._open_text())
+            self.draft.lines.append(line)
+            self.draft.open_line = index = len(self.draft.lines) - 1
+            change = {"op": "add_line", "index": index, "line": line.model_dump(mode="json")}
         self._new_version_if_validated()
-        return [self._updated({"op": "add_line", "index": len(self.draft.lines) - 1, "line": line.model_dump(mode="json")}), *self._warnings(line)]
+        news = [w for w in line.warnings if w not in self._warned]
+        self._warned.update(news)
+        return [self._updated(change), *(Warned(w) for w in news)]
+
+    def _open_text(self) -> str:
+        text = ""
+        for fragment in self._fragments:
+            text = join(text, fragment)
+        return text.rstrip(" ,;:")  # "Amoxicilline un gramme," said before a pause
+
+    def _forget_open_line(self) -> None:
+        self._fragments, self._warned = [], set()
 
     def _correct_tooth(self, wrong: int, right: int) -> list[Outcome]:
         assert self.draft is not None
@@ -204,6 +293,8 @@ class Dictation:
         update, and the new line's warnings."""
         assert self.draft is not None
         self.draft.lines[index] = line = self._line(text)
+        if index == self.draft.open_line:  # the open line goes on from its corrected text
+            self._fragments, self._warned = [text], set(line.warnings)
         self._new_version_if_validated()
         return [done, self._updated({"op": "replace_line", "index": index, "line": line.model_dump(mode="json")}), *self._warnings(line)]
 

@@ -102,6 +102,10 @@ class Draft(BaseModel):
     version: int = 1
     status: Status = "draft"
     lines: list[SerializeAsAny[Line]] = Field(default_factory=list)
+    # The line still being dictated (the next fragments may add to it), or
+    # None: a line grows across pauses until another begins, "à la ligne",
+    # a command or a long silence closes it (docs/dictation.md).
+    open_line: int | None = None
 
     @model_validator(mode="before")
     @classmethod

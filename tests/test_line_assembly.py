@@ -1,0 +1,234 @@
+"""Lines made by meaning, not by pauses: the dictation over sequences of
+fragments (each one final utterance, as a pause leaves them).
+
+Two tables: the 32 paused dictations of tests/data/pauses cut at their pauses
+(the words as written, so that only the assembly is judged), and sequences
+written for each rule: each document kind, each explicit end, commands
+between fragments, corrections, a long silence, fillers, English.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+from factories import context
+
+from chairside.dictation.lines import continues, join, sentences, split_ends, without_fillers
+from chairside.dictation.state import Dictation
+
+PAUSES = Path(__file__).parent / "data" / "pauses"
+TODAY = date(2026, 11, 30)
+SILENCE = "<silence>"  # a long silence: the session calls Dictation.end_line()
+
+
+def dictate(inputs: list[str], language: str = "fr") -> tuple[Dictation, list]:
+    d = Dictation(language, today=TODAY, context=context())
+    outcomes = []
+    for said in inputs:
+        outcomes += d.end_line() if said == SILENCE else d.handle(said)
+    return d, outcomes
+
+
+def source_rows() -> list[dict]:
+    with (PAUSES / "source.tsv").open(newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+@pytest.mark.parametrize("row", source_rows(), ids=lambda r: r["id"])
+def test_paused_dictations_of_the_data_set_make_their_lines(row):
+    """Cut at every pause (mid-line and between lines), each dictation gives
+    the draft its manifest expects: its line count, drugs, durations,
+    teeth, lab fields and ITT."""
+    fragments = [f.strip() for f in re.split(r"\[p[\d.]+\]|//", row["text"]) if f.strip()]
+    d, _ = dictate(fragments)
+    expect = json.loads(row["expect"])
+    draft = d.draft
+    assert draft is not None and draft.kind == expect["kind"]
+    if "lines" in expect:
+        assert len(draft.lines) == expect["lines"], [line.text for line in draft.lines]
+    if "drugs" in expect:
+        assert [line.drug for line in draft.lines] == expect["drugs"]
+        assert not any(line.warnings for line in draft.lines), [line.warnings for line in draft.lines]
+    if "durations" in expect:
+        assert [line.duration_days for line in draft.lines] == expect["durations"]
+    if "teeth" in expect:
+        assert sorted({t for line in draft.lines for t in line.teeth}) == expect["teeth"]
+    for key in ("work_type", "material", "shade", "itt_days"):
+        if key in expect:
+            assert draft.fields.get(key) == expect[key], draft.fields
+    assert draft.open_line == len(draft.lines) - 1  # the last line is still open: nothing closed it
+
+
+# (inputs, the lines' texts, the open line's index) — the first input opens the document.
+SEQUENCES = [
+    # prescriptions: a line gathers what follows its drug
+    (["Nouvelle ordonnance.", "Amoxicilline.", "Un gramme,", "Un comprimé matin et soir", "Pendant sept jours."],
+     ["Amoxicilline 1 g, un comprimé matin et soir pendant 7 jours"], 0),
+    (["Nouvelle ordonnance.", "Amoxicilline un gramme.", "Paracétamol un gramme.", "Toutes les six heures si douleur."],
+     ["Amoxicilline 1 g", "Paracétamol 1 g toutes les 6 heures si douleur"], 1),
+    (["Nouvelle ordonnance.", "Ibuprofène 400 mg,", "euh", "un comprimé trois fois par jour", "au cours des repas."],
+     ["Ibuprofène 400 mg, un comprimé 3 fois par jour au cours des repas"], 0),
+    (["Nouvelle ordonnance.", "Métronidazole 500 mg.", "Bain de bouche à la chlorhexidine,", "deux fois par jour."],
+     ["Métronidazole 500 mg", "Bain de bouche à la chlorhexidine, deux fois par jour"], 1),
+    (["Nouvelle ordonnance.", "Amoxicilline un gramme.", "Zyrtec dix milligrammes."],  # an unknown drug begins its own line
+     ["Amoxicilline 1 g", "Zyrtec 10 mg"], 1),
+    (["Nouvelle ordonnance.", "Amoxicilline.", "Zyrtec."], ["Amoxicilline", "Zyrtec"], 1),
+    (["Nouvelle ordonnance.", "Augmentin un gramme. Un sachet matin et soir pendant huit jours."],  # sentences of one final
+     ["Augmentin 1 g un sachet matin et soir pendant 8 jours"], 0),
+    (["Nouvelle ordonnance. Doliprane un gramme, un comprimé trois fois par jour."],  # opened and dictated in one breath
+     ["Doliprane 1 g, un comprimé 3 fois par jour"], 0),
+    (["Nouvelle ordonnance.", "Amoxicilline 1 g pendant 6 jours. Paracétamol 1 g si douleur."],  # two lines in one final
+     ["Amoxicilline 1 g pendant 6 jours", "Paracétamol 1 g si douleur"], 1),
+    # explicit ends
+    (["Nouvelle ordonnance.", "Amoxicilline un gramme,", "à la ligne", "pendant sept jours."],
+     ["Amoxicilline 1 g", "Pendant 7 jours"], 1),
+    (["Nouvelle ordonnance.", "Amoxicilline un gramme, point à la ligne.", "Un comprimé matin et soir."],
+     ["Amoxicilline 1 g", "Un comprimé matin et soir"], 1),
+    (["Nouvelle ordonnance.", "Paracétamol un gramme.", "Ligne suivante.", "Si douleur."], ["Paracétamol 1 g", "Si douleur"], 1),
+    (["Nouvelle ordonnance.", "Paracétamol un gramme, à la ligne, ibuprofène 400 mg."], ["Paracétamol 1 g", "Ibuprofène 400 mg"], 1),
+    (["Nouvelle ordonnance.", "Paracétamol un gramme.", "À la ligne."], ["Paracétamol 1 g"], None),
+    (["Nouvelle ordonnance.", "Paracétamol un gramme.", SILENCE, "Pendant trois jours."], ["Paracétamol 1 g", "Pendant 3 jours"], 1),
+    (["Nouvelle ordonnance.", "Paracétamol un gramme.", SILENCE], ["Paracétamol 1 g"], None),
+    # commands between fragments
+    (["Nouvelle ordonnance.", "Amoxicilline un gramme.", "Aperçu.", "Pendant sept jours."], ["Amoxicilline 1 g", "Pendant 7 jours"], 1),
+    (["Nouvelle ordonnance.", "Amoxicilline un gramme.", "Pause.", "Pendant sept jours.", "Reprends.", "Un comprimé matin et soir."],
+     ["Amoxicilline 1 g", "Un comprimé matin et soir"], 1),
+    (["Nouvelle ordonnance.", "Amoxicilline un gramme,", "un comprimé matin et soir,", "Efface ça.", "Deux comprimés matin et soir."],
+     ["Amoxicilline 1 g, deux comprimés matin et soir"], 0),
+    (["Nouvelle ordonnance.", "Amoxicilline un gramme.", "Efface ça.", "Paracétamol un gramme."], ["Paracétamol 1 g"], 0),
+    (["Nouvelle ordonnance.", "Amoxicilline un gramme.", "À la ligne.", "Paracétamol un gramme.", "À la ligne.", "Efface ça."],
+     ["Amoxicilline 1 g"], None),
+    (["Nouvelle ordonnance.", "Amoxicilline un gramme,", "un comprimé matin et soir.", "Remplace amoxicilline par clindamycine.",
+      "Pendant sept jours."], ["Clindamycine 1 g, un comprimé matin et soir pendant 7 jours"], 0),
+    (["Nouvelle ordonnance.", "Amoxicilline un gramme.", "Nouvelle ordonnance.", "Pendant sept jours."], ["Pendant 7 jours"], 0),
+    # lab orders: an item gathers its material, teeth and shade
+    (["Fiche de laboratoire.", "Couronne", "zircone", "sur la trente-six,", "teinte A deux.", "Livraison", "jeudi prochain."],
+     ["Couronne zircone sur la 36, teinte A deux.", "Livraison jeudi prochain."], 1),
+    (["Fiche de laboratoire.", "Bridge zircone de la 14 à la 16.", "Couronne céramique sur la 21."],
+     ["Bridge zircone de la 14 à la 16.", "Couronne céramique sur la 21."], 1),
+    (["Fiche de laboratoire.", "Inlay céramique sur la 36.", "Empreinte optique", "envoyée."],
+     ["Inlay céramique sur la 36.", "Empreinte optique envoyée."], 1),
+    (["Fiche de laboratoire.", "Couronne sur la 46.", "Moignon ND3."], ["Couronne sur la 46 moignon ND3."], 0),
+    # certificates: a section goes on until another begins
+    (["Certificat médical initial.", "Le patient déclare", "avoir chuté", "hier soir.", "Fracture coronaire", "de la 21."],
+     ["Le patient déclare avoir chuté hier soir.", "Fracture coronaire de la 21."], 1),
+    (["Certificat médical initial.", "ITT", "de deux jours", "sous réserve de complications."],
+     ["ITT de deux jours sous réserve de complications."], 0),
+    (["Certificat médical initial.", "Luxation de la 11.", "Fracture de la 12."], ["Luxation de la 11.", "Fracture de la 12."], 1),
+    (["Certificat médical initial.", "Expulsion de la 11.", "Réimplantation et contention réalisées.", "Pas d'ITT."],
+     ["Expulsion de la 11.", "Réimplantation et contention réalisées.", "Pas d'ITT."], 2),
+    (["Certificat médical initial.", "Plaie de la lèvre", "et fracture de la 31.", "Valide.", "Sans exposition pulpaire."],
+     ["Plaie de la lèvre et fracture de la 31.", "Sans exposition pulpaire."], 1),
+    # reports: a heading alone takes what follows
+    (["Compte rendu.", "Motif,", "douleur sur la 36", "depuis deux jours.", "Anesthésie", "articaïne,", "deux cartouches."],
+     ["Motif, douleur sur la 36 depuis deux jours.", "Anesthésie articaïne, deux cartouches."], 1),
+    (["Compte rendu.", "Anesthésie para-apicale", "articaïne", "une cartouche.", "Composite", "sur la 24."],
+     ["Anesthésie para-apicale articaïne une cartouche.", "Composite sur la 24."], 1),
+    (["Compte rendu.", "Diagnostic,", "pulpite irréversible.", "Pulpotomie", "réalisée."],
+     ["Diagnostic, pulpite irréversible.", "Pulpotomie réalisée."], 1),
+    (["Compte rendu.", "Motif,", "Diagnostic, carie."], ["Motif", "Diagnostic, carie."], 1),
+    (["Compte rendu.", "Prochain rendez-vous", "jeudi prochain."], ["Prochain rendez-vous jeudi prochain."], 0),
+    (["Compte rendu.", "Extraction de la 48.", "Suture", "et consignes données."],
+     ["Extraction de la 48.", "Suture et consignes données."], 1),
+    (["Compte rendu.", "Détartrage réalisé.", "Hum.", "Euh, prochain rendez-vous dans six mois."],
+     ["Détartrage réalisé.", "Prochain rendez-vous dans 6 mois."], 1),
+    # English
+    (["New prescription.", "Amoxicillin 500 mg,", "one capsule three times a day", "for seven days."],
+     ["Amoxicillin 500 mg, one capsule three times a day for seven days"], 0),
+    (["New prescription.", "Ibuprofen 400 mg.", "New line.", "Paracetamol 1 g."], ["Ibuprofen 400 mg", "Paracetamol 1 g"], 1),
+]
+
+
+@pytest.mark.parametrize(("inputs", "texts", "open_line"), SEQUENCES, ids=[" / ".join(s[0][1:4])[:60] for s in SEQUENCES])
+def test_sequences_of_fragments_make_lines_by_meaning(inputs, texts, open_line):
+    language = "en" if inputs[0].startswith("New") else "fr"
+    d, _ = dictate(inputs, language)
+    assert d.draft is not None
+    assert [line.text for line in d.draft.lines] == texts
+    assert d.draft.open_line == open_line
+
+
+def test_the_open_line_grows_with_its_own_change():
+    d, _ = dictate(["Nouvelle ordonnance.", "Amoxicilline."])
+    assert d.draft.open_line == 0
+    grown = d.handle("Un gramme, un comprimé matin et soir.")
+    assert [o.kind for o in grown] == ["draft_updated"]
+    change = grown[0].change
+    assert change["op"] == "extend_line" and change["index"] == 0 and change["fragment"] == "Un gramme, un comprimé matin et soir."
+    assert change["line"]["strength"] == "1 g" and grown[0].draft.open_line == 0
+    assert grown[0].draft.lines[0].intakes_per_day == 2.0
+
+
+def test_efface_ca_takes_back_the_last_fragment_of_the_open_line():
+    d, _ = dictate(["Nouvelle ordonnance.", "Amoxicilline un gramme,", "pendant sept jours."])
+    undone = d.handle("Efface ça.")
+    assert [o.kind for o in undone] == ["command", "draft_updated"]
+    assert undone[0].message == "« pendant sept jours » effacé"
+    assert undone[1].change["op"] == "remove_fragment" and undone[1].change["fragment"] == "pendant sept jours."
+    assert [line.text for line in d.draft.lines] == ["Amoxicilline 1 g"] and d.draft.open_line == 0
+    assert d.draft.lines[0].duration_days is None
+
+
+def test_a_long_silence_closes_the_line_and_says_so():
+    d, _ = dictate(["Nouvelle ordonnance.", "Amoxicilline un gramme."])
+    closed = d.end_line()
+    assert [o.kind for o in closed] == ["draft_updated"] and closed[0].change == {"op": "close_line", "index": 0}
+    assert closed[0].draft.open_line is None
+    assert d.end_line() == []  # nothing open: nothing to say
+
+
+def test_a_line_ended_by_voice_is_confirmed():
+    d, _ = dictate(["Nouvelle ordonnance.", "Amoxicilline un gramme."])
+    ended = d.handle("À la ligne.")
+    assert [o.kind for o in ended] == ["command", "draft_updated"]
+    assert ended[0].command == "end_line" and ended[0].message == "Ligne terminée"
+    assert d.handle("À la ligne.")[0].message == "Aucune ligne en cours"
+
+
+def test_validation_closes_the_open_line_within_its_own_update():
+    d, _ = dictate(["Nouvelle ordonnance.", "Amoxicilline un gramme,", "un comprimé matin et soir pendant sept jours."])
+    validated = d.handle("Valide.")
+    assert [o.kind for o in validated] == ["command", "draft_updated", "document"]
+    assert validated[1].draft.open_line is None and validated[1].draft.status == "validated"
+    grown = d.handle("Paracétamol un gramme.")  # a new version begins with a new line
+    assert grown[0].change["op"] == "add_line" and d.draft.version == 2
+
+
+def test_warnings_of_a_growing_line_are_given_once():
+    d, outcomes = dictate(["Nouvelle ordonnance.", "Zyrtec dix milligrammes,", "un comprimé par jour,", "pendant cinq jours."])
+    warnings = [o.message for o in outcomes if o.kind == "warning"]
+    assert warnings == ["« Zyrtec » n'est pas dans le formulaire : vérifier le nom du médicament"]
+
+
+def test_a_resumed_draft_has_no_open_line():
+    d, _ = dictate(["Nouvelle ordonnance.", "Amoxicilline un gramme."])
+    again = Dictation(today=TODAY)
+    again.restore(d.draft)
+    assert again.draft.open_line is None
+    again.handle("Pendant sept jours.")
+    assert [line.text for line in again.draft.lines] == ["Amoxicilline 1 g", "Pendant 7 jours"]
+
+
+@pytest.mark.parametrize(("said", "left"), [
+    ("Euh.", ""), ("euh, hum...", ""), ("Ben.", ""), ("Euh paracétamol", "Paracétamol"),
+    ("Bain de bouche à la chlorhexidine, euh, deux fois par jour", "Bain de bouche à la chlorhexidine, deux fois par jour"),
+    ("Ben de bouche", "Ben de bouche"), ("Heureux", "Heureux"), ("Hummus", "Hummus"),
+])
+def test_fillers_are_taken_out(said, left):
+    assert without_fillers(said) == left
+
+
+def test_explicit_ends_and_sentences():
+    assert split_ends("Amoxicilline un gramme, à la ligne", "fr") == [("Amoxicilline un gramme", True)]
+    assert split_ends("Paracétamol, point à la ligne. Ibuprofène", "fr") == [("Paracétamol", True), ("Ibuprofène", False)]
+    assert split_ends("Fracture de la ligne de collet", "fr") == [("Fracture de la ligne de collet", False)]
+    assert split_ends("Ibuprofen, next line", "en") == [("Ibuprofen", True)]
+    assert sentences("Motif. Douleur sur la 36.") == ["Motif.", "Douleur sur la 36."]
+    assert join("Amoxicilline.", "Un gramme,") == "Amoxicilline un gramme,"
+    assert join("Paracétamol 1 g,", "ITT") == "Paracétamol 1 g, ITT"
+    assert continues("prescription", "Amoxicilline", "Un gramme") and not continues("prescription", "Amoxicilline 1 g", "Ibuprofène")
