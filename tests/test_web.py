@@ -7,6 +7,7 @@ WebSocket when WebRTC is blocked."""
 from __future__ import annotations
 
 import re
+import wave
 from pathlib import Path
 
 import httpx
@@ -299,4 +300,61 @@ def test_the_screen_reconnects_and_catches_up_after_a_network_cut(browser, pract
         link.close()
     text = screen.inner_text("#transcript")
     assert text.count("Paracétamol") == 1 and text.count("Amoxicilline") == 1  # caught up once, nothing twice
+    screen.context.close()
+
+
+@pytest.fixture
+def paused_browser(tmp_path):
+    """A browser whose fake microphone plays a dictation with pauses:
+    "Nouvelle ordonnance. Ibuprofène … deux cents milligrammes, … deux
+    comprimés … trois fois par jour … pendant quatre jours." (2 s of silence
+    after the drug's name)."""
+    import av
+    import numpy as np
+    from playwright.sync_api import sync_playwright
+
+    wav = tmp_path / "pauses_p08.wav"
+    with av.open(str(ROOT / "tests" / "data" / "pauses" / "pauses_p08.ogg")) as source:
+        frames = list(source.decode(audio=0))  # mono; Opus decodes at 48 kHz
+    pcm = np.concatenate([f.to_ndarray().reshape(-1) for f in frames])
+    with wave.open(str(wav), "wb") as out:  # Chromium's fake microphone plays WAV only
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(frames[0].sample_rate)
+        out.writeframes((np.clip(pcm, -1, 1) * 32767).astype("<i2").tobytes())
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
+            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={wav}%noloop", "--autoplay-policy=no-user-gesture-required"])
+        yield browser
+        browser.close()
+
+
+def test_a_line_dictated_with_pauses_grows_on_both_pages(paused_browser, practice):
+    """The dentist pauses mid-line: the draft shows one line, marked as being
+    dictated, that grows with each fragment; the assistant's screen shows the
+    same; the next command closes it."""
+    room = practice.rooms[0]
+    screen = watch(paused_browser, practice, room)
+    page = log_in(paused_browser, practice, "dentist")
+    dictate(page, practice, room)
+    growing = page.locator("#draft li.open")
+    expect(growing).to_contain_text(re.compile(r"ibuprof[eè]ne", re.I), timeout=40_000)
+    expect(screen.locator("#drafts li.open")).to_contain_text(re.compile(r"ibuprof[eè]ne", re.I), timeout=20_000)
+    expect(growing).to_contain_text(re.compile(r"4 jours"), timeout=40_000)  # the last fragment, after four pauses
+    expect(screen.locator("#drafts li.open")).to_contain_text(re.compile(r"4 jours"), timeout=20_000)
+    assert page.locator("#draft li").count() == 1 and screen.locator("#drafts li").count() == 1
+    line = page.inner_text("#draft li.open")
+    assert re.search(r"200 mg", line) and re.search(r"3 fois par jour", line), line
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "dictee-pauses.png"))
+    page.fill("#type-text", "Aperçu.")  # a command closes the line
+    page.press("#type-text", "Enter")
+    page.wait_for_selector("#draft li:not(.open)")
+    screen.wait_for_selector("#drafts li:not(.open)")
+    assert page.locator("#draft li.open").count() == 0
+    page.click("#stop")
+    page.wait_for_selector("#start:not(.hidden)", timeout=20_000)
+    assert not page.problems and not screen.problems, (page.problems, screen.problems)
+    page.context.close()
     screen.context.close()

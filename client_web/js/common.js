@@ -14,7 +14,7 @@ const STRINGS = {
     documents: "Documents", open: "Ouvrir", download: "Télécharger", print: "Imprimer",
     rooms: "Fauteuils du cabinet", live: "● dictée en cours", free: "libre", back: "← Fauteuils", waiting: "En attente d'une dictée…",
     connected: "connecté", reconnecting: "connexion perdue, reconnexion…", via_webrtc: "WebRTC", via_websocket: "WebSocket",
-    mic_error: "Micro inaccessible : ", validated: "validé", draft_status: "brouillon", version: "version",
+    mic_error: "Micro inaccessible : ", validated: "validé", draft_status: "brouillon", version: "version", open_line: "en cours de dictée",
   },
   en: {
     login: "Sign in", email: "E-mail", password: "Password", sign_in: "Sign in",
@@ -27,7 +27,7 @@ const STRINGS = {
     documents: "Documents", open: "Open", download: "Download", print: "Print",
     rooms: "The practice's chairs", live: "● dictating", free: "free", back: "← Chairs", waiting: "Waiting for a dictation…",
     connected: "connected", reconnecting: "connection lost, reconnecting…", via_webrtc: "WebRTC", via_websocket: "WebSocket",
-    mic_error: "Microphone unavailable: ", validated: "signed", draft_status: "draft", version: "version",
+    mic_error: "Microphone unavailable: ", validated: "signed", draft_status: "draft", version: "version", open_line: "being dictated",
   },
 };
 
@@ -116,11 +116,19 @@ function header(active) {
 }
 
 // A draft as both pages show it: its title, status and version, its lines
-// with their warnings.
+// with their warnings; the line still being dictated (draft.open_line) is
+// marked: it grows with the next words until another line begins.
 function draftView(draft) {
   const status = draft.status === "validated" ? t("validated") : t("draft_status");
+  const line = (l, i) => i === draft.open_line
+    ? el("li", { class: "open", "aria-live": "polite" }, l.text, el("span", { class: "growing" }, t("open_line")), ...warnings(l))
+    : el("li", {}, l.text, ...warnings(l));
   return el("div", {},
     el("h3", {}, TITLES[draft.kind] || draft.kind, el("span", { class: `status ${draft.status}` }, `${status} · ${t("version")} ${draft.version}`)),
-    el("ol", {}, ...draft.lines.map((line) => el("li", {}, line.text, ...(line.warnings || []).map((w) => el("span", { class: "warn" }, w))))));
+    el("ol", {}, ...draft.lines.map(line)));
+}
+
+function warnings(line) {
+  return (line.warnings || []).map((w) => el("span", { class: "warn" }, w));
 }
 

@@ -34,11 +34,12 @@ from .commands import fold
 from .lab import MATERIALS, WORK_TYPES
 from .prescription import find_drug
 
-# Hesitations: never words of a document.  "ben" and "bah" only as a whole
-# fragment ("Bain de bouche" is often heard "Ben de bouche").
+# Hesitations: never words of a document.  "ben", "bah", "et" only as a
+# whole fragment ("Bain de bouche" is often heard "Ben de bouche"; a lone
+# "euh" is often heard "Et ?").
 _FILLER_WORDS = r"euh+|heu+|euhm|hum+|hmm+|mmh+|mm+|uh+|um+|erm|ehm"
 _FILLER = re.compile(rf"(?<![\w'’-])(?:{_FILLER_WORDS})(?![\w'’-])[\s,.;:!?…]*", re.IGNORECASE)
-_FILLER_ONLY = re.compile(rf"^[\s,.;:!?…]*(?:(?:{_FILLER_WORDS}|ben|bah|bon|hein)[\s,.;:!?…]*)+$", re.IGNORECASE)
+_FILLER_ONLY = re.compile(rf"^[\s,.;:!?…]*(?:(?:{_FILLER_WORDS}|ben|bah|bon|hein|et|eh|ah|oh|hé)[\s,.;:!?…]*)+$", re.IGNORECASE)
 
 # "à la ligne" and its kin, said at the end of a line (or alone).
 _END_WORDS = {
@@ -50,7 +51,7 @@ _END = {
     for language, words in _END_WORDS.items()
 }
 
-_NUMBER_WORDS = (r"\d|un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze|vingt|trente|quarante|"
+_NUMBER_WORDS = (r"\d+|un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze|vingt|trente|quarante|"
                  r"cinquante|soixante|cent|cents|mille|demi|demie|one|two|three|four|five|six|seven|eight|nine|ten|half")
 # Words that cannot begin a line of their own (folded), any document.
 _CONTINUES = (
@@ -64,7 +65,7 @@ _CONTINUES = (
     r"of|with|without|and|or|then|on|in|at|for|since|during|from|to|per|times|twice|once|daily|every|"
     r"tablets?|capsules?|yesterday|today|this|tomorrow|next|done|given"
 )
-_CONTINUES_RE = re.compile(rf"^(?:{_CONTINUES}|{_NUMBER_WORDS})\b")
+_CONTINUES_RE = re.compile(rf"^(?:\d|(?:{_CONTINUES}|{_NUMBER_WORDS})\b)")  # "400 mg", "300mg"
 
 # What opens a line, document by document (folded, at the fragment's start,
 # an article allowed before the noun).
