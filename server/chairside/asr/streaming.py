@@ -44,8 +44,15 @@ MIN_AGREEMENT_WINDOW_S = 1.5
 # A window cut keeps only words ending this long before the window's end
 # (the last ones may be cut mid-word).
 CUT_MARGIN_S = 1.0
-# Audio kept before the first word of the context (its onset).
+# Audio kept before the first word of the context (its onset), after its
+# last word, and the end of the pause kept before the utterance.
 CONTEXT_LEAD_S = 0.15
+CONTEXT_TAIL_S = 0.2
+CONTEXT_PAUSE_S = 0.3
+# A short utterance whose only word or two are this doubtful is a sound, not
+# speech (an "euh" alone is read "Un", 0.21, or a prompt word, "ITT.").
+LONE_SOUND_S = 1.0
+LONE_SOUND_MAX_P = 0.35
 # Hesitations: never words of the dictation, whatever Whisper writes.
 FILLERS = frozenset({"euh", "euhm", "heu", "hein", "hum", "hmm", "hm", "mmh", "mhm", "bah", "ben", "pff"})
 
@@ -211,7 +218,8 @@ class UtteranceTranscriber:
 
     def _lead(self, end: int) -> tuple[np.ndarray, list[Word], int]:
         """The context decoded before this utterance's window: (audio, its
-        words, its first stream sample).  Only for the first window of an
+        words, the stream sample its audio would start at if it ran on
+        without a break into the utterance).  Only for the first window of an
         utterance, within ``context_s`` and the decoding window."""
         before = self.before
         if before is None or self.window_start > 0 or self.options.context_s <= 0 or not before.words:
@@ -224,8 +232,15 @@ class UtteranceTranscriber:
             if i > 0:  # not into the previous word
                 onset = max(onset, int(words[i - 1].end * SAMPLE_RATE))
             if onset >= first_allowed and w.end * SAMPLE_RATE <= self.start + 0.05 * SAMPLE_RATE:
-                audio = before.audio[onset - before.start : self.start - before.start]
-                return audio, words[i:], onset
+                # Of the pause after the last word, only its end (silence, by
+                # the VAD's definition): what it held before gave no words (a
+                # breath, an "euh" ended by the VAD) and must not become the
+                # first words of this utterance.
+                spoken_until = min(self.start, int((words[-1].end + CONTEXT_TAIL_S) * SAMPLE_RATE))
+                pause_from = max(spoken_until, self.start - int(CONTEXT_PAUSE_S * SAMPLE_RATE))
+                audio = np.concatenate([before.audio[onset - before.start : spoken_until - before.start],
+                                        before.audio[pause_from - before.start : self.start - before.start]])
+                return audio, words[i:], self.start - audio.size
         return np.zeros(0, np.float32), [], self.start
 
     async def _decode_final(self, end: int) -> FinalResult:
@@ -247,6 +262,8 @@ class UtteranceTranscriber:
             words = [Word(w.word, w.start + shift, w.end + shift, w.probability) if w.end > 0 else w for w in words]
         words = drop_fillers(words)
         words = words[: len(trim_repetition([w.word for w in words]))]
+        if (end - self.window_start) / SAMPLE_RATE <= LONE_SOUND_S and len(words) <= 2 and all(w.probability < LONE_SOUND_MAX_P for w in words):
+            words = []  # a short sound read as a word or two the recognizer doubts: a breath, an "euh"
         return self._result(" ".join(w.word for w in words), words, end, True)
 
     def _result(self, text: str, words: list[Word], end: int, end_of_utterance: bool) -> FinalResult:
