@@ -23,6 +23,14 @@ practice with a patient, and scored:
 Run with the project's venv:
 
     .venv/bin/python scripts/bench_pauses.py --json docs/bench_pauses.json
+
+``--offline`` is for quick iteration: the real ``Listener`` (VAD, streaming
+recognition) runs in this process, faster than real time and partials off,
+and only the finals are scored (WER paused vs twins, filler-made words; no
+drafts, no latencies).  Finals do not depend on partials or timing, so this
+gives the finals of the real-time run; the real-time mode stays the
+reference for recorded numbers.  ``--offline --french`` also scores the 12
+French recordings of ``tests/data`` (bench_stream.py's set) the same way.
 """
 
 from __future__ import annotations
@@ -134,15 +142,112 @@ def totals(results: list[dict]) -> dict:
             "final_after_vad_p50_s": pct(latencies, 0.5), "final_after_vad_p95_s": pct(latencies, 0.95)}
 
 
+class _Finals:
+    """The Results of a listener that keeps the final texts."""
+
+    def __init__(self) -> None:
+        self.n, self.texts = 0, []
+
+    def speech_started(self, t: float) -> int:
+        self.n += 1
+        return self.n
+
+    def speech_ended(self, utterance: int, t: float) -> None:
+        pass
+
+    def partial(self, utterance: int, result) -> None:
+        pass
+
+    async def final(self, utterance: int, result) -> None:
+        if result.text:
+            self.texts.append(result.text)
+
+    def failed(self, exc: Exception) -> None:
+        raise exc
+
+
+async def offline_finals(engine, vad, settings, path: Path) -> list[str]:
+    """A recording (then 1 s of silence) through a real Listener, as fast as it decodes."""
+    import numpy as np
+
+    from chairside import events as ev
+    from chairside.asr.listener import Listener
+    from chairside.client import load_audio
+    from chairside.session import streaming_options
+
+    options = streaming_options(ev.Start(type="start", encoding="pcm_f32le", language="fr"), settings)
+    results = _Finals()
+    listener = Listener(engine=engine, vad=vad, settings=settings, options=options, results=results)
+    listener.start()
+    audio = np.concatenate([load_audio(path), np.zeros(16000, np.float32)])
+    for i in range(0, audio.size, 1600):
+        listener.feed(audio[i : i + 1600])
+        await asyncio.sleep(0)
+    listener.finish()
+    await listener.drained()
+    return results.texts
+
+
+def run_offline(folder: Path, paused: list[dict], twins: dict, french: bool) -> dict:
+    from chairside.config import Settings
+    from chairside.evaluation import wer
+    from chairside.runtime import load_engine
+
+    settings = Settings.from_env(partial_interval_s=1000.0)
+
+    async def run() -> dict:
+        engine, vad, _ = load_engine(settings)
+        await engine.start()
+        try:
+            out = {"paused": [], "twins": []}
+            for kind, rows in (("paused", paused), ("twins", [twins[twin_of(r["file"])] for r in paused])):
+                for row in rows:
+                    finals = await offline_finals(engine, vad, settings, folder / row["file"])
+                    out[kind].append({"file": row["file"], "finals": finals, **score(row["transcript"], " ".join(finals))})
+            if french:
+                from conftest import recordings
+
+                refs, hyps = [], []
+                for name, rec in recordings().items():
+                    if rec.language == "fr" and not name.startswith(("noise", "silence")):
+                        hyps.append(" ".join(await offline_finals(engine, vad, settings, rec.path)))
+                        refs.append(rec.transcript)
+                out["french_wer"] = round(wer(refs, hyps, "fr"), 4)
+                out["french_recordings"] = len(refs)
+            return out
+        finally:
+            await engine.close()
+
+    return asyncio.run(run())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--audio", type=Path, default=PAUSES, help="a folder with manifest.tsv, paused recordings and their …n twins")
     parser.add_argument("--json", type=Path, help="write the report here")
+    parser.add_argument("--offline", action="store_true", help="in-process listener, faster than real time, finals only")
+    parser.add_argument("--french", action="store_true", help="with --offline: also the French recordings of tests/data")
     args = parser.parse_args()
     with open(args.audio / "manifest.tsv", newline="") as fh:
         rows = list(csv.DictReader(fh, delimiter="\t"))
     twins = {r["file"]: r for r in rows if re.search(r"n\.(?:wav|ogg)$", r["file"])}
     paused = [r for r in rows if r["file"] not in twins and twin_of(r["file"]) in twins]
+
+    if args.offline:
+        results = run_offline(args.audio, paused, twins, args.french)
+        report = {kind: {"wer": round(sum(r["errors"] for r in results[kind]) / sum(r["reference_words"] for r in results[kind]), 4),
+                         "filler_made_words": sum(r["filler_made_words"] for r in results[kind])} for kind in ("paused", "twins")}
+        report["wer_ratio_paused_to_twins"] = round(report["paused"]["wer"] / report["twins"]["wer"], 3)
+        if args.french:
+            report["french_wer"] = results["french_wer"]
+        if args.json:
+            args.json.write_text(json.dumps({**report, "recordings": results}, indent=1, ensure_ascii=False) + "\n")
+        print(json.dumps(report))
+        for r in results["paused"] + results["twins"]:
+            print(f"\n{r['file']}: {r['errors']} errors, {r['filler_made_words']} filler-made")
+            for text in r["finals"]:
+                print(f"   {text}")
+        return 0
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-pauses-"))
     server = start_server(tmp, token_ttl_s=4 * 3600)  # the whole run on one login (64 recordings take ~17 min)

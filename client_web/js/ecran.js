@@ -50,7 +50,10 @@ function handle(event) {
     case "session.started": startSession(event.session); break;
     case "session.ended": break;
     case "partial": para(event.utterance).replaceChildren(el("span", { class: "stable" }, event.stable), " ", el("span", { class: "unstable" }, event.unstable)); scroll(); break;
-    case "final": if (event.text) { const p = para(event.utterance); p.textContent = event.text; p.className = event.source === "text" ? "typed" : ""; scroll(); } break;
+    case "final":  // replaces the utterance's partials (it may differ from their stable words)
+      if (event.text) { const p = para(event.utterance); p.textContent = event.text; p.className = event.source === "text" ? "typed" : ""; scroll(); }
+      else if (event.end_of_utterance !== false && view.live.has(event.utterance)) { view.live.get(event.utterance).remove(); view.live.delete(event.utterance); }
+      break;
     case "draft.updated": draft(event.draft); break;
     case "document.ready": if (event.status === "validated") documentItem(event); break;
   }

@@ -58,6 +58,9 @@ def streaming_options(start: ev.Start, settings: Settings) -> StreamingOptions:
         final_beam_size=settings.final_beam_size,
         window_s=settings.asr_window_s,
         agreement_n=settings.agreement_n,
+        context_s=settings.asr_context_s,
+        context_pause_s=settings.asr_context_pause_s,
+        partial_cpu_share=settings.partial_cpu_share,
     )
 
 

@@ -13,6 +13,7 @@ is awaited before the next decode, so results stay in order.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections import deque
 from typing import Protocol
@@ -22,8 +23,8 @@ import numpy as np
 from ..audio import SAMPLE_RATE
 from ..audio.vad import Endpointer, SileroVad, VadEvent, VadOptions
 from ..config import Settings
-from .engine import AsrEngine
-from .streaming import PROMPT_CONTEXT_CHARS, FinalResult, PartialResult, StreamingOptions, UtteranceTranscriber
+from .engine import AsrEngine, Word
+from .streaming import PROMPT_CONTEXT_CHARS, Context, FinalResult, PartialResult, StreamingOptions, UtteranceTranscriber
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,10 @@ class Listener:
         self._buffer = np.zeros(0, np.float32)  # recent stream audio ...
         self._buffer_start = 0  # ... starting at this sample
         self._preroll = (settings.vad_speech_pad_ms + settings.vad_min_speech_ms) * SAMPLE_RATE // 1000 + SAMPLE_RATE
+        # The audio before an utterance that its final may be decoded with: the
+        # phrase before a short pause, and the pause.
+        self._history = int((options.context_s + options.context_pause_s) * SAMPLE_RATE) if options.context_s > 0 else 0
+        self._spoken: deque[tuple[float, float, list[Word]]] = deque()  # recent finals: start, end, timed words
         self._open: tuple[int, UtteranceTranscriber] | None = None
         self._closing: deque[tuple[int, UtteranceTranscriber]] = deque()
         self._last_partial: dict[int, tuple[str, str]] = {}
@@ -96,7 +101,7 @@ class Listener:
         if self._finished:
             return
         if samples.size:
-            self._buffer = np.concatenate([self._buffer, samples])
+            self._buffer = np.concatenate([self._buffer, samples]) if self._buffer.size else samples.astype(np.float32, copy=True)
             self.samples += samples.size
             for event in self.endpointer.feed(samples):
                 self._on_vad(event)
@@ -137,7 +142,7 @@ class Listener:
                 u.append(self._slice(have, until))
 
     def _trim_buffer(self) -> None:
-        keep_from = self.samples - self._preroll
+        keep_from = self.samples - max(self._preroll, self._history)
         if self._open is not None:
             u = self._open[1]
             keep_from = min(keep_from, u.start + u.audio.size)
@@ -150,6 +155,9 @@ class Listener:
         if event.kind == "speech_start":
             uid = self.results.speech_started(round(event.t, 3))
             u = UtteranceTranscriber(engine=self.engine, options=self.options, start=event.sample, context=self._context)
+            if self._history:  # the words come with the previous finals, before this one is decoded
+                first = max(self._buffer_start, event.sample - self._history)
+                u.before = Context(audio=self._slice(first, event.sample).copy(), start=first)
             self._open = (uid, u)
         elif self._open is not None:
             uid, u = self._open
@@ -179,6 +187,7 @@ class Listener:
         """Run one recognition job if one is due; False when there is none."""
         if self._closing:
             uid, u = self._closing[0]
+            self._give_context(u)
             finals = await u.final()
             self._closing.popleft()
             self._last_partial.pop(uid, None)
@@ -194,6 +203,7 @@ class Listener:
             # meanwhile: the final must not wait behind one.
             uid, u = self._open
             if u.speculated_end != pending_end:
+                self._give_context(u)
                 await u.speculate(pending_end)
                 return True
             return False
@@ -209,7 +219,25 @@ class Listener:
             return True
         return False
 
+    def _give_context(self, u: UtteranceTranscriber) -> None:
+        """The words of the finals before ``u`` that no pause longer than
+        ``context_pause_s`` separates from it (its final is decoded with them)."""
+        if u.before is None:
+            return
+        t, words = u.start / SAMPLE_RATE, []
+        for start, end, spoken in reversed(self._spoken):
+            if t - end > self.options.context_pause_s or end > t + 0.01:
+                break
+            words[:0] = spoken
+            t = start
+        earliest = u.before.start / SAMPLE_RATE
+        u.before = dataclasses.replace(u.before, words=tuple(w for w in words if w.start >= earliest and w.end > 0))
+
     async def _final(self, uid: int, result: FinalResult) -> None:
+        self._spoken.append((result.start, result.end, list(result.words)))
+        horizon = result.end - self._history / SAMPLE_RATE - self.options.window_s
+        while self._spoken and self._spoken[0][1] < horizon:
+            self._spoken.popleft()
         if result.text:  # what was just said helps with what follows a short pause
             self._context = (self._context + " " + result.text)[-PROMPT_CONTEXT_CHARS:].strip()
             if self._open is not None and self._open[0] > uid and self._open[1].window_start == 0:

@@ -1,13 +1,28 @@
-"""Streaming policy for one utterance: partial re-decodes, agreement, final.
+"""Streaming policy for one utterance: cheap partials for display, finals
+decoded afresh, with the phrase before a pause as context.
 
-While the utterance is open it is re-decoded every ``partial_interval_s`` of
-new audio (greedy, the committed words forced as the decoder's prefix), and
-LocalAgreement-n (n = 3 by default) decides what becomes stable.  At the end of the utterance a
-final decode (beam search, word timings) starts from the same committed words,
-so the final text always begins with the stable text: nothing shown as stable
-is ever retracted.  An utterance longer than the decoding window is cut at
-the end of its last committed word; that part is sent as a final and decoding
-goes on from there, with the text before as context.
+Partials.  While the utterance is open it is re-decoded (greedy, the stable
+words forced as the decoder's prefix, so that they stay) and
+LocalAgreement-n decides what becomes stable.  Partials are only shown: the
+interval between two of them is at least ``partial_interval_s`` of new
+audio, and widens so that partial decodes take no more than
+``partial_cpu_share`` of a decoder per second of audio (a slow machine, or a
+busy one, gets fewer partials rather than a late final).
+
+Finals.  At the end of the utterance the final is the recognizer's best
+reading of it (beam search, word timings), decoded afresh: the stable words
+of the partials are not forced on it, and it replaces them.  When the
+utterance follows a short pause (at most ``context_pause_s``), the final is
+decoded with the phrase before it: up to ``context_s`` of the preceding
+utterances' audio, the pause, then this utterance's audio, with the text of
+their finals forced as the decoder's prefix; only the words after that
+prefix are this utterance's.  The recognizer thus never hears a fragment
+after a pause alone ("pendant sept jours" reads as the end of the phrase
+it ends, not as a sentence of its own).
+
+An utterance longer than the decoding window is cut at the end of a word
+well inside the window; that part is sent as a final and decoding goes on
+from there, with the text before as context.
 """
 
 from __future__ import annotations
@@ -17,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..audio import SAMPLE_RATE
+from ..text import word_key
 from .agreement import LocalAgreement, trim_repetition
 from .engine import FINAL, PARTIAL, AsrEngine, DecodeRequest, Word
 
@@ -25,6 +41,24 @@ PROMPT_CONTEXT_CHARS = 200
 # towards agreement: with so little context Whisper base guesses, and two
 # equal guesses would become permanent (measured: docs/benchmarks.md).
 MIN_AGREEMENT_WINDOW_S = 1.5
+# A window cut keeps only words ending this long before the window's end
+# (the last ones may be cut mid-word).
+CUT_MARGIN_S = 1.0
+# Audio kept before the first word of the context (its onset), after its
+# last word, and the end of the pause kept before the utterance.
+CONTEXT_LEAD_S = 0.15
+CONTEXT_TAIL_S = 0.2
+CONTEXT_PAUSE_S = 0.3
+# A short utterance whose only word or two are this doubtful is a sound, not
+# speech (an "euh" alone is read "Un", 0.21, or a prompt word, "ITT.").
+LONE_SOUND_S = 1.0
+LONE_SOUND_MAX_P = 0.35
+# Hesitations: never words of the dictation, whatever Whisper writes.
+FILLERS = frozenset({"euh", "euhm", "heu", "hein", "hum", "hmm", "hm", "mmh", "mhm", "bah", "ben", "pff"})
+
+
+def is_filler(word: str) -> bool:
+    return word_key(word) in FILLERS
 
 
 @dataclass(frozen=True)
@@ -36,6 +70,9 @@ class StreamingOptions:
     final_beam_size: int = 5
     window_s: float = 25.0
     agreement_n: int = 3
+    context_s: float = 10.0  # audio of the phrase before a pause decoded with a final (0: none)
+    context_pause_s: float = 3.0  # longest pause the context spans
+    partial_cpu_share: float = 0.2  # partial decode seconds per second of audio, at most (0: no bound)
 
 
 @dataclass(frozen=True)
@@ -54,6 +91,22 @@ class FinalResult:
     end_of_utterance: bool
 
 
+@dataclass(frozen=True)
+class Context:
+    """What was said just before an utterance: the stream's audio from
+    ``start`` (a sample) up to the utterance, and the words of its finals in
+    session seconds."""
+
+    audio: np.ndarray
+    start: int
+    words: tuple[Word, ...] = ()
+
+
+def drop_fillers(words: list[Word]) -> list[Word]:
+    """Without hesitations, nor what is left of them ("Hein ?" → "?")."""
+    return [w for w in words if word_key(w.word) and not is_filler(w.word)]
+
+
 @dataclass
 class UtteranceTranscriber:
     """Audio of one utterance in, partials and finals out.  ``start`` is the
@@ -63,17 +116,20 @@ class UtteranceTranscriber:
     options: StreamingOptions
     start: int
     context: str = ""  # text said before this window, for the prompt
+    before: Context | None = None  # the phrase before a short pause (set by the listener)
     window_start: int = 0  # first sample of the decoding window, within ``audio``
     decoded_until: int = 0  # samples seen by the last partial decode
     closed: bool = False
     agreement: LocalAgreement = field(init=False)
     speculated_end: int = -1  # stream sample a final was decoded ahead for
-    _speculative: tuple[tuple[int, int], FinalResult] | None = None
+    partial_interval: float = 0.0  # seconds of new audio before the next partial (adapts)
+    _speculative: tuple[tuple, FinalResult] | None = None
     _buffer: np.ndarray = field(default_factory=lambda: np.zeros(SAMPLE_RATE, np.float32))
     _size: int = 0
 
     def __post_init__(self) -> None:
         self.agreement = LocalAgreement(self.options.agreement_n)
+        self.partial_interval = self.options.partial_interval_s
 
     @property
     def audio(self) -> np.ndarray:
@@ -96,34 +152,33 @@ class UtteranceTranscriber:
 
     @property
     def partial_due(self) -> bool:
-        return not self.closed and self.audio.size - self.decoded_until >= self.options.partial_interval_s * SAMPLE_RATE
+        return not self.closed and self.audio.size - self.decoded_until >= self.partial_interval * SAMPLE_RATE
 
-    def _prompt(self) -> str:
+    def _prompt(self, context: str | None = None) -> str:
         vocabulary = ", ".join(self.options.vocabulary)
-        context = self.context[-PROMPT_CONTEXT_CHARS:]
+        context = (self.context if context is None else context)[-PROMPT_CONTEXT_CHARS:]
         return " ".join(p for p in (vocabulary + ("." if vocabulary else ""), context) if p).strip()
 
-    def _request(self, *, priority: int, beam: int, words: bool, end: int | None = None) -> DecodeRequest:
-        return DecodeRequest(
-            audio=self.audio[self.window_start : end],
-            language=self.options.language,
-            prefix=self.agreement.stable_text,
-            prompt=self._prompt(),
-            beam_size=beam,
-            word_timestamps=words,
-            priority=priority,
-        )
+    # -- partials ---------------------------------------------------------------------
 
     async def partial(self) -> tuple[PartialResult, FinalResult | None]:
-        """Re-decode the open utterance.  Returns the partial and, when the
-        window had to be cut, the final of the part before the cut."""
+        """Re-decode the open utterance (greedy, the stable words forced).
+        Returns the partial and, when the window had to be cut, the final of
+        the part before the cut."""
         self.decoded_until = self.audio.size
         cut = None
         if (self.decoded_until - self.window_start) / SAMPLE_RATE >= self.options.window_s:
             cut = await self._cut()
-        decoded = await self.engine.decode(self._request(priority=PARTIAL, beam=self.options.partial_beam_size, words=False, end=self.decoded_until))
+        decoded = await self.engine.decode(DecodeRequest(
+            audio=self.audio[self.window_start : self.decoded_until], language=self.options.language,
+            prefix=self.agreement.stable_text, prompt=self._prompt(), beam_size=self.options.partial_beam_size,
+            word_timestamps=False, priority=PARTIAL,
+        ))
+        if self.options.partial_cpu_share > 0:  # slow decodes (slow or busy machine): fewer partials
+            self.partial_interval = max(self.options.partial_interval_s, decoded.compute_s / self.options.partial_cpu_share)
         window_s = (self.decoded_until - self.window_start) / SAMPLE_RATE  # after a cut: the new window
-        self.agreement.update(self._tail(decoded.text.split()), trusted=window_s >= MIN_AGREEMENT_WINDOW_S)
+        words = [w for w in decoded.text.split() if word_key(w) and not is_filler(w)]
+        self.agreement.update(words[len(self.agreement.committed) :], trusted=window_s >= MIN_AGREEMENT_WINDOW_S)
         partial = PartialResult(
             stable=self.agreement.stable_text,
             unstable=" ".join(self.agreement.unstable),
@@ -131,16 +186,21 @@ class UtteranceTranscriber:
         )
         return partial, cut
 
+    # -- finals -------------------------------------------------------------------------
+
+    def _speculation_key(self, end: int) -> tuple:
+        return (end, self.window_start, len(self.before.words) if self.before else 0, self.context)
+
     async def speculate(self, end_sample: int) -> None:
         """Decode the final ahead of time, as if the utterance ended at
         ``end_sample``: while the VAD waits out its minimum silence, the audio
         of the final is already known.  Used by :meth:`final` if the utterance
-        does end there and nothing was committed since; wasted otherwise."""
+        does end there (and its context did not change); wasted otherwise."""
         self.speculated_end = end_sample
         end = end_sample - self.start
         if end <= self.window_start or (end - self.window_start) / SAMPLE_RATE >= self.options.window_s:
             return
-        key = (end, len(self.agreement.committed))
+        key = self._speculation_key(end)
         self._speculative = (key, await self._decode_final(end))
 
     async def final(self) -> list[FinalResult]:
@@ -150,64 +210,95 @@ class UtteranceTranscriber:
             if (cut := await self._cut()) is not None:
                 results.append(cut)
         speculative = self._speculative
-        if speculative is not None and speculative[0] == (self.audio.size, len(self.agreement.committed)):
+        if speculative is not None and speculative[0] == self._speculation_key(self.audio.size):
             results.append(speculative[1])
         else:
             results.append(await self._decode_final(self.audio.size))
         return results
 
+    def _lead(self, end: int) -> tuple[np.ndarray, list[Word], int]:
+        """The context decoded before this utterance's window: (audio, its
+        words, the stream sample its audio would start at if it ran on
+        without a break into the utterance).  Only for the first window of an
+        utterance, within ``context_s`` and the decoding window."""
+        before = self.before
+        if before is None or self.window_start > 0 or self.options.context_s <= 0 or not before.words:
+            return np.zeros(0, np.float32), [], self.start
+        first_allowed = max(before.start, self.start - int(self.options.context_s * SAMPLE_RATE),
+                            self.start + end - int((self.options.window_s - 0.5) * SAMPLE_RATE))
+        words = list(before.words)
+        for i, w in enumerate(words):
+            onset = int((w.start - CONTEXT_LEAD_S) * SAMPLE_RATE)
+            if i > 0:  # not into the previous word
+                onset = max(onset, int(words[i - 1].end * SAMPLE_RATE))
+            if onset >= first_allowed and w.end * SAMPLE_RATE <= self.start + 0.05 * SAMPLE_RATE:
+                # Of the pause after the last word, only its end (silence, by
+                # the VAD's definition): what it held before gave no words (a
+                # breath, an "euh" ended by the VAD) and must not become the
+                # first words of this utterance.
+                spoken_until = min(self.start, int((words[-1].end + CONTEXT_TAIL_S) * SAMPLE_RATE))
+                pause_from = max(spoken_until, self.start - int(CONTEXT_PAUSE_S * SAMPLE_RATE))
+                audio = np.concatenate([before.audio[onset - before.start : spoken_until - before.start],
+                                        before.audio[pause_from - before.start : self.start - before.start]])
+                return audio, words[i:], self.start - audio.size
+        return np.zeros(0, np.float32), [], self.start
+
     async def _decode_final(self, end: int) -> FinalResult:
-        decoded = await self.engine.decode(self._request(priority=FINAL, beam=self.options.final_beam_size, words=True, end=end))
-        text, words = self._merge_committed(decoded.words, decoded.text)
-        return self._result(text, words, end, True)
+        lead_audio, lead_words, lead_start = self._lead(end)
+        audio = self.audio[self.window_start : end]
+        prefix = " ".join(w.word for w in lead_words)
+        prompt_context = self.context
+        if prefix and prompt_context.endswith(prefix):  # the prefix is said, not prompted
+            prompt_context = prompt_context[: -len(prefix)].strip()
+        decoded = await self.engine.decode(DecodeRequest(
+            audio=np.concatenate([lead_audio, audio]) if lead_audio.size else audio, language=self.options.language,
+            prefix=prefix, prompt=self._prompt(prompt_context), beam_size=self.options.final_beam_size,
+            word_timestamps=True, priority=FINAL,
+        ))
+        words = decoded.words or [Word(w, 0.0, 0.0, 0.0) for w in decoded.text.split()]
+        if lead_words:  # keep what follows the forced prefix, timed from the lead's start
+            words = words[len(lead_words) :]
+            shift = (lead_start - (self.start + self.window_start)) / SAMPLE_RATE
+            words = [Word(w.word, w.start + shift, w.end + shift, w.probability) if w.end > 0 else w for w in words]
+        words = drop_fillers(words)
+        words = words[: len(trim_repetition([w.word for w in words]))]
+        if (end - self.window_start) / SAMPLE_RATE <= LONE_SOUND_S and len(words) <= 2 and all(w.probability < LONE_SOUND_MAX_P for w in words):
+            words = []  # a short sound read as a word or two the recognizer doubts: a breath, an "euh"
+        return self._result(" ".join(w.word for w in words), words, end, True)
 
     def _result(self, text: str, words: list[Word], end: int, end_of_utterance: bool) -> FinalResult:
         """A final of the current window, word times made session times."""
         t0 = (self.start + self.window_start) / SAMPLE_RATE
         return FinalResult(
             text=text,
-            words=[Word(w.word, round(t0 + w.start, 3), round(t0 + w.end, 3), round(w.probability, 3)) for w in words],
+            words=[Word(w.word, round(max(0.0, t0 + w.start), 3), round(max(0.0, t0 + w.end), 3), round(w.probability, 3)) for w in words],
             start=round(t0, 3),
             end=round((self.start + end) / SAMPLE_RATE, 3),
             end_of_utterance=end_of_utterance,
         )
 
-    def _tail(self, words: list[str]) -> list[str]:
-        """The words after the committed prefix."""
-        return words[len(self.agreement.committed) :]
-
-    def _merge_committed(self, words: list[Word], text: str) -> tuple[str, list[Word]]:
-        """Make sure the committed words open the result, as they were shown."""
-        committed = self.agreement.committed
-        if not words:  # decode kept nothing (e.g. only a hallucination): keep what was shown
-            words = [Word(w, 0.0, 0.0, 0.0) for w in text.split()] or [Word(w, 0.0, 0.0, 0.0) for w in committed]
-        merged = [Word(c, w.start, w.end, w.probability) for c, w in zip(committed, words)]
-        if len(words) < len(committed):
-            last = words[-1] if words else Word("", 0.0, 0.0, 0.0)
-            merged += [Word(c, last.end, last.end, 0.0) for c in committed[len(words) :]]
-        tail = words[len(committed) :]
-        merged += tail[: len(trim_repetition([w.word for w in tail]))]
-        return " ".join(w.word for w in merged), merged
-
     async def _cut(self) -> FinalResult | None:
-        """Cut the window at the end of the last committed word (when nothing
-        is committed yet: of the last word but one of a fresh hypothesis)."""
+        """Cut the window at the end of the last word that ends well inside
+        it, decoded afresh like a final."""
         end = min(self.audio.size if self.closed else self.decoded_until, self.window_start + int(self.options.window_s * SAMPLE_RATE))
-        decoded = await self.engine.decode(self._request(priority=FINAL, beam=self.options.partial_beam_size, words=True, end=end))
-        committed = self.agreement.committed
-        if committed:
-            text, words = self._merge_committed(decoded.words[: len(committed)], " ".join(committed))
-        else:
-            words = decoded.words[:-1]
-            text = " ".join(w.word for w in words)
-        if words and words[-1].end > 0:
+        decoded = await self.engine.decode(DecodeRequest(
+            audio=self.audio[self.window_start : end], language=self.options.language, prompt=self._prompt(),
+            beam_size=self.options.final_beam_size, word_timestamps=True, priority=FINAL,
+        ))
+        limit = (end - self.window_start) / SAMPLE_RATE - CUT_MARGIN_S
+        words = [w for w in decoded.words if 0 < w.end <= limit]
+        words = words[: len(trim_repetition([w.word for w in words]))]
+        if words:
             cut_at = self.window_start + int(words[-1].end * SAMPLE_RATE)
         else:  # nothing recognisable in a whole window: move on, keep a second
             cut_at = max(self.window_start, end - SAMPLE_RATE)
+        words = drop_fillers(words)
+        text = " ".join(w.word for w in words)
         result = None
         if text:
             result = self._result(text, words, cut_at, False)
             self.context = (self.context + " " + text).strip()
         self.window_start = cut_at
+        self.decoded_until = max(self.decoded_until, cut_at)
         self.agreement = LocalAgreement(self.options.agreement_n)
         return result

@@ -1,0 +1,129 @@
+"""Recognition across pauses, with the real model and VAD in-process: finals
+decoded afresh (not forced to the stable words of the partials), the phrase
+before a short pause decoded with the fragment after it, and fillers that
+never become words."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+
+from chairside import events as ev
+from chairside.asr.engine import FINAL
+from chairside.asr.listener import Listener
+from chairside.asr.streaming import StreamingOptions, UtteranceTranscriber
+from chairside.audio import SAMPLE_RATE
+from chairside.client import load_audio
+from chairside.config import Settings
+from chairside.evaluation import wer
+from chairside.runtime import load_engine
+from chairside.session import streaming_options
+
+PAUSES = Path(__file__).parent / "data" / "pauses"
+
+
+class Collected:
+    """A listener's results: the finals, and the final decodes asked of the engine."""
+
+    def __init__(self) -> None:
+        self.utterances, self.finals = 0, []
+
+    def speech_started(self, t: float) -> int:
+        self.utterances += 1
+        return self.utterances
+
+    def speech_ended(self, utterance: int, t: float) -> None:
+        pass
+
+    def partial(self, utterance: int, result) -> None:
+        pass
+
+    async def final(self, utterance: int, result) -> None:
+        self.finals.append(result)
+
+    def failed(self, exc: Exception) -> None:
+        raise exc
+
+
+async def listen(audio: np.ndarray, settings: Settings) -> tuple[Collected, list]:
+    """Audio (then 1 s of silence) through a real Listener, default French prompt;
+    the results and the final decodes (request, decoded)."""
+    engine, vad, _ = load_engine(settings)
+    await engine.start()
+    decodes = []
+    decode = engine.decode
+
+    async def spy(request):
+        decoded = await decode(request)
+        if request.priority == FINAL:
+            decodes.append((request, decoded))
+        return decoded
+
+    engine.decode = spy
+    results = Collected()
+    listener = Listener(engine=engine, vad=vad, settings=settings, results=results,
+                        options=streaming_options(ev.Start(type="start", encoding="pcm_f32le", language="fr"), settings))
+    listener.start()
+    try:
+        audio = np.concatenate([audio, np.zeros(SAMPLE_RATE, np.float32)])
+        for i in range(0, audio.size, SAMPLE_RATE // 10):
+            listener.feed(audio[i : i + SAMPLE_RATE // 10])
+            await asyncio.sleep(0)
+        listener.finish()
+        await listener.drained()
+    finally:
+        await engine.close()
+    return results, decodes
+
+
+def test_a_final_is_decoded_afresh_not_forced_to_the_stable_words(corpus):
+    rec = corpus["fr_picovoice-cheetah_test_fr.wav"]
+    audio = load_audio(rec.path)
+
+    async def run():
+        engine, _, _ = load_engine(Settings.from_env())
+        await engine.start()
+        try:
+            u = UtteranceTranscriber(engine=engine, options=StreamingOptions(language="fr"), start=0)
+            u.append(audio)
+            u.agreement.committed = ["Bonjour", "madame"]  # what partials showed as stable, wrongly
+            u.close(audio.size)
+            return await u.final()
+        finally:
+            await engine.close()
+
+    finals = asyncio.run(run())
+    text = " ".join(f.text for f in finals)
+    assert not text.lower().startswith("bonjour"), text
+    assert wer([rec.transcript], [text], "fr") < 0.3, text
+
+
+def test_a_fragment_after_a_short_pause_is_decoded_with_the_phrase_before():
+    # "Nouvelle ordonnance. Amoxicilline un gramme, un comprimé matin et soir
+    # pendant sept jours." said in five pieces, 0.4 to 2 s apart
+    transcript = "Nouvelle ordonnance. Amoxicilline un gramme, un comprimé matin et soir pendant sept jours."
+    results, decodes = asyncio.run(listen(load_audio(PAUSES / "pauses_p01.ogg"), Settings.from_env(partial_interval_s=1000.0)))
+    finals = [f for f in results.finals if f.text]
+    assert len(finals) >= 4, [f.text for f in finals]
+    continued = [(r, d) for r, d in decodes if r.prefix]
+    assert len(continued) >= 3  # the fragments after the first
+    said = " ".join(f.text for f in finals)
+    for request, _ in continued:
+        assert said.replace("  ", " ").find(request.prefix) >= 0, request.prefix  # the finals' own text, forced
+        assert request.audio.size / SAMPLE_RATE > 2.0  # with the audio of what was said before
+    short = next(f for f in finals if f.end - f.start < 1.5 and "gramme" in f.text.lower())  # "un gramme", alone ~1 s
+    assert not short.text.lower().startswith("amoxicilline"), short.text  # only the fragment's own words
+    assert short.words and all(short.start - 0.05 <= w.start <= w.end <= short.end + 0.05 for w in short.words), short.words
+    assert wer([transcript], [said], "fr") < 0.25, said
+
+
+def test_a_lone_filler_gives_no_words():
+    audio = load_audio(PAUSES / "pauses_p02.ogg")  # "Nouvelle ordonnance." … "Euh" alone (3.1–3.8 s) … "paracétamol …"
+    settings = Settings.from_env(partial_interval_s=1000.0)
+    after_a_phrase, _ = asyncio.run(listen(audio[: int(3.95 * SAMPLE_RATE)], settings))
+    assert [f.text for f in after_a_phrase.finals if f.text] == ["Nouvelle ordonnance."]
+    alone, _ = asyncio.run(listen(audio[int(2.9 * SAMPLE_RATE) : int(3.95 * SAMPLE_RATE)], settings))  # the prompt has "ITT", drugs, commands
+    assert alone.utterances == 1
+    assert [f.text for f in alone.finals if f.text] == []
