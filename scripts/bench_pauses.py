@@ -51,6 +51,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from bench_dictation import session  # noqa: E402  (one dictation through /v1/stream at real-time pace)
 from chairside.evaluation import normalize  # noqa: E402
 from conftest import create_practice, start_server, stop_server  # noqa: E402
+from pauses import draft_problems  # noqa: E402  (the tests' check of a draft against the manifest)
 
 PAUSES = ROOT.parent / "shared" / "audio" / "pauses"
 FILLERS = {"euh", "heu", "hum", "hmm", "ben", "bah"}
@@ -66,22 +67,6 @@ def pct(values: list[float], q: float) -> float | None:
 def last_draft(received: list[tuple[float, dict]]) -> dict | None:
     drafts = [e["draft"] for _, e in received if e["type"] == "draft.updated"]
     return drafts[-1] if drafts else None
-
-
-def draft_problems(draft: dict | None, expect: dict) -> list[str]:
-    """What the draft lacks of what is expected (empty: right)."""
-    if draft is None:
-        return ["no draft"]
-    problems = []
-    fields, lines = draft.get("fields", {}), draft["lines"]
-    teeth = sorted({t for line in lines for t in line.get("teeth", [])} | set(fields.get("teeth", [])))
-    got = {"kind": draft["kind"], "lines": len(lines), "drugs": [line.get("drug") for line in lines], "teeth": teeth,
-           "durations": [line.get("duration_days") for line in lines], "work_type": fields.get("work_type"),
-           "material": fields.get("material"), "shade": fields.get("shade"), "itt_days": fields.get("itt_days")}
-    for key, value in expect.items():
-        if got[key] != value:
-            problems.append(f"{key}: {got[key]!r} (expected {value!r})")
-    return problems
 
 
 def words(text: str) -> list[str]:
