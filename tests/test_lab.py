@@ -22,6 +22,7 @@ TODAY = date(2026, 11, 28)
          {"work_type": "facette", "material": "disilicate de lithium", "shade": "2M2", "shade_guide": "VITA 3D-Master", "stump_shade": "ND3", "teeth": [11]}),
         ("teinte A trois virgule cinq", {"shade": "A3.5", "shade_guide": "VITA classical"}),
         ("Gouttière de bruxisme en PMMA", {"work_type": "gouttière", "material": "PMMA"}),
+        ("Couronne zircon sur la 36", {"work_type": "couronne", "material": "zircone", "teeth": [36]}),  # "zircone" is said "zircon"
         ("Couronne sur la dix-neuf", {"work_type": "couronne"}),  # 19 is no tooth: flagged by the dictation, not taken
     ],
 )

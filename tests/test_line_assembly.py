@@ -119,6 +119,7 @@ SEQUENCES = [
      ["Motif, douleur sur la 36 depuis deux jours.", "Anesthésie articaïne, deux cartouches."], 1),
     (["Compte rendu.", "Anesthésie para-apicale", "articaïne", "une cartouche.", "Composite", "sur la 24."],
      ["Anesthésie para-apicale articaïne une cartouche.", "Composite sur la 24."], 1),
+    (["Compte rendu.", "Anestésie.", "Articaïne", "une cartouche."], ["Anestésie articaïne une cartouche."], 0),  # the silent h unwritten
     (["Compte rendu.", "Diagnostic,", "pulpite irréversible.", "Pulpotomie", "réalisée."],
      ["Diagnostic, pulpite irréversible.", "Pulpotomie réalisée."], 1),
     (["Compte rendu.", "Motif,", "Diagnostic, carie."], ["Motif", "Diagnostic, carie."], 1),
@@ -141,6 +142,12 @@ def test_sequences_of_fragments_make_lines_by_meaning(inputs, texts, open_line):
     assert d.draft is not None
     assert [line.text for line in d.draft.lines] == texts
     assert d.draft.open_line == open_line
+
+
+def test_a_report_line_is_filed_by_its_heading_once_grown():
+    d, _ = dictate(["Compte rendu.", "Anestésie.", "Articaïne,", "deux cartouches."])
+    line = d.draft.lines[0]
+    assert line.section == "anaesthesia" and line.details == {"product": "articaïne", "cartridges": 2}
 
 
 def test_the_open_line_grows_with_its_own_change():

@@ -28,7 +28,7 @@ _HEADINGS = {
     "history": r"antecedents?|allergi\w*|traitement en cours|medical history|history",
     "examination": r"examen|a l examen|on examination|examination",
     "diagnosis": r"diagnostic|diagnosis",
-    "anaesthesia": r"anesthesie|anaesthesia|anesthesia",
+    "anaesthesia": r"anesth?esie|anaesthesia|anesthesia",  # "anestésie": the h is silent, often not written
     "prescriptions": r"prescription|prescrit|ordonnance",
     "instructions": r"consignes?|conseils?|instructions?|recommandations?",
     "next_appointment": r"prochain rendez vous|prochaine seance|prochain rdv|next appointment|a revoir|revoir dans|controle dans",

@@ -20,7 +20,7 @@ WORK_TYPES = [
 MATERIALS = [
     ("disilicate de lithium", "disilicate de lithium"), ("emax", "disilicate de lithium"),
     ("ceramo metallique", "céramo-métallique"), ("ceramometallique", "céramo-métallique"),
-    ("zircone", "zircone"), ("zirconium", "zircone"), ("pmma", "PMMA"), ("ceramique", "céramique"),
+    ("zircone", "zircone"), ("zirconium", "zircone"), ("zircon", "zircone"), ("pmma", "PMMA"), ("ceramique", "céramique"),
     ("composite", "composite"), ("metal", "métal"), ("titane", "titane"),
 ]
 # What goes to the lab with the order (folded words → as written)

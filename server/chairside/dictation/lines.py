@@ -71,7 +71,7 @@ _CONTINUES_RE = re.compile(rf"^(?:\d|(?:{_CONTINUES}|{_NUMBER_WORDS})\b)")  # "4
 # an article allowed before the noun).
 _ARTICLE = r"(?:(?:un|une|des|le|la|les|l|a|an|the)\s+)?"
 _HEADINGS = (r"motif|consulte pour|vient pour|antecedents?|allergies?|traitement en cours|examen(?: clinique)?|"
-             r"a l examen|diagnostic|anesthesie|prescriptions?|ordonnance|consignes?|conseils?|"
+             r"a l examen|diagnostic|anesth?esie|prescriptions?|ordonnance|consignes?|conseils?|"
              r"prochain rendez vous|prochaine seance|prochain rdv|a revoir|itt|i t t|pas d itt|sans itt|"
              r"incapacite totale de travail|(?:le |la )?patiente? (?:declare|dit|rapporte|affirme|indique|explique)|"
              r"selon (?:ses|les) dires|reason for visit|medical history|examination|diagnosis|anaesthesia|anesthesia|"
@@ -150,7 +150,7 @@ def continues(kind: str, line: str, fragment: str) -> bool:
         return True
     if kind == "lab_order":
         return bool(_LAB_DETAILS.match(folded))
-    if kind == "clinical_report" and re.match(r"^anesthesie\b", fold(line)):
+    if kind == "clinical_report" and re.match(r"^anesth?esie\b", fold(line)):
         return bool(_ANAESTHESIA_DETAILS.match(folded))
     return False
 
