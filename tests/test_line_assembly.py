@@ -68,6 +68,7 @@ SEQUENCES = [
     (["Nouvelle ordonnance.", "Amoxicilline un gramme.", "Zyrtec dix milligrammes."],  # an unknown drug begins its own line
      ["Amoxicilline 1 g", "Zyrtec 10 mg"], 1),
     (["Nouvelle ordonnance.", "Amoxicilline.", "Zyrtec."], ["Amoxicilline", "Zyrtec"], 1),
+    (["Nouvelle ordonnance.", "Clamoxyl.", "Grame.", "Un comprimé matin et soir."], ["Clamoxyl grame un comprimé matin et soir"], 0),
     (["Nouvelle ordonnance.", "Augmentin un gramme. Un sachet matin et soir pendant huit jours."],  # sentences of one final
      ["Augmentin 1 g un sachet matin et soir pendant 8 jours"], 0),
     (["Nouvelle ordonnance. Doliprane un gramme, un comprimé trois fois par jour."],  # opened and dictated in one breath

@@ -127,3 +127,13 @@ def test_a_lone_filler_gives_no_words():
     alone, _ = asyncio.run(listen(audio[int(2.9 * SAMPLE_RATE) : int(3.95 * SAMPLE_RATE)], settings))  # the prompt has "ITT", drugs, commands
     assert alone.utterances == 1
     assert [f.text for f in alone.finals if f.text] == []
+
+
+def test_a_short_word_said_alone_is_kept():
+    """"ITT" said alone after a pause is as short and as doubtful as an "euh"
+    read "ITT." — heard without the prompt it is still a word ("HIT !"), not
+    an interjection ("et ?"): it is kept, and the ITT line gets its days."""
+    audio = load_audio(PAUSES / "pauses_p27.ogg")  # … "avec exposition pulpaire." [ITT] [0.6 s] "de six jours" …
+    collected, _ = asyncio.run(listen(audio, Settings.from_env(partial_interval_s=1000.0)))
+    texts = [f.text for f in collected.finals if f.text]
+    assert any(t.strip(" .").upper() == "ITT" for t in texts), texts

@@ -53,6 +53,8 @@ CONTEXT_PAUSE_S = 0.3
 # speech (an "euh" alone is read "Un", 0.21, or a prompt word, "ITT.").
 LONE_SOUND_S = 1.0
 LONE_SOUND_MAX_P = 0.35
+# What Whisper writes for a hesitation heard without a prompt.
+INTERJECTIONS = frozenset({"et", "eh", "ah", "oh", "euh", "heu", "hein", "hum", "hmm", "mmh", "bah", "ben", "pff", "uh", "um"})
 # Hesitations: never words of the dictation, whatever Whisper writes.
 FILLERS = frozenset({"euh", "euhm", "heu", "hein", "hum", "hmm", "hm", "mmh", "mhm", "bah", "ben", "pff"})
 
@@ -262,9 +264,21 @@ class UtteranceTranscriber:
             words = [Word(w.word, w.start + shift, w.end + shift, w.probability) if w.end > 0 else w for w in words]
         words = drop_fillers(words)
         words = words[: len(trim_repetition([w.word for w in words]))]
-        if (end - self.window_start) / SAMPLE_RATE <= LONE_SOUND_S and len(words) <= 2 and all(w.probability < LONE_SOUND_MAX_P for w in words):
-            words = []  # a short sound read as a word or two the recognizer doubts: a breath, an "euh"
+        if (words and (end - self.window_start) / SAMPLE_RATE <= LONE_SOUND_S and len(words) <= 2
+                and all(w.probability < LONE_SOUND_MAX_P for w in words) and await self._only_a_sound(end)):
+            words = []  # a breath, an "euh", that the prompt made a word of
         return self._result(" ".join(w.word for w in words), words, end, True)
+
+    async def _only_a_sound(self, end: int) -> bool:
+        """Is a short, doubtful utterance a sound rather than a word?  Heard
+        alone, without the prompt, an "euh" reads as an interjection ("et ?",
+        "Ah !") while a said word stays a word ("ITT." → "HIT !"): the prompt's
+        words (commands, drugs, "ITT") are what a lone sound turns into."""
+        alone = await self.engine.decode(DecodeRequest(
+            audio=self.audio[self.window_start : end], language=self.options.language,
+            beam_size=self.options.final_beam_size, priority=FINAL,
+        ))
+        return all(word_key(w) in INTERJECTIONS or not word_key(w) for w in alone.text.split())
 
     def _result(self, text: str, words: list[Word], end: int, end_of_utterance: bool) -> FinalResult:
         """A final of the current window, word times made session times."""

@@ -61,7 +61,7 @@ _CONTINUES = (
     r"realisee?s?|effectuee?s?|faite?s?|posee?s?|envoyee?s?|donnee?s?|prevue?s?|prescrite?s?|refaite?s?|"
     r"gauche|droite|inferieure?|superieure?|mesiale?|distale?|vestibulaire|linguale|palatine|occlusale?|"
     r"matin|midi|soir|coucher|le matin|le midi|le soir|toutes les|tous les|fois|si|en cas|a prendre|prendre|"
-    r"comprimes?|gelules?|sachets?|cuilleres?|ampoules?|mg|g|milligrammes?|grammes?|a jeun|renouvelable|a renouveler|"
+    r"comprimes?|gelules?|sachets?|cuilleres?|ampoules?|mg|g|milligram+e?s?|gram+e?s?|a jeun|renouvelable|a renouveler|"
     r"of|with|without|and|or|then|on|in|at|for|since|during|from|to|per|times|twice|once|daily|every|"
     r"tablets?|capsules?|yesterday|today|this|tomorrow|next|done|given"
 )
