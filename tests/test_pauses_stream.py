@@ -37,8 +37,8 @@ def manifest() -> dict[str, dict]:
         return {row["file"]: row for row in csv.DictReader(f, delimiter="\t")}
 
 
-async def stream(practice: Practice, path: Path) -> list[dict]:
-    """One session: start, the recording at real-time pace, 1 s of silence, stop; all events."""
+async def stream(practice: Practice, path: Path, silence_s: float = 1.0) -> list[dict]:
+    """One session: start, the recording at real-time pace, silence, stop; all events."""
     events: list[dict] = []
     pcm = to_pcm(load_audio(path))
     async with websockets.connect(practice.server.ws, max_size=None) as ws:
@@ -53,7 +53,9 @@ async def stream(practice: Practice, path: Path) -> list[dict]:
         for i in range(0, len(pcm), CHUNK):
             await ws.send(pcm[i : i + CHUNK])
             await asyncio.sleep(0.1)
-        await ws.send(bytes(32000))
+        for _ in range(int(silence_s * 10)):
+            await ws.send(bytes(CHUNK))
+            await asyncio.sleep(0.1)
         await ws.send(json.dumps({"type": "stop"}))
         await receiver
     return events
@@ -100,3 +102,14 @@ def test_no_word_is_made_of_a_hesitation(streamed):
         for line in draft["lines"]:
             said = set(line["text"].lower().replace(",", " ").replace(".", " ").split())
             assert not banned & said, (name, line["text"])
+
+
+def test_a_long_silence_closes_the_line(practice):
+    """After the last words, `line_silence_s` (4 s) of silence closes the
+    open line: a `close_line` that belongs to no utterance."""
+    events = asyncio.run(stream(practice, PAUSES / "pauses_p03.ogg", silence_s=6.0))
+    closes = [e for e in events if e["type"] == "draft.updated" and e["change"]["op"] == "close_line"]
+    assert len(closes) == 1 and closes[0]["utterance"] is None
+    assert closes[0]["draft"]["open_line"] is None and len(closes[0]["draft"]["lines"]) == 1
+    finals = [e for e in events if e["type"] == "final"]
+    assert events.index(closes[0]) > events.index(finals[-1])  # after the last words, not before
