@@ -216,6 +216,7 @@ def test_a_resumed_draft_has_no_open_line():
     ("Euh.", ""), ("euh, hum...", ""), ("Ben.", ""), ("Euh paracétamol", "Paracétamol"),
     ("Bain de bouche à la chlorhexidine, euh, deux fois par jour", "Bain de bouche à la chlorhexidine, deux fois par jour"),
     ("Ben de bouche", "Ben de bouche"), ("Heureux", "Heureux"), ("Hummus", "Hummus"),
+    ("Poche de 5 mm en distal", "Poche de 5 mm en distal"), ("Mmm, motif", "Motif"),
 ])
 def test_fillers_are_taken_out(said, left):
     assert without_fillers(said) == left

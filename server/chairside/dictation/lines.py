@@ -37,7 +37,7 @@ from .prescription import find_drug
 # Hesitations: never words of a document.  "ben", "bah", "et" only as a
 # whole fragment ("Bain de bouche" is often heard "Ben de bouche"; a lone
 # "euh" is often heard "Et ?").
-_FILLER_WORDS = r"euh+|heu+|euhm|hum+|hmm+|mmh+|mm+|uh+|um+|erm|ehm"
+_FILLER_WORDS = r"euh+|heu+|euhm|hum+|hmm+|mmh+|mmm+|uh+|um+|erm|ehm"  # not "mm": millimetres
 _FILLER = re.compile(rf"(?<![\w'’-])(?:{_FILLER_WORDS})(?![\w'’-])[\s,.;:!?…]*", re.IGNORECASE)
 _FILLER_ONLY = re.compile(rf"^[\s,.;:!?…]*(?:(?:{_FILLER_WORDS}|ben|bah|bon|hein|et|eh|ah|oh|hé)[\s,.;:!?…]*)+$", re.IGNORECASE)
 
