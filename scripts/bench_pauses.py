@@ -51,7 +51,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from bench_dictation import session  # noqa: E402  (one dictation through /v1/stream at real-time pace)
 from chairside.evaluation import normalize  # noqa: E402
 from conftest import create_practice, start_server, stop_server  # noqa: E402
-from pauses import draft_problems  # noqa: E402  (the tests' check of a draft against the manifest)
+from pauses import draft_problems, listen  # noqa: E402  (the tests' draft check and in-process listener)
 
 PAUSES = ROOT.parent / "shared" / "audio" / "pauses"
 FILLERS = {"euh", "heu", "hum", "hmm", "ben", "bah"}
@@ -127,50 +127,12 @@ def totals(results: list[dict]) -> dict:
             "final_after_vad_p50_s": pct(latencies, 0.5), "final_after_vad_p95_s": pct(latencies, 0.95)}
 
 
-class _Finals:
-    """The Results of a listener that keeps the final texts."""
-
-    def __init__(self) -> None:
-        self.n, self.texts = 0, []
-
-    def speech_started(self, t: float) -> int:
-        self.n += 1
-        return self.n
-
-    def speech_ended(self, utterance: int, t: float) -> None:
-        pass
-
-    def partial(self, utterance: int, result) -> None:
-        pass
-
-    async def final(self, utterance: int, result) -> None:
-        if result.text:
-            self.texts.append(result.text)
-
-    def failed(self, exc: Exception) -> None:
-        raise exc
-
-
 async def offline_finals(engine, vad, settings, path: Path) -> list[str]:
     """A recording (then 1 s of silence) through a real Listener, as fast as it decodes."""
-    import numpy as np
-
-    from chairside import events as ev
-    from chairside.asr.listener import Listener
     from chairside.client import load_audio
-    from chairside.session import streaming_options
 
-    options = streaming_options(ev.Start(type="start", encoding="pcm_f32le", language="fr"), settings)
-    results = _Finals()
-    listener = Listener(engine=engine, vad=vad, settings=settings, options=options, results=results)
-    listener.start()
-    audio = np.concatenate([load_audio(path), np.zeros(16000, np.float32)])
-    for i in range(0, audio.size, 1600):
-        listener.feed(audio[i : i + 1600])
-        await asyncio.sleep(0)
-    listener.finish()
-    await listener.drained()
-    return results.texts
+    collected = await listen(engine, vad, settings, load_audio(path))
+    return [f.text for f in collected.finals if f.text]
 
 
 def run_offline(folder: Path, paused: list[dict], twins: dict, french: bool) -> dict:

@@ -1,8 +1,18 @@
-"""What a paused dictation's draft should be: the manifest's expectations
-of tests/data/pauses (and ../shared/audio/pauses), checked the same way by
-the tests and by scripts/bench_pauses.py."""
+"""Paused dictations, as the tests and scripts/bench_pauses.py both use
+them: what a draft should be (the manifest's expectations of
+tests/data/pauses and ../shared/audio/pauses), and a real Listener run
+in-process on a recording, faster than real time."""
 
 from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+from chairside import events as ev
+from chairside.asr.listener import Listener
+from chairside.audio import SAMPLE_RATE
+from chairside.config import Settings
+from chairside.session import streaming_options
 
 
 def draft_problems(draft: dict | None, expect: dict) -> list[str]:
@@ -19,3 +29,42 @@ def draft_problems(draft: dict | None, expect: dict) -> list[str]:
         if got[key] != value:
             problems.append(f"{key}: {got[key]!r} (expected {value!r})")
     return problems
+
+
+class Collected:
+    """A listener's results: how many utterances, and their finals."""
+
+    def __init__(self) -> None:
+        self.utterances, self.finals = 0, []
+
+    def speech_started(self, t: float) -> int:
+        self.utterances += 1
+        return self.utterances
+
+    def speech_ended(self, utterance: int, t: float) -> None:
+        pass
+
+    def partial(self, utterance: int, result) -> None:
+        pass
+
+    async def final(self, utterance: int, result) -> None:
+        self.finals.append(result)
+
+    def failed(self, exc: Exception) -> None:
+        raise exc
+
+
+async def listen(engine, vad, settings: Settings, audio: np.ndarray) -> Collected:
+    """Audio (then 1 s of silence) through a real Listener with the default
+    French prompt, fed 0.1 s at a time as fast as it decodes."""
+    results = Collected()
+    listener = Listener(engine=engine, vad=vad, settings=settings, results=results,
+                        options=streaming_options(ev.Start(type="start", encoding="pcm_f32le", language="fr"), settings))
+    listener.start()
+    audio = np.concatenate([audio, np.zeros(SAMPLE_RATE, np.float32)])
+    for i in range(0, audio.size, SAMPLE_RATE // 10):
+        listener.feed(audio[i : i + SAMPLE_RATE // 10])
+        await asyncio.sleep(0)
+    listener.finish()
+    await listener.drained()
+    return results

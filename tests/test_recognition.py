@@ -9,42 +9,17 @@ import asyncio
 from pathlib import Path
 
 import numpy as np
-
-from chairside import events as ev
 from chairside.asr.engine import FINAL
-from chairside.asr.listener import Listener
 from chairside.asr.streaming import StreamingOptions, UtteranceTranscriber
 from chairside.audio import SAMPLE_RATE
 from chairside.client import load_audio
 from chairside.config import Settings
 from chairside.evaluation import wer
 from chairside.runtime import load_engine
-from chairside.session import streaming_options
+from pauses import Collected
+from pauses import listen as run_listener
 
 PAUSES = Path(__file__).parent / "data" / "pauses"
-
-
-class Collected:
-    """A listener's results: the finals, and the final decodes asked of the engine."""
-
-    def __init__(self) -> None:
-        self.utterances, self.finals = 0, []
-
-    def speech_started(self, t: float) -> int:
-        self.utterances += 1
-        return self.utterances
-
-    def speech_ended(self, utterance: int, t: float) -> None:
-        pass
-
-    def partial(self, utterance: int, result) -> None:
-        pass
-
-    async def final(self, utterance: int, result) -> None:
-        self.finals.append(result)
-
-    def failed(self, exc: Exception) -> None:
-        raise exc
 
 
 async def listen(audio: np.ndarray, settings: Settings) -> tuple[Collected, list]:
@@ -62,20 +37,10 @@ async def listen(audio: np.ndarray, settings: Settings) -> tuple[Collected, list
         return decoded
 
     engine.decode = spy
-    results = Collected()
-    listener = Listener(engine=engine, vad=vad, settings=settings, results=results,
-                        options=streaming_options(ev.Start(type="start", encoding="pcm_f32le", language="fr"), settings))
-    listener.start()
     try:
-        audio = np.concatenate([audio, np.zeros(SAMPLE_RATE, np.float32)])
-        for i in range(0, audio.size, SAMPLE_RATE // 10):
-            listener.feed(audio[i : i + SAMPLE_RATE // 10])
-            await asyncio.sleep(0)
-        listener.finish()
-        await listener.drained()
+        return await run_listener(engine, vad, settings, audio), decodes
     finally:
         await engine.close()
-    return results, decodes
 
 
 def test_a_final_is_decoded_afresh_not_forced_to_the_stable_words(corpus):

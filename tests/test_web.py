@@ -24,9 +24,14 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium
 def browser(corpus):
     """A browser of its own for each test: its fake microphone plays the
     recording once, from the start."""
+    recording = corpus["dental_s1.wav"].path  # "Nouvelle ordonnance. Amoxicilline un gramme … Valide l'ordonnance. Imprime."
+    yield from chromium_hearing(recording)
+
+
+def chromium_hearing(recording: Path):
+    """Headless Chromium whose fake microphone plays ``recording`` (a WAV) once."""
     from playwright.sync_api import sync_playwright
 
-    recording = corpus["dental_s1.wav"].path  # "Nouvelle ordonnance. Amoxicilline un gramme … Valide l'ordonnance. Imprime."
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
             "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
@@ -311,7 +316,6 @@ def paused_browser(tmp_path):
     after the drug's name)."""
     import av
     import numpy as np
-    from playwright.sync_api import sync_playwright
 
     wav = tmp_path / "pauses_p08.wav"
     with av.open(str(ROOT / "tests" / "data" / "pauses" / "pauses_p08.ogg")) as source:
@@ -322,12 +326,7 @@ def paused_browser(tmp_path):
         out.setsampwidth(2)
         out.setframerate(frames[0].sample_rate)
         out.writeframes((np.clip(pcm, -1, 1) * 32767).astype("<i2").tobytes())
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
-            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-audio-capture={wav}%noloop", "--autoplay-policy=no-user-gesture-required"])
-        yield browser
-        browser.close()
+    yield from chromium_hearing(wav)
 
 
 def test_a_line_dictated_with_pauses_grows_on_both_pages(paused_browser, practice):
