@@ -67,3 +67,15 @@ def test_untrusted_hypotheses_are_shown_but_restart_the_agreement():
     assert la.committed == [] and la.unstable == ["however", "did"]
     la.update("however due to".split())
     assert la.committed == ["however"]
+
+
+def test_settle_commits_the_oldest_words_of_the_newest_hypothesis_and_starts_afresh():
+    la = LocalAgreement(3)
+    feed(la, ["comité au Limpic des", "comité Olympique des États-Unis"])
+    assert la.committed == []
+    assert la.settle(2) == ["comité", "Olympique"]  # the newest reading, whether or not the others agree
+    assert la.committed == ["comité", "Olympique"]
+    assert la.unstable == ["des", "États-Unis"]
+    # what follows needs n agreeing hypotheses again
+    assert la.update(["des", "États-Unis", "selon"]) == []
+    assert la.settle(0) == [] and LocalAgreement(2).settle(3) == []

@@ -65,6 +65,50 @@ def test_a_final_is_decoded_afresh_not_forced_to_the_stable_words(corpus):
     assert wer([rec.transcript], [text], "fr") < 0.3, text
 
 
+def test_partials_of_a_long_utterance_decode_only_its_tail(corpus):
+    """An 18-s sentence fed as it is spoken: each partial decodes the tail
+    after the settled words (a few seconds, not the whole utterance), the
+    stable text only grows, and what partials showed is close to the final."""
+    rec = corpus["fr_fleurs_001.wav"]
+    audio = load_audio(rec.path)
+
+    async def run():
+        engine, _, _ = load_engine(Settings.from_env())
+        await engine.start()
+        windows, partials = [], []
+        decode = engine.decode
+
+        async def spy(request):
+            if request.priority != FINAL:
+                windows.append(request.audio.size / SAMPLE_RATE)
+            return await decode(request)
+
+        engine.decode = spy
+        try:
+            u = UtteranceTranscriber(engine=engine, options=StreamingOptions(language="fr"), start=0)
+            fed = 0
+            while fed < audio.size:
+                step = int(u.partial_interval * SAMPLE_RATE)
+                u.append(audio[fed : fed + step])
+                fed += step
+                partials.append((await u.partial())[0])
+            u.close(audio.size)
+            return windows, partials, await u.final()
+        finally:
+            await engine.close()
+
+    windows, partials, finals = asyncio.run(run())
+    assert audio.size / SAMPLE_RATE > 17
+    assert max(windows) < 7.0, windows  # the tail: settled words + unsettled ones + new audio
+    assert sum(w > 5.0 for w in windows) <= 2, windows
+    for before, after in zip(partials, partials[1:]):
+        assert after.stable.startswith(before.stable), (before.stable, after.stable)
+    shown = partials[-1].stable + " " + partials[-1].unstable
+    assert len(partials[-1].stable.split()) > 40  # the tail moved on: most of the sentence is settled
+    assert wer([rec.transcript], [shown], "fr") < 0.4, shown
+    assert wer([rec.transcript], [" ".join(f.text for f in finals)], "fr") < 0.3
+
+
 def test_a_fragment_after_a_short_pause_is_decoded_with_the_phrase_before():
     # "Nouvelle ordonnance. Amoxicilline un gramme, un comprimé matin et soir
     # pendant sept jours." said in five pieces, 0.4 to 2 s apart

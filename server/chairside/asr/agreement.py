@@ -75,3 +75,16 @@ class LocalAgreement:
         self.committed.extend(newly)
         self._history = [h[agreed:] for h in self._history]
         return newly
+
+    def settle(self, n: int) -> list[str]:
+        """Commit the first ``n`` words of the newest hypothesis whether or
+        not the others agree (they are old enough: the streaming policy moves
+        its decoding window past them).  The agreement starts afresh on what
+        follows them."""
+        if not self._history or n <= 0:
+            return []
+        newest = self._history[-1]
+        newly = list(newest[:n])
+        self.committed.extend(newly)
+        self._history = [newest[n:]]
+        return newly

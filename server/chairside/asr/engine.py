@@ -30,6 +30,9 @@ FINAL, PARTIAL = 0, 1  # priorities: lower runs first
 # trimmed: with less, greedy decodes of short windows start repeating
 # themselves (measured in docs/benchmarks.md).
 ENCODER_MARGIN_FRAMES = 500
+# Partials (shown, never kept) take a shorter margin: a fifth cheaper, and a
+# loop is cut by the token bound and trim_repetition (docs/benchmarks.md).
+PARTIAL_ENCODER_MARGIN_FRAMES = 200
 # Tokens a decode may add per second of audio (French dictation needs about
 # 6): a bound on runaway repetitions.
 MAX_TOKENS_PER_S = 12
@@ -50,7 +53,8 @@ class TrimmedWhisper(WhisperModel):
         if features.ndim == 2:
             used = np.flatnonzero(np.any(features != 0.0, axis=0))
             frames = int(used[-1]) + 1 if used.size else 1
-            keep = min(features.shape[-1], -(-(frames + ENCODER_MARGIN_FRAMES) // 100) * 100)
+            margin = getattr(self._local, "margin", ENCODER_MARGIN_FRAMES)
+            keep = min(features.shape[-1], -(-(frames + margin) // 100) * 100)
             features = np.ascontiguousarray(features[:, :keep])
         output = super().encode(features)
         self._local.encoder_output = output  # reused for word alignment
@@ -79,6 +83,7 @@ class DecodeRequest:
     beam_size: int = 1
     word_timestamps: bool = False
     priority: int = PARTIAL
+    encoder_margin_frames: int = ENCODER_MARGIN_FRAMES  # zero frames encoded after the audio
 
 
 @dataclass
@@ -176,6 +181,7 @@ class AsrEngine:
         """
         started = time.perf_counter()
         _, encodes_before = self.model.last_encoding()
+        self.model._local.margin = request.encoder_margin_frames
         segments, _info = self.model.transcribe(
             request.audio,
             language=request.language,

@@ -1,9 +1,16 @@
 """Streaming policy for one utterance: cheap partials for display, finals
 decoded afresh, with the phrase before a pause as context.
 
-Partials.  While the utterance is open it is re-decoded (greedy, the stable
-words forced as the decoder's prefix, so that they stay) and
-LocalAgreement-n decides what becomes stable.  Partials are only shown: the
+Partials.  While the utterance is open its tail is re-decoded (greedy) and
+LocalAgreement-n decides what becomes stable.  The tail is the audio after
+the stable words that are long settled: those are given to the decoder as
+the previous text (read in one pass, nearly free), the stable words said in
+the tail are forced as its prefix (so that they stay; CTranslate2 reads a
+forced prefix token by token, at the cost of decoding it), and the rest is
+the new hypothesis.  When the tail grows past ``TAIL_MAX_S`` its words are
+timed (on the same encoder pass) and it is moved up to the end of a stable
+word ``TAIL_KEEP_S`` before its end: a partial costs the same at the 20th
+second of an utterance as at the 4th.  Partials are only shown: the
 interval between two of them is at least ``partial_interval_s`` of new
 audio, and widens so that partial decodes take no more than
 ``partial_cpu_share`` of a decoder per second of audio (a slow machine, or a
@@ -28,19 +35,26 @@ from there, with the text before as context.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 
 from ..audio import SAMPLE_RATE
 from ..text import word_key
 from .agreement import LocalAgreement, trim_repetition
-from .engine import FINAL, PARTIAL, AsrEngine, DecodeRequest, Word
+from .engine import FINAL, PARTIAL, PARTIAL_ENCODER_MARGIN_FRAMES, AsrEngine, DecodeRequest, Word
 
 PROMPT_CONTEXT_CHARS = 200
 # Hypotheses decoded from less audio than this are shown but do not count
 # towards agreement: with so little context Whisper base guesses, and two
 # equal guesses would become permanent (measured: docs/benchmarks.md).
 MIN_AGREEMENT_WINDOW_S = 1.5
+# A partial's tail is moved up when it is this long, to the end of the last
+# stable word that ends at least TAIL_KEEP_S before its end (measured:
+# docs/benchmarks.md, issue 11 partial lag).
+TAIL_TIMED_S = 1.0
+TAIL_KEEP_S = 2.0
+TAIL_MIN_S = 0.5
 # A window cut keeps only words ending this long before the window's end
 # (the last ones may be cut mid-word).
 CUT_MARGIN_S = 1.0
@@ -125,6 +139,8 @@ class UtteranceTranscriber:
     agreement: LocalAgreement = field(init=False)
     speculated_end: int = -1  # stream sample a final was decoded ahead for
     partial_interval: float = 0.0  # seconds of new audio before the next partial (adapts)
+    tail_start: int = 0  # first sample of the partials' tail, within ``audio`` (≥ window_start)
+    settled: int = 0  # stable words said before ``tail_start`` (the tail's previous text)
     _speculative: tuple[tuple, FinalResult] | None = None
     _buffer: np.ndarray = field(default_factory=lambda: np.zeros(SAMPLE_RATE, np.float32))
     _size: int = 0
@@ -171,22 +187,54 @@ class UtteranceTranscriber:
         cut = None
         if (self.decoded_until - self.window_start) / SAMPLE_RATE >= self.options.window_s:
             cut = await self._cut()
+        committed = self.agreement.committed
+        forced = committed[self.settled :]
+        tail_s = (self.decoded_until - self.tail_start) / SAMPLE_RATE
+        timed = tail_s >= TAIL_TIMED_S
+        settled_text = " ".join(committed[: self.settled])
         decoded = await self.engine.decode(DecodeRequest(
-            audio=self.audio[self.window_start : self.decoded_until], language=self.options.language,
-            prefix=self.agreement.stable_text, prompt=self._prompt(), beam_size=self.options.partial_beam_size,
-            word_timestamps=False, priority=PARTIAL,
+            audio=self.audio[self.tail_start : self.decoded_until], language=self.options.language,
+            prefix=" ".join(forced), prompt=self._prompt((self.context + " " + settled_text).strip()),
+            beam_size=self.options.partial_beam_size, word_timestamps=timed, priority=PARTIAL,
+            encoder_margin_frames=PARTIAL_ENCODER_MARGIN_FRAMES,
         ))
         if self.options.partial_cpu_share > 0:  # slow decodes (slow or busy machine): fewer partials
             self.partial_interval = max(self.options.partial_interval_s, decoded.compute_s / self.options.partial_cpu_share)
         window_s = (self.decoded_until - self.window_start) / SAMPLE_RATE  # after a cut: the new window
         words = [w for w in decoded.text.split() if word_key(w) and not is_filler(w)]
-        self.agreement.update(words[len(self.agreement.committed) :], trusted=window_s >= MIN_AGREEMENT_WINDOW_S)
+        self.agreement.update(words[len(forced) :], trusted=window_s >= MIN_AGREEMENT_WINDOW_S)
+        if timed:
+            self._move_tail(words, drop_fillers(decoded.words), tail_s)
         partial = PartialResult(
             stable=self.agreement.stable_text,
             unstable=" ".join(self.agreement.unstable),
             audio_end=(self.start + self.decoded_until) / SAMPLE_RATE,
         )
         return partial, cut
+
+    def _move_tail(self, words: list[str], timed: list[Word], tail_s: float) -> None:
+        """Move the tail up past the stable words, and past the words that
+        end ``TAIL_KEEP_S`` before its end (they become stable: the window
+        will not see them again), keeping at least ``TAIL_MIN_S`` of audio.
+        ``words`` are the tail's decoded words (the stable ones first),
+        ``timed`` the same words timed from the tail's start."""
+        if ([word_key(w.word) for w in timed] != [word_key(w) for w in words]
+                or any(b.end < a.end for a, b in pairwise(timed))):
+            return  # the timings are not those of the words (or not in order): keep the tail
+        stable = len(self.agreement.committed) - self.settled
+        old = [i for i, w in enumerate(timed) if 0 < w.end <= tail_s - TAIL_KEEP_S]
+        moved = max(stable, min(old[-1] + 1, stable + len(self.agreement.unstable))) if old else stable
+        while moved > 0 and not 0 < timed[moved - 1].end <= tail_s - TAIL_MIN_S:
+            moved -= 1
+        if moved == 0:
+            return
+        if moved > stable:
+            self.agreement.settle(moved - stable)
+        boundary = timed[moved - 1].end
+        if moved < len(timed) and timed[moved].start > boundary:  # between two words
+            boundary = (boundary + timed[moved].start) / 2
+        self.tail_start += int(boundary * SAMPLE_RATE)
+        self.settled += moved
 
     # -- finals -------------------------------------------------------------------------
 
@@ -312,7 +360,8 @@ class UtteranceTranscriber:
         if text:
             result = self._result(text, words, cut_at, False)
             self.context = (self.context + " " + text).strip()
-        self.window_start = cut_at
+        self.window_start = self.tail_start = cut_at
+        self.settled = 0
         self.decoded_until = max(self.decoded_until, cut_at)
         self.agreement = LocalAgreement(self.options.agreement_n)
         return result
