@@ -9,7 +9,6 @@ drug not in the formulary (kept as free text).  Nothing is silently changed.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from rapidfuzz import fuzz, process
 from text_to_num import alpha2digit
 
 from ..record.draft import PrescriptionLine
+from . import formulary
 from .commands import fold
 from .normalize import spoken_numbers
 
@@ -34,12 +34,16 @@ class Drug:
 
 
 def load_formulary() -> tuple[list[Drug], dict[str, Drug]]:
-    data = json.loads(FORMULARY_PATH.read_text())
+    """The formulary (``formulary.load``) as this module's drugs: the daily
+    maximum is the adult one of the drug's first ingredient dosed in mg."""
+    data = formulary.load(FORMULARY_PATH)
     drugs, names = [], {}
-    for d in data["drugs"]:
-        drug = Drug(d["dci"], tuple(d["brands"]), tuple(d["forms"]), d["max_daily_mg"])
+    for d in data.drugs:
+        in_mg = [i for i in d.ingredients if data.ingredient(i).unit == "mg"]
+        maximum = data.max_daily(d, in_mg[0]) if in_mg else None
+        drug = Drug(d.dci, d.brands, d.forms, maximum.value if maximum else None)
         drugs.append(drug)
-        for name in [d["dci"], *d["brands"], *d["aliases"]]:
+        for name in d.names:
             names[fold(name)] = drug
     return drugs, names
 
