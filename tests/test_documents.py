@@ -280,3 +280,48 @@ async def test_fhir_certificate_and_report_are_compositions(service, kind):
     assert titles[0] == ("Circonstances déclarées" if kind == "medical_certificate" else "Motif de consultation")
     if kind == "medical_certificate":
         assert "trois (3) jours" in composition["section"][-1]["text"]["div"]
+
+
+SAFE_PATIENT = {**CONTEXT["patient"], "allergies": ["Pénicilline (urticaire)", "latex", "fraises"], "pregnancy_weeks": 20,
+                "breastfeeding": True, "anticoagulant": True, "antiplatelet": True, "renal_failure": "moderate",
+                "hepatic_failure": "severe"}
+
+
+async def test_fhir_carries_the_patient_s_safety_facts_with_care_documents(service):
+    draft = validated("prescription")
+    doc = await service.issue(draft, context(patient=SAFE_PATIENT), preview=False)
+    bundle = to_fhir(doc)
+    Bundle.model_validate(bundle)
+    patient_url = next(e["fullUrl"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+    allergies = resources(bundle, "AllergyIntolerance")
+    assert [a["code"]["text"] for a in allergies] == SAFE_PATIENT["allergies"]
+    assert allergies[0]["code"]["coding"] == [{"system": "urn:chairside:allergy-class", "code": "penicillin", "display": "pénicillines"}]
+    assert allergies[0]["category"] == ["medication"] and allergies[1]["category"] == ["environment"]
+    assert "coding" not in allergies[2]["code"] and "category" not in allergies[2]  # not a known class: as written only
+    assert all(a["patient"]["reference"] == patient_url and a["clinicalStatus"]["coding"][0]["code"] == "active" for a in allergies)
+    observations = {o["code"]["coding"][0]["code"]: o for o in resources(bundle, "Observation")}
+    assert observations["82810-3"]["valueCodeableConcept"]["coding"][0]["code"] == "LA15173-0"  # pregnant
+    assert observations["11885-1"]["valueQuantity"] == {"value": 20.0, "unit": "semaines", "system": "http://unitsofmeasure.org", "code": "wk"}
+    assert observations["82810-3"]["hasMember"][0]["reference"] in {e["fullUrl"] for e in bundle["entry"]}
+    assert "63895-7" in observations  # breastfeeding
+    assert observations["anticoagulant"]["valueBoolean"] is True and observations["antiplatelet"]["valueBoolean"] is True
+    conditions = {c["code"]["coding"][0]["code"]: c for c in resources(bundle, "Condition")}
+    assert conditions["renal-failure"]["severity"]["coding"][0]["code"] == "6736007"  # moderate
+    assert conditions["hepatic-failure"]["severity"]["coding"][0]["code"] == "24484000"  # severe
+    # the Composition lists them in a section of their own, after the prescriptions
+    composition = bundle["entry"][0]["resource"]
+    section = composition["section"][-1]
+    assert [s["title"] for s in composition["section"]] == ["Prescriptions", "Allergies et précautions"]
+    assert "Allergie : Pénicilline (urticaire) (pénicillines)" in section["text"]["div"] and "Insuffisance hépatique sévère" in section["text"]["div"]
+    safety = {e["fullUrl"] for e in bundle["entry"] if e["resource"]["resourceType"] in ("AllergyIntolerance", "Observation", "Condition")}
+    assert {r["reference"] for r in section["entry"]} == safety and len(safety) == 3 + 2 + 1 + 2 + 2
+    # the prescription itself is as before
+    assert len(resources(bundle, "MedicationRequest")) == 2
+
+
+async def test_fhir_of_a_certificate_or_of_a_patient_without_safety_facts_has_none(service):
+    certificate = to_fhir(await service.issue(validated("medical_certificate"), context(patient=SAFE_PATIENT), preview=False))
+    prescription = to_fhir(await service.issue(validated("prescription"), context(), preview=False))
+    for bundle in (certificate, prescription):
+        assert not any(e["resource"]["resourceType"] in ("AllergyIntolerance", "Observation", "Condition") for e in bundle["entry"])
+        assert "Allergies et précautions" not in [s["title"] for s in bundle["entry"][0]["resource"]["section"]]

@@ -210,3 +210,93 @@ def test_a_session_whose_patient_is_erased_ends_with_the_reason(practice):
     rest, close_code = asyncio.run(scenario())
     assert rest[-1]["type"] == "error" and rest[-1]["code"] == "session_erased" and rest[-1]["fatal"], rest
     assert close_code == 4410
+
+
+# -- the facts a prescriber checks ----------------------------------------------------
+
+SAFETY = {"allergies": ["Pénicilline", "chlorhexidine"], "pregnancy_weeks": 14, "breastfeeding": False, "anticoagulant": True,
+          "antiplatelet": False, "renal_failure": "moderate", "hepatic_failure": None}
+
+
+def patient_row(server, patient_id: str) -> dict | None:
+    pg = start_embedded(server.data_dir)
+    try:
+        async def row():
+            conn = await asyncpg.connect(pg.get_uri())
+            try:
+                found = await conn.fetchrow("SELECT * FROM patients WHERE id = $1", patient_id)
+                return None if found is None else dict(found)
+            finally:
+                await conn.close()
+
+        return asyncio.run(row())
+    finally:
+        pg.cleanup()
+
+
+def test_safety_facts_are_created_read_rectified_exported_and_erased(practice):
+    patient = new_patient(practice, code="P-2026-0780", **SAFETY)
+    pid = patient["id"]
+    assert {k: patient[k] for k in SAFETY} == SAFETY
+    assert patient["allergy_classes"] == ["chlorhexidine", "penicillin"]
+    assert {k: practice.get(f"/v1/patients/{pid}", "assistant").json()[k] for k in SAFETY} == SAFETY
+    listed = [p for p in practice.get("/v1/patients", params={"q": "P-2026-0780"}).json() if p["id"] == pid]
+    assert listed and listed[0]["anticoagulant"] is True and listed[0]["allergies"] == SAFETY["allergies"]
+
+    # the documents' context has them: the FHIR export of a prescription for the patient lists the allergies
+    events = asyncio.run(dictate(practice, pid, ["Nouvelle ordonnance.", "Amoxicilline un gramme matin et soir pendant sept jours.", "Valide."]))
+    document = [e for e in events if e["type"] == "document.ready"][0]
+    bundle = practice.get(document["fhir_url"]).json()
+    allergies = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "AllergyIntolerance"]
+    assert [a["code"]["text"] for a in allergies] == SAFETY["allergies"]
+    assert allergies[0]["code"]["coding"][0]["code"] == "penicillin"
+    assert any(e["resource"]["resourceType"] == "Condition" for e in bundle["entry"])
+
+    # rectification: only what is given changes; the audit names the fields, never their values
+    changes = {"allergies": ["Pénicilline", "chlorhexidine", "latex"], "anticoagulant": False, "renal_failure": "severe",
+               "pregnancy_weeks": None}
+    rectified = httpx.patch(practice.server.http + f"/v1/patients/{pid}", headers=practice.headers("assistant"), json=changes)
+    assert rectified.status_code == 200, rectified.text
+    assert {k: rectified.json()[k] for k in changes} == changes and rectified.json()["last_name"] == PATIENT["last_name"]
+    assert rectified.json()["allergy_classes"] == ["chlorhexidine", "latex", "penicillin"]
+    rectify = [r for r in audit_rows(practice.server, pid) if r["action"] == "patient.rectify"]
+    assert len(rectify) == 1 and json.loads(rectify[0]["details"]) == {"fields": ["allergies", "pregnancy_weeks", "anticoagulant", "renal_failure"]}
+    assert not any(secret in r["details"] for r in audit_rows(practice.server, pid)
+                   for secret in ("latex", "Pénicilline", "chlorhexidine", "severe", "moderate", "14"))
+
+    # an inconsistent patient is refused, and nothing changes
+    httpx.patch(practice.server.http + f"/v1/patients/{pid}", headers=practice.headers(), json={"pregnancy_weeks": 15})
+    refused = httpx.patch(practice.server.http + f"/v1/patients/{pid}", headers=practice.headers(), json={"sex": "M"})
+    assert refused.status_code == 400 and refused.json()["error"]["message"].startswith("pregnancy_weeks: a patient of sex M"), refused.text
+    assert practice.get(f"/v1/patients/{pid}").json()["sex"] == "F"
+
+    # access: the export's patient.json has them
+    archive = zipfile.ZipFile(io.BytesIO(practice.get(f"/v1/patients/{pid}/export").content))
+    exported = json.loads(archive.read("patient.json"))["patient"]
+    assert exported["allergies"] == changes["allergies"] and exported["renal_failure"] == "severe" and exported["pregnancy_weeks"] == 15
+
+    # erasure (retention 20 on this server): the prescription is kept, the patient row is an erased marker without them
+    erased = httpx.delete(practice.server.http + f"/v1/patients/{pid}", headers=practice.headers())
+    assert erased.status_code == 200 and erased.json()["documents_kept"] == 1
+    row = patient_row(practice.server, pid)
+    assert row["erased_at"] is not None and row["last_name"] == ""
+    assert (row["allergies"], row["pregnancy_weeks"], row["breastfeeding"], row["anticoagulant"], row["antiplatelet"],
+            row["renal_failure"], row["hepatic_failure"]) == ([], None, False, False, False, None, None)
+
+
+def test_bad_safety_facts_are_refused_with_the_field_named(practice):
+    for bad, field in (({"sex": "M", "pregnancy_weeks": 10}, "pregnancy_weeks"), ({"pregnancy_weeks": 46}, "pregnancy_weeks"),
+                       ({"pregnancy_weeks": "douze"}, "pregnancy_weeks"), ({"allergies": ["x" * 101]}, "allergies.0"),
+                       ({"allergies": [f"allergie {i}" for i in range(31)]}, "allergies"), ({"allergies": "pénicilline"}, "allergies"),
+                       ({"renal_failure": "mild"}, "renal_failure"), ({"hepatic_failure": "sévère"}, "hepatic_failure"),
+                       ({"breastfeeding": "peut-être"}, "breastfeeding"), ({"antiplatelet": None}, "antiplatelet")):
+        response = httpx.post(practice.server.http + "/v1/patients", headers=practice.headers(), json={**PATIENT, "code": "P-2026-0781", **bad})
+        assert response.status_code == 400, (bad, response.text)
+        assert response.json()["error"]["message"].startswith(f"{field}: "), (bad, response.text)
+    assert not practice.get("/v1/patients", params={"q": "P-2026-0781"}).json()  # none was registered
+
+
+def test_the_allergy_classes_are_offered_to_forms(practice):
+    classes = {c["key"]: c for c in practice.get("/v1/allergy-classes", "assistant").json()}
+    assert classes["penicillin"]["fr"] == "pénicillines" and "amoxicilline" in classes["penicillin"]["terms"]
+    assert classes["beta-lactam"]["includes"] == ["penicillin", "cephalosporin"]

@@ -84,6 +84,40 @@ async def test_an_edited_migration_stops_the_start(cluster, tmp_path):
         await pool.close()
 
 
+async def test_the_patient_safety_migration_applies_on_an_existing_database(cluster, tmp_path):
+    """A database as the previous version left it (migrations 1-5, a patient
+    in it) takes 0006: the patient gets "nothing recorded", the record model
+    reads the row, and the database's own checks hold."""
+    from chairside.record.context import Patient
+    from chairside.store import migrations as package
+    from chairside.store.patients import EDITABLE
+
+    url = await fresh_database(cluster)
+    before = tmp_path / "migrations"
+    shutil.copytree(package.FOLDER, before, ignore=shutil.ignore_patterns("*.py", "__pycache__", "0006_*"))
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=1)
+    try:
+        assert await migrate(pool, before) == ["0001_documents", "0002_sessions", "0003_accounts", "0004_rooms_auth", "0005_audit"]
+        clinic, patient = uuid.uuid4(), uuid.uuid4()
+        await pool.execute("INSERT INTO clinics (id, name) VALUES ($1, 'Cabinet')", clinic)
+        await pool.execute("INSERT INTO patients (id, clinic_id, code, last_name, first_name, sex, birth_date, weight_kg)"
+                           " VALUES ($1, $2, 'P-1', 'Durand', 'Paul', 'M', '1970-01-02', 80)", patient, clinic)
+        assert await migrate(pool) == ["0006_patient_safety"]
+        row = await pool.fetchrow("SELECT * FROM patients WHERE id = $1", patient)
+        read = Patient(**{k: row[k] for k in EDITABLE})
+        assert (read.last_name, read.allergies, read.pregnancy_weeks, read.breastfeeding, read.anticoagulant, read.antiplatelet,
+                read.renal_failure, read.hepatic_failure) == ("Durand", [], None, False, False, False, None, None)
+        for refused in ("pregnancy_weeks = 10",  # sex M
+                        "pregnancy_weeks = 50", "renal_failure = 'mild'", "allergies = array_fill('x'::text, ARRAY[31])"):
+            with pytest.raises(asyncpg.CheckViolationError):
+                await pool.execute(f"UPDATE patients SET {refused} WHERE id = $1", patient)
+        await pool.execute("UPDATE patients SET allergies = $2, anticoagulant = true, hepatic_failure = 'severe' WHERE id = $1",
+                           patient, ["pénicilline"])
+        assert await pool.fetchval("SELECT allergies FROM patients WHERE id = $1", patient) == ["pénicilline"]
+    finally:
+        await pool.close()
+
+
 async def test_a_validated_version_cannot_be_updated_in_the_database(cluster):
     url = await fresh_database(cluster)
     database = await open_database(Settings(database_url=url))

@@ -170,6 +170,93 @@ def test_push_to_talk_and_preview(browser, practice):
     page.context.close()
 
 
+def test_the_patient_form_registers_and_rectifies_a_patient(browser, practice):
+    """On the Dictée page the dentist registers a patient allergic to
+    penicillin through the patient form (keyboard first), sees the allergy in
+    the selector, then rectifies the patient; the API's refusals are shown
+    next to their field."""
+    page = log_in(browser, practice, "dentist")
+    page.wait_for_selector(f"#patient option[value='{practice.patient['id']}']", state="attached")
+    dialog = page.locator("#patient-dialog")
+    page.click("#new-patient")
+    expect(dialog).to_be_visible()
+    expect(page.locator("#pf-title")).to_have_text("Nouveau patient")
+    expect(page.locator("#pf-last_name")).to_be_focused()
+    page.keyboard.type("Fontaine")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Élodie")
+    page.keyboard.press("Tab")
+    page.keyboard.press("ArrowDown")  # the sex: "Femme"
+    page.fill("#pf-birth_date", "1991-06-14")
+    page.fill("#pf-weight_kg", "61.5")
+    page.fill("#pf-code", "P-2026-0900")
+    suggestions = page.eval_on_selector_all("#pf-allergy-suggestions option", "options => options.map(o => o.value)")
+    assert "pénicillines" in suggestions and "latex" in suggestions, suggestions
+    page.focus("#pf-allergy")
+    page.keyboard.type("pénicillines")
+    page.keyboard.press("Enter")  # adds it, does not submit
+    page.keyboard.type("latex (gants)")
+    page.click("#pf-add-allergy")
+    expect(page.locator("#pf-allergies li")).to_have_text(["pénicillines×", "latex (gants)×"])
+    page.fill("#pf-pregnancy_weeks", "22")
+    page.check("#pf-anticoagulant")
+    page.select_option("#pf-renal_failure", "moderate")
+    expect(page.locator("#pf-sex")).to_have_value("F")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "patient-form.png"))
+    page.keyboard.press("Tab")
+    page.click("#pf-save")
+    expect(dialog).to_be_hidden()
+    chosen = page.locator("#patient option:checked")
+    expect(chosen).to_have_text("FONTAINE Élodie (P-2026-0900) — ⚠ Allergies : pénicillines, latex (gants)")
+    expect(page.locator("#patient-facts")).to_contain_text("Enceinte (22 SA)")
+    expect(page.locator("#patient-facts")).to_contain_text("Anticoagulant")
+    expect(page.locator("#patient-facts")).to_contain_text("Insuffisance rénale modérée")
+    expect(page.locator("#feedback")).to_have_text("Patient enregistré")
+    (created,) = practice.get("/v1/patients", params={"q": "P-2026-0900"}).json()
+    assert (created["sex"], created["birth_date"], created["weight_kg"], created["pregnancy_weeks"], created["renal_failure"]) == (
+        "F", "1991-06-14", 61.5, 22, "moderate")
+    assert created["allergies"] == ["pénicillines", "latex (gants)"] and created["allergy_classes"] == ["latex", "penicillin"]
+    assert created["anticoagulant"] is True and created["antiplatelet"] is False and created["breastfeeding"] is False
+
+    # rectification: a pregnancy for sex M is refused next to the pregnancy field
+    page.click("#edit-patient")
+    expect(page.locator("#pf-title")).to_have_text("Modifier le patient")
+    expect(page.locator("#pf-allergies li")).to_have_count(2)
+    expect(page.locator("#pf-weight_kg")).to_have_value("61.5")
+    page.select_option("#pf-sex", "M")
+    page.click("#pf-save")
+    expect(page.locator("#pf-pregnancy_weeks-error")).to_contain_text("Une grossesse ne peut pas être enregistrée pour le sexe « Homme »")
+    expect(page.locator("#pf-pregnancy_weeks")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#pf-pregnancy_weeks")).to_be_focused()
+    # a code in use: next to the code field
+    page.select_option("#pf-sex", "F")
+    page.fill("#pf-code", practice.patient["code"])
+    page.click("#pf-save")
+    expect(page.locator("#pf-code-error")).to_have_text("Ce code est déjà celui d'un autre patient du cabinet.")
+    expect(page.locator("#pf-pregnancy_weeks-error")).to_be_hidden()
+    # corrected; an allergy taken out with the keyboard
+    page.fill("#pf-code", "P-2026-0900")
+    page.focus("#pf-allergies li:nth-child(2) button")
+    page.keyboard.press("Enter")
+    expect(page.locator("#pf-allergies li")).to_have_text(["pénicillines×"])
+    expect(page.locator("#pf-allergy")).to_be_focused()
+    page.click("#pf-save")
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#patient option:checked")).to_have_text("FONTAINE Élodie (P-2026-0900) — ⚠ Allergies : pénicillines")
+    assert practice.get(f"/v1/patients/{created['id']}").json()["allergies"] == ["pénicillines"]
+    # Escape closes the form, nothing is saved
+    page.click("#new-patient")
+    page.keyboard.type("Personne")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#new-patient")).to_be_focused()
+    assert not practice.get("/v1/patients", params={"q": "Personne"}).json()
+    # the browser logs the refusals' 400s; nothing else went wrong
+    assert [p for p in page.problems if "status of 400" not in p] == [], page.problems
+    page.context.close()
+
+
 def test_pages_are_served_with_a_strict_policy(server):
     response = httpx.get(server.http + "/dictee.html")
     assert response.status_code == 200

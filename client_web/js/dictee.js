@@ -1,5 +1,6 @@
 "use strict";
-// The dentist's page: room and patient, start / stop, hands-free or
+// The dentist's page: room and patient (registered or rectified with the
+// patient form, js/patient-form.js), start / stop, hands-free or
 // push-to-talk, live text, the open draft (correctable with the keyboard),
 // the documents. Audio goes over WebRTC; if that fails, over the WebSocket
 // with an AudioWorklet sending 16-bit PCM.
@@ -7,14 +8,53 @@
 const user = header("dictation");
 translate();
 
-const state = { transport: null, stream: null, live: new Map(), documents: new Map(), pushToTalk: false, held: false };
+const state = { transport: null, stream: null, live: new Map(), documents: new Map(), patients: new Map(), pushToTalk: false, held: false };
 
 async function loadChoices() {
   const rooms = await (await api("/v1/rooms")).json();
   $("#room").replaceChildren(...rooms.map((r) => el("option", { value: r.id }, r.name)));
+  await loadPatients();
+}
+
+// -- patients: the selector, what a prescriber must know of the chosen one, the form ----------
+
+const colon = () => (lang() === "fr" ? " : " : ": ");
+
+function patientLabel(p) {
+  const shown = p.allergies.slice(0, 3).join(", ") + (p.allergies.length > 3 ? ", …" : "");
+  return `${p.last_name.toUpperCase()} ${p.first_name} (${p.code})` + (p.allergies.length ? ` — ⚠ ${t("allergy_short")}${colon()}${shown}` : "");
+}
+
+async function loadPatients(selected = $("#patient").value) {
   const patients = await (await api("/v1/patients")).json();
+  state.patients = new Map(patients.map((p) => [p.id, p]));
   $("#patient").replaceChildren(el("option", { value: "" }, t("no_patient")),
-    ...patients.map((p) => el("option", { value: p.id }, `${p.last_name.toUpperCase()} ${p.first_name} (${p.code})`)));
+    ...patients.map((p) => el("option", { value: p.id }, patientLabel(p))));
+  $("#patient").value = state.patients.has(selected) ? selected : "";
+  patientChosen();
+}
+
+function patientChosen() {
+  const p = state.patients.get($("#patient").value);
+  $("#edit-patient").disabled = !p;
+  if (!p) { $("#patient-facts").replaceChildren(); return; }
+  const fact = (text, warn = false) => el("span", { class: warn ? "fact warn" : "fact" }, text);
+  const facts = [];
+  if (p.allergies.length) facts.push(fact(`⚠ ${t("allergy_short")}${colon()}${p.allergies.join(", ")}`, true));
+  if (p.pregnancy_weeks !== null) facts.push(fact(`${t("pregnant")} (${p.pregnancy_weeks} ${t("weeks")})`, true));
+  if (p.breastfeeding) facts.push(fact(t("breastfeeding_short"), true));
+  if (p.anticoagulant) facts.push(fact(t("anticoagulant_short"), true));
+  if (p.antiplatelet) facts.push(fact(t("antiplatelet_short"), true));
+  if (p.renal_failure) facts.push(fact(`${t("renal_failure")} ${t(`failure_${p.renal_failure}`)}`, true));
+  if (p.hepatic_failure) facts.push(fact(`${t("hepatic_failure")} ${t(`failure_${p.hepatic_failure}`)}`, true));
+  $("#patient-facts").replaceChildren(...(facts.length ? facts : [fact(t("no_precaution"))]));
+}
+
+async function editPatient(patient) {
+  const saved = await patientForm.open(patient);
+  if (!saved) return;
+  await loadPatients(saved.id);
+  feedback(t("saved"));
 }
 
 // -- events, whatever the transport -------------------------------------------------
@@ -217,6 +257,16 @@ document.addEventListener("keyup", (event) => {
   setRecording(true);
 });
 
+$("#patient").addEventListener("change", patientChosen);
+$("#new-patient").addEventListener("click", () => editPatient(null).catch((error) => { $("#error").textContent = error.message; }));
+$("#edit-patient").addEventListener("click", async () => {
+  try {
+    const fresh = await (await api(`/v1/patients/${$("#patient").value}`)).json();  // as it is now, not as listed
+    await editPatient(fresh);
+  } catch (error) {
+    $("#error").textContent = error.message;
+  }
+});
 $("#start").addEventListener("click", start);
 $("#stop").addEventListener("click", stop);
 $("#preview").addEventListener("click", () => state.transport && state.transport.send({ type: "preview" }));

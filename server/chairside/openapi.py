@@ -22,6 +22,28 @@ _PATIENT = {
         "sex": {"type": "string", "enum": ["F", "M", "X"], "nullable": True},
         "birth_date": {"type": "string", "format": "date", "nullable": True},
         "weight_kg": {"type": "number", "nullable": True},
+        # what a prescriber must check: never printed, in the documents' context and FHIR export
+        "allergies": {"type": "array", "maxItems": 30, "items": {"type": "string", "minLength": 1, "maxLength": 100},
+                      "description": "free text, one allergy an entry; known classes are recognised (GET /v1/allergy-classes)"},
+        "allergy_classes": {"type": "array", "items": {"type": "string"}, "readOnly": True,
+                            "description": "the known classes the allergies name, with the narrower ones a broad class includes"},
+        "pregnancy_weeks": {"type": "integer", "minimum": 0, "maximum": 45, "nullable": True,
+                            "description": "weeks of amenorrhoea; null: not pregnant (refused for sex M)"},
+        "breastfeeding": {"type": "boolean"},
+        "anticoagulant": {"type": "boolean", "description": "an anticoagulant treatment in progress"},
+        "antiplatelet": {"type": "boolean", "description": "an antiplatelet treatment in progress"},
+        "renal_failure": {"type": "string", "enum": ["moderate", "severe"], "nullable": True},
+        "hepatic_failure": {"type": "string", "enum": ["moderate", "severe"], "nullable": True},
+        "created_at": {"type": "string", "format": "date-time", "readOnly": True},
+    },
+}
+_ALLERGY_CLASS = {
+    "type": "object",
+    "properties": {
+        "key": {"type": "string", "description": "e.g. penicillin, nsaid, local-anaesthetic"},
+        "fr": {"type": "string"}, "en": {"type": "string"},
+        "terms": {"type": "array", "items": {"type": "string"}, "description": "what names the class or a member of it"},
+        "includes": {"type": "array", "items": {"type": "string"}, "description": "narrower classes an allergy to this one covers"},
     },
 }
 
@@ -46,6 +68,7 @@ BASE = {
                 "role": {"type": "string", "enum": ["dentist", "assistant", "admin"]},
                 "password": {"type": "string", "minLength": 12}, "rpps": {"type": "string"}, "phone": {"type": "string"}}},
             "Patient": _PATIENT,
+            "AllergyClass": _ALLERGY_CLASS,
             "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
                 "code": {"type": "string"}, "message": {"type": "string"}}}}},
         },

@@ -8,6 +8,29 @@ ServiceRequest to the lab), and the DocumentReference of the signed PDF
 (URL, size, SHA-1 as FHIR asks).  Built as plain data, then validated by
 the ``fhir.resources`` models: an invalid export is an error, never sent.
 
+What a prescriber checks of the patient goes with the documents that care
+for them — prescriptions and clinical reports, not certificates (handed to
+third parties) nor lab orders — in a Composition section "Allergies et
+précautions" whose entries are:
+
+- one ``AllergyIntolerance`` per allergy as written (``code.text``), the
+  known classes it names as codings (system ``urn:chairside:allergy-class``,
+  ``record/allergies.py``), category ``medication`` or ``environment`` when
+  a class says which; clinical status ``active``, no verification status
+  (what the patient declared, not a test);
+- a pregnancy as an ``Observation`` of pregnancy status (LOINC 82810-3,
+  answer LA15173-0 "Pregnant") with a member ``Observation`` of the
+  gestational age by last menstrual period (LOINC 11885-1) in weeks;
+- breastfeeding as an ``Observation`` of breastfeeding status (LOINC 63895-7);
+- anticoagulant and antiplatelet treatments in progress as ``Observation``s
+  (system ``urn:chairside:patient-safety``, ``valueBoolean`` true): the drug
+  is not known, so no MedicationStatement is made up;
+- renal and hepatic failure as ``Condition``s (active, problem-list item)
+  with their severity (SNOMED CT 6736007 moderate, 24484000 severe).
+
+Facts not recorded (false, null, no allergy) give no resource: the record
+cannot tell "no" from "not asked", so the export asserts neither.
+
 Identifiers: the practitioner's RPPS as an IDNPS (``8`` + RPPS, system
 ``urn:oid:1.2.250.1.71.4.2.1``, the French national identifier of health
 professionals); teeth in FDI two-digit notation (ISO 3950).
@@ -22,6 +45,7 @@ import uuid
 
 from fhir.resources.R4B.bundle import Bundle
 
+from ..record.allergies import ALLERGY_CLASSES, fold, named_classes
 from ..record.context import DocumentContext
 from ..record.draft import CertificateLine, LabLine, PrescriptionLine, ReportLine
 from ..record.kinds import KINDS, SECTION_TITLES
@@ -36,6 +60,12 @@ LOINC = "http://loinc.org"
 # LOINC codes where one fits exactly; the kind itself is always given too
 LOINC_TYPES = {"prescription": ("57833-6", "Prescription for medication"), "clinical_report": ("11488-4", "Consult note")}
 GENDERS = {"F": "female", "M": "male", "X": "other"}
+ALLERGY_CLASS_SYSTEM = "urn:chairside:allergy-class"
+SAFETY_SYSTEM = "urn:chairside:patient-safety"
+SNOMED = "http://snomed.info/sct"
+UCUM = "http://unitsofmeasure.org"
+SAFETY_KINDS = ("prescription", "clinical_report")  # the documents that carry the patient's safety facts
+SEVERITY = {"moderate": ("6736007", "Moderate", "modérée"), "severe": ("24484000", "Severe", "sévère")}
 
 
 def _id(doc: DocumentVersion, role: str) -> str:
@@ -81,6 +111,83 @@ def _patient(ctx: DocumentContext) -> dict:
     if p.birth_date:
         resource["birthDate"] = p.birth_date.isoformat()
     return resource
+
+
+def _hl7(system: str, code: str) -> dict:
+    """A code of one of HL7's own code systems (statuses, categories)."""
+    return {"coding": [{"system": f"http://terminology.hl7.org/CodeSystem/{system}", "code": code}]}
+
+
+def _allergy(entry: str, patient: str) -> dict:
+    classes = [ALLERGY_CLASSES[k] for k in ALLERGY_CLASSES if k in named_classes(entry)]
+    resource: dict = {
+        "resourceType": "AllergyIntolerance",
+        "clinicalStatus": _hl7("allergyintolerance-clinical", "active"),
+        "code": {"coding": [{"system": ALLERGY_CLASS_SYSTEM, "code": c.key, "display": c.fr} for c in classes], "text": entry},
+        "patient": _ref(patient),
+    }
+    if classes:
+        resource["category"] = sorted({c.category for c in classes})
+    return resource
+
+
+def _observation(patient: str, code: dict, **value) -> dict:
+    return {"resourceType": "Observation", "status": "final", "code": code, "subject": _ref(patient), **value}
+
+
+def _failure(organ: str, label: str, severity: str, patient: str) -> dict:
+    code, display, french = SEVERITY[severity]
+    return {
+        "resourceType": "Condition",
+        "clinicalStatus": _hl7("condition-clinical", "active"),
+        "category": [_hl7("condition-category", "problem-list-item")],
+        "severity": {"coding": [{"system": SNOMED, "code": code, "display": display}], "text": french},
+        "code": {"coding": [{"system": SAFETY_SYSTEM, "code": f"{organ}-failure", "display": label}], "text": f"{label} {french}"},
+        "subject": _ref(patient),
+    }
+
+
+def _safety(doc: DocumentVersion, ctx: DocumentContext, patient: str) -> list[tuple[str, str, dict]]:
+    """The patient's safety facts as FHIR resources: (fullUrl, narrative line, resource)."""
+    p = ctx.patient
+    out: list[tuple[str, str, dict]] = []
+    for i, entry in enumerate(p.allergies):
+        named = [ALLERGY_CLASSES[k].fr for k in ALLERGY_CLASSES if k in named_classes(entry) and fold(ALLERGY_CLASSES[k].fr) != fold(entry)]
+        out.append((_id(doc, f"allergy/{i}"), f"Allergie : {entry}" + (f" ({', '.join(named)})" if named else ""),
+                    _allergy(entry, patient)))
+    if p.pregnancy_weeks is not None:
+        age_url = _id(doc, "gestational-age")
+        out.append((_id(doc, "pregnancy"), f"Grossesse : {p.pregnancy_weeks} semaines d'aménorrhée", _observation(
+            patient, {"coding": [{"system": LOINC, "code": "82810-3", "display": "Pregnancy status"}], "text": "Grossesse"},
+            valueCodeableConcept={"coding": [{"system": LOINC, "code": "LA15173-0", "display": "Pregnant"}], "text": "Enceinte"},
+            hasMember=[_ref(age_url)])))
+        out.append((age_url, "", _observation(
+            patient, {"coding": [{"system": LOINC, "code": "11885-1",
+                                  "display": "Gestational age Estimated from last menstrual period"}],
+                      "text": "Terme en semaines d'aménorrhée"},
+            valueQuantity={"value": p.pregnancy_weeks, "unit": "semaines", "system": UCUM, "code": "wk"})))
+    if p.breastfeeding:
+        out.append((_id(doc, "breastfeeding"), "Allaitement en cours", _observation(
+            patient, {"coding": [{"system": LOINC, "code": "63895-7", "display": "Breastfeeding status"}], "text": "Allaitement"},
+            valueCodeableConcept={"text": "Allaitement en cours"})))
+    for field, label in (("anticoagulant", "Traitement anticoagulant en cours"),
+                         ("antiplatelet", "Traitement antiagrégant plaquettaire en cours")):
+        if getattr(p, field):
+            out.append((_id(doc, field), label, _observation(
+                patient, {"coding": [{"system": SAFETY_SYSTEM, "code": field, "display": label}], "text": label},
+                valueBoolean=True)))
+    for organ, label, severity in (("renal", "Insuffisance rénale", p.renal_failure),
+                                   ("hepatic", "Insuffisance hépatique", p.hepatic_failure)):
+        if severity:
+            out.append((_id(doc, f"{organ}-failure"), f"{label} {SEVERITY[severity][2]}", _failure(organ, label, severity, patient)))
+    return out
+
+
+def _safety_section(facts: list[tuple[str, str, dict]]) -> list[dict]:
+    if not facts:
+        return []
+    return [{"title": "Allergies et précautions", "code": {"text": "patient-safety"},
+             "text": _narrative(*(line for _, line, _ in facts if line)), "entry": [_ref(url) for url, _, _ in facts]}]
 
 
 def _practitioner(ctx: DocumentContext) -> dict:
@@ -198,6 +305,7 @@ def to_fhir(doc: DocumentVersion) -> dict:
     elif doc.kind == "lab_order":
         resources.append((refs["lab"], _organization(ctx.lab.name, ctx.lab.address, ctx.lab.phone, ctx.lab.email)))
         orders = [_service_request(doc, refs)]
+    safety = _safety(doc, ctx, refs["patient"]) if doc.kind in SAFETY_KINDS else []
     doc_type = _type(doc.kind, doc.title)
     composition = {
         "resourceType": "Composition",
@@ -206,7 +314,7 @@ def to_fhir(doc: DocumentVersion) -> dict:
         "date": doc.issued_at.isoformat(), "author": [_ref(refs["practitioner"])], "title": f"{doc.title} n° {doc.number}",
         "custodian": _ref(refs["organization"]),
         "attester": [{"mode": "legal", "time": doc.issued_at.isoformat(), "party": _ref(refs["practitioner"])}],
-        "section": _sections(doc, [url for url, _ in orders]),
+        "section": _sections(doc, [url for url, _ in orders]) + _safety_section(safety),
     }
     reference = {
         "resourceType": "DocumentReference",
@@ -221,7 +329,7 @@ def to_fhir(doc: DocumentVersion) -> dict:
         }}],
         "context": {"related": [_ref(refs["composition"])]},
     }
-    entries = [(refs["composition"], composition), *resources, *orders, (refs["pdf"], reference)]
+    entries = [(refs["composition"], composition), *resources, *orders, *((url, r) for url, _, r in safety), (refs["pdf"], reference)]
     bundle = {
         "resourceType": "Bundle", "type": "document",
         "identifier": {"system": "urn:ietf:rfc:3986", "value": f"{document_urn(doc.id)};v={doc.version}"},

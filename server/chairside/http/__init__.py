@@ -38,6 +38,7 @@ def api_routes() -> list[Route]:
         Route("/v1/patients/{patient_id}", patients.rectify_patient, methods=["PATCH"]),
         Route("/v1/patients/{patient_id}", patients.erase_patient, methods=["DELETE"]),
         Route("/v1/patients/{patient_id}/export", patients.export_patient, methods=["GET"]),
+        Route("/v1/allergy-classes", patients.list_allergy_classes, methods=["GET"]),
         Route("/v1/sessions", sessions.list_sessions, methods=["GET"]),
         Route("/v1/sessions/{session_id}", sessions.get_session, methods=["GET"]),
         Route("/v1/sessions/{session_id}/utterances", sessions.session_utterances, methods=["GET"]),

@@ -1,4 +1,5 @@
-"""Patients of the practice and their rights: access (the export), rectification, erasure."""
+"""Patients of the practice and their rights: access (the export), rectification, erasure;
+the allergy classes a patient form suggests."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from starlette.responses import Response
 
 from ..auth import CARE_TEAM, DICTATE, PRIVATE, Principal, authorized
 from ..documents.fhir import to_fhir
+from ..record.allergies import ALLERGY_CLASSES
 from ..record.ids import as_id
 from ..record.kinds import title
 from ..services import services
@@ -51,7 +53,7 @@ async def list_patients(request: Request, who: Principal) -> Response:
 @handles_bad_input
 async def create_patient(request: Request, who: Principal) -> Response:
     """
-    summary: Register a patient.
+    summary: Register a patient, with their identity and what a prescriber must check (allergies, pregnancy, breastfeeding, anticoagulant and antiplatelet treatments, renal and hepatic failure).
     tags: [patients]
     requestBody:
       required: true
@@ -60,11 +62,23 @@ async def create_patient(request: Request, who: Principal) -> Response:
           schema: {$ref: '#/components/schemas/Patient'}
     responses:
       201: {description: The patient, content: {application/json: {schema: {$ref: '#/components/schemas/Patient'}}}}
-      400: {description: 'A missing or invalid field, a code in use'}
+      400: {description: 'A missing or invalid field, a code in use, a pregnancy for sex M; the message begins with the field name'}
     """
     patient = await patients.create(services(request).pool, who.clinic_id, await body(request))
     await record(request, who, "patient.create", subject_type="patient", subject_id=patient["id"], patient_id=patient["id"])
     return ok(patient, 201)
+
+
+@authorized(*CARE_TEAM)
+async def list_allergy_classes(request: Request, who: Principal) -> Response:
+    """
+    summary: The allergy classes recognised in a patient's allergies (key, French and English names, the terms that name them), for a form to suggest.
+    tags: [patients]
+    responses:
+      200: {description: The classes, content: {application/json: {schema: {type: array, items: {$ref: '#/components/schemas/AllergyClass'}}}}}
+    """
+    return ok([{"key": c.key, "fr": c.fr, "en": c.en, "terms": list(c.terms), "includes": list(c.includes)}
+               for c in ALLERGY_CLASSES.values()])
 
 
 @authorized(*CARE_TEAM)
@@ -90,7 +104,7 @@ async def get_patient(request: Request, who: Principal) -> Response:
 @handles_bad_input
 async def rectify_patient(request: Request, who: Principal) -> Response:
     """
-    summary: Rectify a patient's identity (right to rectification). Validated documents are not changed; re-issue one with POST /v1/documents/{id}/rectify.
+    summary: Rectify a patient's identity or safety facts (right to rectification); only the fields given change, and the audit trail records their names. Validated documents are not changed; re-issue one with POST /v1/documents/{id}/rectify.
     tags: [patients]
     parameters:
       - {name: patient_id, in: path, required: true, schema: {type: string}}
@@ -101,7 +115,7 @@ async def rectify_patient(request: Request, who: Principal) -> Response:
           schema: {$ref: '#/components/schemas/Patient'}
     responses:
       200: {description: The patient as rectified}
-      400: {description: An unknown or invalid field}
+      400: {description: 'An unknown or invalid field, or a patient made inconsistent (sex M with a pregnancy); the message begins with the field name'}
       404: {description: No such patient in your practice}
     """
     changes = await body(request)

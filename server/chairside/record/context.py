@@ -15,7 +15,9 @@ from datetime import date
 from typing import Annotated, Literal
 
 import phonenumbers
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+
+from .allergies import allergy_classes, fold
 
 
 class _Part(BaseModel):
@@ -98,13 +100,58 @@ class Clinic(_Part):
 
 
 
+MAX_ALLERGIES = 30
+Allergy = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Failure = Literal["moderate", "severe"]
+
+
+def _no_allergies_is_empty(value):
+    return [] if value is None else value
+
+
 class Patient(_Part):
+    """Who a document is for, and what a prescriber must check of them.
+
+    The safety facts (``allergies`` … ``hepatic_failure``) are never
+    printed; they are here so that a prescription can be checked against
+    the patient (``allergy_classes`` for the allergies' known classes).
+    ``False`` / ``None`` / ``[]`` mean "not recorded", which is not the
+    same as "known not to be": the form asks, the record cannot tell.
+    """
+
     last_name: str = Field("", max_length=100)
     first_name: str = Field("", max_length=100)
     sex: Literal["F", "M", "X"] | None = None
     birth_date: date | None = None
     weight_kg: float | None = Field(None, gt=0, le=400)
     code: str = Field("", max_length=40)  # the practice's patient code, what a lab order carries
+    # free text, one allergy an entry ("pénicilline", "latex"); known classes: record/allergies.py
+    allergies: Annotated[list[Allergy], BeforeValidator(_no_allergies_is_empty)] = Field(default_factory=list, max_length=MAX_ALLERGIES)
+    pregnancy_weeks: int | None = Field(None, ge=0, le=45)  # weeks of amenorrhoea (semaines d'aménorrhée); None: not pregnant
+    breastfeeding: bool = False
+    anticoagulant: bool = False  # an anticoagulant treatment in progress (AVK, AOD, héparine)
+    antiplatelet: bool = False  # an antiplatelet treatment in progress (aspirine à dose antiagrégante, clopidogrel…)
+    renal_failure: Failure | None = None  # insuffisance rénale
+    hepatic_failure: Failure | None = None  # insuffisance hépatique
+
+    @field_validator("allergies")
+    @classmethod
+    def _once_each(cls, value: list[str]) -> list[str]:
+        """The same allergy written twice (case, accents) is kept once, as first written."""
+        seen: set[str] = set()
+        return [a for a in value if not (fold(a) in seen or seen.add(fold(a)))]
+
+    @field_validator("pregnancy_weeks")
+    @classmethod
+    def _not_for_sex_m(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None and info.data.get("sex") == "M":
+            raise ValueError("a patient of sex M cannot be pregnant: leave pregnancy_weeks empty or correct the sex")
+        return value
+
+    @property
+    def allergy_classes(self) -> set[str]:
+        """The known classes the allergies name (``record.allergies``), e.g. {"penicillin"}."""
+        return allergy_classes(self.allergies)
 
     @property
     def full_name(self) -> str:

@@ -1,6 +1,12 @@
 """Patients of a practice, and their rights: access (export), rectification,
 erasure.
 
+A patient row holds their identity (``IDENTITY``) and what a prescriber must
+check (``SAFETY``: allergies, pregnancy, breastfeeding, anticoagulant and
+antiplatelet treatments, renal and hepatic failure), validated by
+:class:`chairside.record.context.Patient`; both go to the documents'
+context (:func:`document_context`).
+
 Every function takes the caller's clinic and only ever touches that
 clinic's rows: another practice's patient is "not found".
 
@@ -9,7 +15,7 @@ draft changes, room events and previews at once (Chairside keeps no audio).
 Validated documents are legal records: those issued less than
 ``CHAIRSIDE_DOCUMENT_RETENTION_YEARS`` ago are kept unchanged (with the
 patient's identity as printed on them) and the patient row is reduced to an
-erased marker; older ones are deleted with the rest.  A retention of 0
+erased marker (no identity, no safety facts); older ones are deleted with the rest.  A retention of 0
 erases validated documents too.
 """
 
@@ -20,17 +26,29 @@ from datetime import date
 import asyncpg
 from pydantic import ValidationError
 
+from ..record.allergies import allergy_classes
 from ..record.context import Clinic, DocumentContext, Lab, Patient, Practitioner
 from ..record.ids import new_id
 from .errors import AccountError, first_error
 
-EDITABLE = ("code", "last_name", "first_name", "sex", "birth_date", "weight_kg")
+IDENTITY = ("code", "last_name", "first_name", "sex", "birth_date", "weight_kg")
+# what a prescriber checks (migration 0006): never printed, given to the documents' context
+SAFETY = ("allergies", "pregnancy_weeks", "breastfeeding", "anticoagulant", "antiplatelet", "renal_failure", "hepatic_failure")
+EDITABLE = IDENTITY + SAFETY
+_COLUMNS = ", ".join(EDITABLE)
 
 
 def as_dict(row: asyncpg.Record) -> dict:
+    """A patient as the API gives it: the editable fields, the known classes
+    of their allergies (read-only, ``record.allergies``), id and creation time."""
     return {"id": row["id"], "code": row["code"], "last_name": row["last_name"], "first_name": row["first_name"],
             "sex": row["sex"], "birth_date": row["birth_date"].isoformat() if row["birth_date"] else None,
-            "weight_kg": row["weight_kg"], "created_at": row["created_at"].isoformat()}
+            "weight_kg": row["weight_kg"], **{k: _safety_value(row, k) for k in SAFETY},
+            "allergy_classes": sorted(allergy_classes(row["allergies"])), "created_at": row["created_at"].isoformat()}
+
+
+def _safety_value(row: asyncpg.Record, name: str):
+    return list(row[name]) if name == "allergies" else row[name]
 
 
 def _checked(values: dict) -> Patient:
@@ -41,21 +59,22 @@ def _checked(values: dict) -> Patient:
         patient = Patient.model_validate(values)
     except ValidationError as exc:
         raise AccountError(first_error(exc)) from exc
-    if not patient.last_name or not patient.first_name:
-        raise AccountError("a patient needs a last_name and a first_name")
+    for name, words in (("last_name", "a last name"), ("first_name", "a first name")):
+        if not getattr(patient, name):
+            raise AccountError(f"{name}: a patient needs {words}")
     return patient
 
 
 async def create(pool, clinic_id: str, values: dict) -> dict:
-    p = _checked(values)
-    code = p.code or f"P-{new_id()[:8].upper()}"
+    fields = _checked(values).model_dump()
+    code = fields["code"] = fields["code"] or f"P-{new_id()[:8].upper()}"
     try:
         row = await pool.fetchrow(
-            "INSERT INTO patients (id, clinic_id, code, last_name, first_name, sex, birth_date, weight_kg)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
-            new_id(), clinic_id, code, p.last_name, p.first_name, p.sex, p.birth_date, p.weight_kg)
+            f"INSERT INTO patients (id, clinic_id, {_COLUMNS})"
+            f" VALUES ($1, $2, {', '.join(f'${i}' for i in range(3, 3 + len(EDITABLE)))}) RETURNING *",
+            new_id(), clinic_id, *(fields[k] for k in EDITABLE))
     except asyncpg.UniqueViolationError:
-        raise AccountError(f"the practice has a patient with the code {code!r} already") from None
+        raise AccountError(f"code: the practice has a patient with the code {code!r} already") from None
     return as_dict(row)
 
 
@@ -74,21 +93,24 @@ async def search(pool, clinic_id: str, query: str = "", limit: int = 50) -> list
 
 
 async def rectify(conn, clinic_id: str, patient_id: str, changes: dict) -> tuple[dict, list[str]] | None:
-    """Correct a patient's identity (validated documents are not touched:
-    re-issue one with ``POST /v1/documents/{id}/rectify``).  The changed
-    fields' names, or None if there is no such patient."""
+    """Correct a patient's identity or safety facts (validated documents are
+    not touched: re-issue one with ``POST /v1/documents/{id}/rectify``).
+    The patient as it now is and the changed fields' names (never their
+    values: they go to the audit trail), or None if there is no such
+    patient.  The whole patient is checked again: a change that makes it
+    inconsistent (sex M while a pregnancy is recorded) is refused."""
     row = await get(conn, clinic_id, patient_id)
     if row is None:
         return None
-    current = {k: row[k] for k in EDITABLE}
+    current = {k: _safety_value(row, k) if k in SAFETY else row[k] for k in EDITABLE}
     new = _checked({**current, **changes}).model_dump()
     changed = [k for k in EDITABLE if new[k] != current[k]]
     try:
         row = await conn.fetchrow(
-            "UPDATE patients SET code = $2, last_name = $3, first_name = $4, sex = $5, birth_date = $6, weight_kg = $7"
+            f"UPDATE patients SET {', '.join(f'{k} = ${i}' for i, k in enumerate(EDITABLE, 2))}"
             " WHERE id = $1 RETURNING *", row["id"], *(new[k] for k in EDITABLE))
     except asyncpg.UniqueViolationError:
-        raise AccountError(f"the practice has a patient with the code {new['code']!r} already") from None
+        raise AccountError(f"code: the practice has a patient with the code {new['code']!r} already") from None
     return as_dict(row), changed
 
 
@@ -117,7 +139,8 @@ async def erase(conn, patient_id: str, retention_years: int, today: date) -> dic
     if kept:  # the legal documents keep the identity printed on them; the patient file is gone
         await conn.execute(
             "UPDATE patients SET erased_at = now(), code = 'erased-' || id::text, last_name = '', first_name = '',"
-            " sex = NULL, birth_date = NULL, weight_kg = NULL WHERE id = $1", patient_id)
+            " sex = NULL, birth_date = NULL, weight_kg = NULL, allergies = '{}', pregnancy_weeks = NULL, breastfeeding = false,"
+            " anticoagulant = false, antiplatelet = false, renal_failure = NULL, hepatic_failure = NULL WHERE id = $1", patient_id)
     else:
         await conn.execute("DELETE FROM patients WHERE id = $1", patient_id)
     return {"deleted": counts, "documents_deleted": len(expired), "documents_kept": len(kept),
@@ -137,7 +160,8 @@ def _count(status: str) -> int:
 
 async def document_context(pool, user_id: str, patient_id: str | None, lab: Lab) -> DocumentContext:
     """What documents print, from the store: the dictating practitioner, their
-    practice, the session's patient; the lab as the client named it."""
+    practice, the session's patient (with their safety facts, which are not
+    printed but checked); the lab as the client named it."""
     user = await pool.fetchrow("SELECT u.*, c.name AS clinic_name, c.street, c.postcode, c.city, c.country,"
                                " c.phone AS clinic_phone, c.email AS clinic_email"
                                " FROM users u JOIN clinics c ON c.id = u.clinic_id WHERE u.id = $1", user_id)
