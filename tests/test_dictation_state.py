@@ -59,7 +59,7 @@ def test_overdose_warns_and_keeps_the_line_as_dictated():
     d = Dictation()
     out = run(d, "Nouvelle ordonnance.", "Ibuprofène quatre cents milligrammes, deux comprimés trois fois par jour")
     warnings = [o for o in out if o.kind == "warning"]
-    assert len(warnings) == 1 and "2400 mg" in warnings[0].message
+    assert len(warnings) == 1 and "2,4 g par jour dépasse la dose maximale adulte (1,2 g par jour)" in warnings[0].message
     assert d.draft.lines[0].units_per_intake == 2.0
 
 
@@ -108,7 +108,8 @@ def test_a_resumed_dictation_goes_on_with_its_draft():
 
 def test_a_change_after_validation_makes_a_new_version():
     d = Dictation(context=context())
-    run(d, "Nouvelle ordonnance.", "Amoxicilline un gramme.", "Valide.")
+    run(d, "Nouvelle ordonnance.", "Amoxicilline un gramme, pendant six jours.", "Valide.")
+    assert d.draft.status == "validated"
     d.handle("Paracétamol un gramme.")
     assert (d.draft.status, d.draft.version) == ("draft", 2)
 

@@ -212,18 +212,6 @@ def test_a_product_limit_comes_before_the_ingredients():
         F.max_daily(topalgic, "paracetamol")
 
 
-def test_prescription_module_builds_its_drugs_from_the_formulary():
-    from chairside.dictation.prescription import load_formulary
-
-    drugs, names = load_formulary()
-    by_dci = {d.dci: d for d in drugs}
-    assert by_dci["amoxicilline"].max_daily_mg == 3000 and by_dci["paracétamol"].max_daily_mg == 4000
-    assert by_dci["ibuprofène"].max_daily_mg == 1200 and by_dci["tramadol/paracétamol"].max_daily_mg == 300
-    assert by_dci["spiramycine/métronidazole"].max_daily_mg == 1500  # métronidazole: spiramycine is in MUI
-    assert by_dci["chlorhexidine"].max_daily_mg is None
-    assert names["doliprane"] is by_dci["paracétamol"] and len(drugs) == len(F.drugs)
-
-
 # ---------------------------------------------------------------- names
 
 

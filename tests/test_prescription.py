@@ -22,7 +22,8 @@ def test_lines(said, drug, strength, form, per_intake, per_day, days):
     line = parse_line(said)
     assert line.in_formulary and line.drug == drug
     assert (line.strength, line.form, line.units_per_intake, line.intakes_per_day, line.duration_days) == (strength, form, per_intake, per_day, days)
-    assert line.warnings == []
+    # a line without a duration or a number of boxes is not complete (R.5132-3): only that is said of it
+    assert line.warning_kinds == ([] if days else ["no_duration"])
 
 
 def test_notes_are_kept():
@@ -38,9 +39,13 @@ def test_notes_are_kept():
     ],
 )
 def test_doses_above_the_usual_maximum_warn_and_change_nothing(said, daily):
-    line = parse_line(said)
-    assert line.daily_mg == daily
-    assert len(line.warnings) == 1 and "dépasse la dose usuelle maximale" in line.warnings[0]
+    from chairside.dictation.safety import check
+    from datetime import date
+
+    line = parse_line(said + " pendant trois jours")
+    assert line.daily_mg == daily and line.warnings == []  # the line alone: nothing to say
+    alerts = check([line], None, date(2026, 11, 30))[0]  # the dose check
+    assert [a.kind for a in alerts] == ["dose_max"] and "dépasse la dose maximale adulte" in alerts[0].message
     assert line.strength and line.units_per_intake  # as dictated
 
 

@@ -14,7 +14,7 @@ const STRINGS = {
     documents: "Documents", open: "Ouvrir", download: "Télécharger", print: "Imprimer",
     rooms: "Fauteuils du cabinet", live: "● dictée en cours", free: "libre", back: "← Fauteuils", waiting: "En attente d'une dictée…",
     connected: "connecté", reconnecting: "connexion perdue, reconnexion…", via_webrtc: "WebRTC", via_websocket: "WebSocket",
-    mic_error: "Micro inaccessible : ", validated: "validé", draft_status: "brouillon", version: "version", open_line: "en cours de dictée",
+    mic_error: "Micro inaccessible : ", validated: "validé", draft_status: "brouillon", version: "version", open_line: "en cours de dictée", accept: "Oui, c'est", secure_rx: "ordonnance sécurisée",
     new_patient: "Nouveau patient", edit_patient: "Modifier", patient_form_new: "Nouveau patient", patient_form_edit: "Modifier le patient",
     identity: "Identité", last_name: "Nom", first_name: "Prénom", sex: "Sexe", sex_F: "Femme", sex_M: "Homme", sex_X: "Autre",
     not_given: "— non renseigné —", birth_date: "Date de naissance", weight_kg: "Poids (kg)", code: "Code patient",
@@ -40,7 +40,7 @@ const STRINGS = {
     documents: "Documents", open: "Open", download: "Download", print: "Print",
     rooms: "The practice's chairs", live: "● dictating", free: "free", back: "← Chairs", waiting: "Waiting for a dictation…",
     connected: "connected", reconnecting: "connection lost, reconnecting…", via_webrtc: "WebRTC", via_websocket: "WebSocket",
-    mic_error: "Microphone unavailable: ", validated: "signed", draft_status: "draft", version: "version", open_line: "being dictated",
+    mic_error: "Microphone unavailable: ", validated: "signed", draft_status: "draft", version: "version", open_line: "being dictated", accept: "Yes, it is", secure_rx: "secure prescription",
     new_patient: "New patient", edit_patient: "Edit", patient_form_new: "New patient", patient_form_edit: "Edit patient",
     identity: "Identity", last_name: "Last name", first_name: "First name", sex: "Sex", sex_F: "Female", sex_M: "Male", sex_X: "Other",
     not_given: "— not given —", birth_date: "Date of birth", weight_kg: "Weight (kg)", code: "Patient code",
@@ -144,13 +144,18 @@ function header(active) {
 // A draft as both pages show it: its title, status and version, its lines
 // with their warnings; the line still being dictated (draft.open_line) is
 // marked: it grows with the next words until another line begins.
-function draftView(draft) {
+// A drug name close to the formulary's carries a suggestion: with
+// ``onAccept`` (the Dictée page) a button accepts it, as "oui" would.
+function draftView(draft, onAccept = null) {
   const status = draft.status === "validated" ? t("validated") : t("draft_status");
+  const accept = (l, i) => l.suggestion && onAccept
+    ? [el("button", { type: "button", class: "accept", onclick: () => onAccept(i) }, `${t("accept")} ${l.suggestion}`)] : [];
   const line = (l, i) => i === draft.open_line
-    ? el("li", { class: "open", "aria-live": "polite" }, l.text, el("span", { class: "growing" }, t("open_line")), ...warnings(l))
-    : el("li", {}, l.text, ...warnings(l));
+    ? el("li", { class: "open", "aria-live": "polite" }, l.text, el("span", { class: "growing" }, t("open_line")), ...warnings(l), ...accept(l, i))
+    : el("li", {}, l.text, ...warnings(l), ...accept(l, i));
   return el("div", {},
-    el("h3", {}, TITLES[draft.kind] || draft.kind, el("span", { class: `status ${draft.status}` }, `${status} · ${t("version")} ${draft.version}`)),
+    el("h3", {}, TITLES[draft.kind] || draft.kind, el("span", { class: `status ${draft.status}` }, `${status} · ${t("version")} ${draft.version}`),
+      ...(draft.secure ? [el("span", { class: "status secure" }, t("secure_rx"))] : [])),
     el("ol", {}, ...draft.lines.map(line)));
 }
 

@@ -104,7 +104,8 @@ function feedback(message, warn = false) {
 }
 
 function showDraft(draft) {
-  $("#draft").replaceChildren(draft.status === "discarded" ? el("p", { class: "muted" }, t("no_draft")) : draftView(draft));
+  const accept = (index) => state.transport && state.transport.send({ type: "accept", index });
+  $("#draft").replaceChildren(draft.status === "discarded" ? el("p", { class: "muted" }, t("no_draft")) : draftView(draft, accept));
 }
 
 function showDocument(event) {

@@ -64,9 +64,17 @@ class Preview(_Message):
     type: Literal["preview"]
 
 
-ClientMessage = Annotated[Union[Start, Stop, Text, Preview], Field(discriminator="type")]
+class Accept(_Message):
+    """Accept the formulary drug suggested for a line of the open draft (the
+    page's button for "Vouliez-vous dire … ?"; saying "oui" does the same)."""
+
+    type: Literal["accept"]
+    index: int = Field(ge=0, le=999)  # the line, 0-based as in draft.updated's change.index
+
+
+ClientMessage = Annotated[Union[Start, Stop, Text, Preview, Accept], Field(discriminator="type")]
 _client_adapter: TypeAdapter = TypeAdapter(ClientMessage)
-CLIENT_TYPES = ("start", "stop", "text", "preview")
+CLIENT_TYPES = ("start", "stop", "text", "preview", "accept")
 
 
 class ProtocolError(Exception):
@@ -78,7 +86,7 @@ class ProtocolError(Exception):
         self.message = message
 
 
-def parse_client_message(text: str) -> Start | Stop | Text | Preview:
+def parse_client_message(text: str) -> Start | Stop | Text | Preview | Accept:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

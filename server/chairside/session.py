@@ -160,6 +160,11 @@ class Session:
         async with self._commit:
             await self._outcomes(None, self.dictation.preview())
 
+    async def accept(self, index: int) -> None:
+        """The dentist accepts the drug suggested for line ``index`` (the client's `accept` message)."""
+        async with self._commit:
+            await self._outcomes(None, self.dictation.accept_suggestion(index))
+
     # -- the listener's results ------------------------------------------------------
 
     def speech_started(self, t: float) -> int:

@@ -40,6 +40,8 @@ UNITS = {
     ],
 }
 _ONE = {"fr": r"un|une", "en": r"one|a"}
+# Small numbers text2num leaves in words ("deux grammes"): before a unit they are a quantity.
+_SMALL = {"fr": {"deux": 2, "trois": 3}, "en": {"two": 2, "three": 3}}
 _DECIMAL = {"fr": r"(\d+) virgule (\d+)", "en": r"(\d+) point (\d+)"}
 
 
@@ -52,6 +54,8 @@ def spoken_numbers(text: str, language: str = "fr") -> str:
     for spoken, unit in UNITS[language]:
         # "un gramme" → "1 g"; "400 milligrammes" → "400 mg"; "0,12 pour 100" → "0,12 %"
         text = re.sub(rf"\b({_ONE[language]})\s+(?:{spoken})\b", f"1 {unit}", text, flags=re.IGNORECASE)
+        small = "|".join(_SMALL[language])
+        text = re.sub(rf"\b({small})\s+(?:{spoken})\b", lambda m: f"{_SMALL[language][m[1].lower()]} {unit}", text, flags=re.IGNORECASE)
         text = re.sub(rf"(\d)\s*(?:{spoken})(?=\W|$)", rf"\1 {unit}", text, flags=re.IGNORECASE)
     return text
 

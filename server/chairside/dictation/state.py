@@ -17,7 +17,7 @@ import re
 from datetime import date
 
 from ..record.context import DocumentContext
-from ..record.draft import CertificateLine, Draft, LabLine, Line, ReportLine
+from ..record.draft import CertificateLine, Draft, LabLine, Line, PrescriptionLine, ReportLine
 from ..record.kinds import KINDS, DraftKind
 from ..record.mentions import missing
 from .clinical import parse_certificate_line, parse_report_line
@@ -26,7 +26,8 @@ from .lab import parse_lab_line
 from .lines import continues, join, sentences, split_ends, without_fillers
 from .normalize import find_teeth, spoken_numbers
 from .outcomes import CommandDone, DocumentAsked, DraftChanged, HintGiven, Ignored, Outcome, Warned
-from .prescription import parse_line
+from .prescription import NEAR_DRUG, NO_DURATION, parse_line
+from .safety import CHECK_KINDS, check
 
 OPENS: dict[str, DraftKind] = {
     "new_prescription": "prescription",
@@ -48,6 +49,8 @@ MESSAGES = {
         "bad_tooth": "{tooth} n'est pas un numéro de dent FDI valide",
         "cannot_validate": "Impossible de valider : il manque {missing}",
         "not_validated": "Document non validé : dites « valide et imprime »", "preview": "Aperçu demandé",
+        "suggest": "« {said} » n'est pas dans le formulaire. Vouliez-vous dire « {drug} » ? Dites « oui » pour corriger",
+        "accepted": "« {said} » corrigé en « {drug} »", "no_suggestion": "Pas de suggestion sur la ligne {number}",
     },
     "en": {
         "opened": "{title} opened", "paused": "Dictation paused: say “resume”", "resumed": "Dictation resumed",
@@ -62,6 +65,8 @@ MESSAGES = {
         "bad_tooth": "{tooth} is not a valid FDI tooth number",
         "cannot_validate": "Cannot sign: missing {missing}",
         "not_validated": "The document is not signed: say “sign and print”", "preview": "Preview requested",
+        "suggest": "“{said}” is not in the formulary. Did you mean “{drug}”? Say “yes” to correct it",
+        "accepted": "“{said}” corrected to “{drug}”", "no_suggestion": "No suggestion on line {number}",
     },
 }
 CONFIRM = {"oui", "oui confirme", "confirme", "je confirme", "yes", "confirm", "yes confirm"}
@@ -78,6 +83,7 @@ class Dictation:
         self._confirming_discard = False
         self._fragments: list[str] = []  # what was said of the open line, fragment by fragment
         self._warned: set[str] = set()  # warnings already given for the open line
+        self._suggested: int | None = None  # the line whose drug suggestion a "oui" accepts
 
     # -- entry point -------------------------------------------------------------
 
@@ -99,6 +105,9 @@ class Dictation:
                 self.paused = False
                 return [self._command(result, self._say("resumed"))]
             return [Ignored(self._say("ignored"))]
+        suggested, self._suggested = self._suggested, None
+        if suggested is not None and fold(text) in CONFIRM:
+            return self.accept_suggestion(suggested)
         if self._confirming_discard:
             self._confirming_discard = False
             if fold(text) in CONFIRM:
@@ -266,9 +275,47 @@ class Dictation:
             self.draft.open_line = index = len(self.draft.lines) - 1
             change = {"op": "add_line", "index": index, "line": line.model_dump(mode="json")}
         self._new_version_if_validated()
-        news = [w for w in line.warnings if w not in self._warned]
-        self._warned.update(news)
-        return [self._updated(change), *(Warned(w) for w in news)]
+        updated = self._updated(change)
+        return [updated, *self._news(index, line)]
+
+    def _news(self, index: int, line: Line) -> list[Outcome]:
+        """The warnings of the open line not yet given; a drug name close to
+        the formulary's is asked about ("Vouliez-vous dire … ?"), and the
+        next "oui" accepts it."""
+        kinds = getattr(line, "warning_kinds", [])
+        out: list[Outcome] = []
+        for i, warning in enumerate(line.warnings):
+            if warning in self._warned or (i < len(kinds) and kinds[i] == NO_DURATION):
+                continue  # a duration is often said last: shown on the line, asked for at validation
+            self._warned.add(warning)
+            if i < len(kinds) and kinds[i] == NEAR_DRUG and isinstance(line, PrescriptionLine):
+                self._suggested = index
+                out.append(HintGiven(self._say("suggest", said=line.drug, drug=line.suggestion), "accept_suggestion", 1.0))
+            else:
+                out.append(Warned(warning))
+        return out
+
+    def accept_suggestion(self, index: int) -> list[Outcome]:
+        """The dentist accepts the formulary drug suggested for line ``index``
+        (0-based): the name heard is replaced by it, and the line re-read."""
+        lines = self.draft.lines if self.draft is not None else []
+        line = lines[index] if 0 <= index < len(lines) else None
+        if not isinstance(line, PrescriptionLine) or not line.suggestion:
+            return [Warned(self._say("no_suggestion", number=index + 1))]
+        said, drug = line.drug, line.suggestion
+        text = re.sub(re.escape(said), drug, line.text, count=1, flags=re.IGNORECASE) if said.lower() in line.text.lower() else f"{drug} {line.text}"
+        return self._rewrite(index, text, CommandDone(self._say("accepted", said=said, drug=drug), "accept_suggestion", 1.0))
+
+    def _recheck(self) -> None:
+        """Check the prescription's lines again (patient, doses across lines):
+        each line's checks replace those it had."""
+        if self.draft is None or self.draft.kind != "prescription":
+            return
+        lines = [line for line in self.draft.lines if isinstance(line, PrescriptionLine)]
+        for line, alerts in zip(lines, check(lines, self.context.patient, self.today)):
+            kept = [(w, k) for w, k in zip(line.warnings, line.warning_kinds + [""] * len(line.warnings)) if k not in CHECK_KINDS]
+            kept += [(a.message, a.kind) for a in alerts]
+            line.warnings, line.warning_kinds = [w for w, _ in kept], [k for _, k in kept]
 
     def _open_text(self) -> str:
         text = ""
@@ -296,7 +343,8 @@ class Dictation:
         if index == self.draft.open_line:  # the open line goes on from its corrected text
             self._fragments, self._warned = [text], set(line.warnings)
         self._new_version_if_validated()
-        return [done, self._updated({"op": "replace_line", "index": index, "line": line.model_dump(mode="json")}), *self._warnings(line)]
+        updated = self._updated({"op": "replace_line", "index": index, "line": line.model_dump(mode="json")})
+        return [done, updated, *self._warnings(line)]
 
     def _line(self, text: str) -> Line:
         """A draft line of the draft's kind from dictated text."""
@@ -308,6 +356,7 @@ class Dictation:
         if self.draft.kind == "prescription":
             line: Line = parse_line(text)
             line.teeth, line.warnings = teeth, warnings + line.warnings
+            line.warning_kinds = [""] * len(warnings) + line.warning_kinds
         elif self.draft.kind == "lab_order":
             fields = parse_lab_line(text, self.today, self.language)
             line = LabLine(text=normalized, teeth=teeth, fields=fields, section="order" if fields else "notes", warnings=warnings)
@@ -334,6 +383,10 @@ class Dictation:
 
     def _updated(self, change: dict) -> DraftChanged:
         assert self.draft is not None
+        self._recheck()
+        index = change.get("index")
+        if "line" in change and isinstance(index, int) and change.get("op") != "remove_line" and index < len(self.draft.lines):
+            change = {**change, "line": self.draft.lines[index].model_dump(mode="json")}  # with its checks
         return DraftChanged(self._title(self.draft.kind), self.draft.snapshot(), change)
 
     def _command(self, m: CommandMatch, did: str) -> CommandDone:

@@ -223,6 +223,8 @@ def _medication_requests(doc: DocumentVersion, refs: dict) -> list[tuple[str, di
             dosage["timing"] = {"repeat": repeat}
         if line.units_per_intake and line.form:
             dosage["doseAndRate"] = [{"doseQuantity": {"value": line.units_per_intake, "unit": line.form}}]
+        if line.as_needed:  # "si douleur": taken when needed, for that reason
+            dosage["asNeededCodeableConcept"] = {"text": line.as_needed}
         request = {
             "resourceType": "MedicationRequest",
             "status": "active", "intent": "order",
@@ -232,9 +234,22 @@ def _medication_requests(doc: DocumentVersion, refs: dict) -> list[tuple[str, di
             "authoredOn": doc.issued_at.isoformat(),
             "dosageInstruction": [dosage],
         }
+        dispense: dict = {}
         if line.duration_days:
-            request["dispenseRequest"] = {"expectedSupplyDuration": {
-                "value": line.duration_days, "unit": "jours", "system": "http://unitsofmeasure.org", "code": "d"}}
+            dispense["expectedSupplyDuration"] = {
+                "value": line.duration_days, "unit": "jours", "system": "http://unitsofmeasure.org", "code": "d"}
+        if line.boxes:
+            dispense["quantity"] = {"value": line.boxes, "unit": "boîtes"}
+        if line.renewals:
+            dispense["numberOfRepeatsAllowed"] = line.renewals
+        if dispense:
+            request["dispenseRequest"] = dispense
+        if line.non_substitutable is not None:  # "non substituable (MTE)": no generic substitution
+            reason = {"text": line.non_substitutable} if line.non_substitutable != "?" else None
+            request["substitution"] = {"allowedBoolean": False, **({"reason": reason} if reason else {})}
+        if line.secure:
+            request["category"] = [{"coding": [{"system": "urn:chairside:prescription", "code": "ordonnance-securisee",
+                                                "display": "Ordonnance sécurisée"}]}]
         if line.notes:
             request["note"] = [{"text": n} for n in line.notes]
         out.append((_id(doc, f"medication-request/{i}"), request))

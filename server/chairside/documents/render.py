@@ -79,8 +79,53 @@ def _prescription_lines(draft: Draft) -> list[dict]:
         else:
             name, posology = line.text, ""
         out.append({"name": name, "posology": posology.strip(" ,;.") + ("." if posology.strip(" ,;.") else ""),
-                    "brand": line.brand})
+                    "brand": line.brand, "substitution": _substitution(line),
+                    "in_letters": _in_letters(line) if line.secure else "", "renewals": _renewals(line)})
     return out
+
+
+def _substitution(line: PrescriptionLine) -> str:
+    """ "Non substituable (MTE)", printed before the drug's name as the rule requires."""
+    if line.non_substitutable is None:
+        return ""
+    return "Non substituable" + ("" if line.non_substitutable == "?" else f" ({line.non_substitutable})")
+
+
+def _renewals(line: PrescriptionLine) -> str:
+    if not line.renewals:
+        return ""
+    return f"À renouveler {num2words(line.renewals, lang='fr')} ({line.renewals}) fois."
+
+
+def _words(value: float) -> str:
+    if value == 0.5:
+        return "un demi"
+    return num2words(int(value) if float(value).is_integer() else value, lang="fr")
+
+
+_UNIT_WORDS = {"mg": "milligrammes", "MUI": "millions d'unités internationales", "%": "pour cent", "ppm": "parties par million"}
+
+
+def _in_letters(line: PrescriptionLine) -> str:
+    """Dose, posology and duration written in letters (an ordonnance
+    sécurisée): what was said and understood, nothing more."""
+    parts = []
+    if line.strength_mg is not None and line.strength:
+        unit = line.strength.split()[-1]
+        amount = line.strength_mg if unit not in ("g", "µg") else float(line.strength.split()[0].replace(",", "."))
+        parts.append(f"dosage : {_words(amount)} {_UNIT_WORDS.get(unit, {'g': 'grammes', 'µg': 'microgrammes'}.get(unit, unit))}")
+    if line.units_per_intake is not None:
+        form = line.form or "unité"
+        plural = "s" if line.units_per_intake > 1 and not form.endswith("s") else ""
+        parts.append(f"{_words(line.units_per_intake)} {form}{plural} par prise")
+    if line.intakes_per_day is not None:
+        parts.append(f"{_words(line.intakes_per_day)} fois par jour")
+    if line.duration_days is not None:
+        parts.append(f"pendant {_words(line.duration_days)} jour{'s' if line.duration_days > 1 else ''}")
+    if line.boxes is not None:
+        parts.append(f"{_words(line.boxes)} boîte{'s' if line.boxes > 1 else ''}")
+    text = ", ".join(parts)
+    return text[:1].upper() + text[1:] + "." if text else ""
 
 
 def _sections(draft: Draft, skip: tuple[str, ...] = ()) -> list[dict]:
@@ -145,6 +190,7 @@ def view(draft: Draft, ctx: DocumentContext, issued_at: datetime, *, preview: bo
     }
     if kind == "prescription":
         data["lines"] = _prescription_lines(draft)
+        data["secure"] = draft.secure
     elif kind == "medical_certificate":
         data["sections"] = _sections(draft, skip=("itt",))
         data["itt"] = itt_in_words(fields["itt_days"]) if "itt_days" in fields else ""
@@ -157,6 +203,8 @@ def view(draft: Draft, ctx: DocumentContext, issued_at: datetime, *, preview: bo
         data["notes"] = [line.text for line in draft.lines if isinstance(line, LabLine) and line.section == "notes"]
         a = ctx.lab.address
         data["lab_address"] = f"{a.street}, {a.postcode} {a.city}, {a.country}" if a and a.complete else ""
+    # What the practitioner must check before signing, listed on a preview only.
+    data["checks"] = [(n, w) for n, line in enumerate(draft.lines, start=1) for w in line.warnings] if preview else []
     return data
 
 

@@ -38,17 +38,33 @@ class Line(BaseModel):
         return {}
 
 
+Substitution = Literal["MTE", "EFG", "CIF", "?"]  # "non substituable" and its reason ("?": none said)
+
+
 class PrescriptionLine(Line):
-    drug: str  # DCI from the formulary, or the words as said
+    drug: str  # DCI from the formulary (said exactly: DCI, brand or alias), or the words as said
     in_formulary: bool
+    drug_id: str = ""  # the formulary's id of the drug, when in_formulary
     brand: str = ""  # the brand said ("Doliprane"), printed beside the DCI
-    strength_mg: float | None = None
+    suggestion: str = ""  # a formulary DCI close to a name that is not one ("Vouliez-vous dire … ?")
+    strength_mg: float | None = None  # of the first active ingredient, per unit (its unit: mg, or MUI)
     strength: str = ""  # as written on the prescription: "1 g", "400 mg", "0,12 %"
+    # Amount of each active ingredient per unit (formulary ids), for the dose
+    # checks: from the strength said, or the product's only strength.
+    amounts: dict[str, float] = Field(default_factory=dict)
     form: str = ""
     units_per_intake: float | None = None
     intakes_per_day: float | None = None
     duration_days: int | None = None
+    boxes: int | None = None  # "deux boîtes"
+    renewals: int | None = None  # "à renouveler deux fois"
+    as_needed: str = ""  # "douleur" for "si douleur" / "en cas de douleur" (FHIR asNeeded)
+    non_substitutable: Substitution | None = None
+    secure: bool = False  # codeine or tramadol: an ordonnance sécurisée
     notes: list[str] = Field(default_factory=list)
+    # What each warning is about ("dose_max", "allergy", …), one per warning,
+    # "" for a warning of no kind: the checks replace their own on re-check.
+    warning_kinds: list[str] = Field(default_factory=list)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -115,6 +131,12 @@ class Draft(BaseModel):
             data = {**data, "lines": [line if isinstance(line, line_type) else line_type.model_validate(
                 line.model_dump() if isinstance(line, Line) else line) for line in data.get("lines", [])]}
         return data
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def secure(self) -> bool:
+        """A prescription with a line that needs an ordonnance sécurisée."""
+        return any(getattr(line, "secure", False) for line in self.lines)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

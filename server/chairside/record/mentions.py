@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 
 from .context import DocumentContext
-from .draft import CertificateLine, Draft
+from .draft import CertificateLine, Draft, PrescriptionLine
 
 SHADELESS_WORK = {"gouttière", "stellite"}  # no tooth shade to give
 SHADELESS_MATERIALS = {"métal", "titane"}
@@ -62,6 +62,14 @@ def missing(draft: Draft, ctx: DocumentContext, today: date) -> list[str]:
             out.append(f"poids du patient (moins de {PEDIATRIC_AGE} ans)")
         if not lines:
             out.append("au moins une ligne de prescription")
+        for number, line in enumerate(lines, start=1):
+            if not isinstance(line, PrescriptionLine):
+                continue
+            # R.5132-3: the duration of the treatment, or the number of boxes
+            if line.duration_days is None and line.boxes is None:
+                out.append(f"durée ou nombre de boîtes de la ligne {number} ({line.drug})")
+            if line.non_substitutable == "?":  # the reason is part of the mention (MTE, EFG, CIF)
+                out.append(f"justification du « non substituable » de la ligne {number} (MTE, EFG ou CIF)")
         return out
     if kind == "medical_certificate":
         out = _prescriber(ctx) + _patient(ctx)

@@ -200,6 +200,8 @@ class Peer:
             self._spawn(self.session.add_text(parsed.text), "text")
         elif isinstance(parsed, ev.Preview):
             self._spawn(self.session.preview(), "preview")
+        elif isinstance(parsed, ev.Accept):
+            self._spawn(self.session.accept(parsed.index), "accept")
         else:
             self._spawn(self._stop(), "stop")
 

@@ -156,6 +156,12 @@ class _Connection:
             else:
                 await self.session.preview()
             return False
+        if isinstance(message, ev.Accept):
+            if self.session is None:
+                await self._error("not_started", "send a 'start' message before 'accept'")
+            else:
+                await self.session.accept(message.index)
+            return False
         # Stop
         if self.session is None:
             await self._error("not_started", "'stop' before 'start': nothing to stop")
