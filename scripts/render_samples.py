@@ -29,8 +29,11 @@ from test_documents import SCRIPTS  # noqa: E402
 
 OUT = ROOT / "docs" / "documents"
 EXTRA = {  # a fuller dictation than the tests' for the pictures
-    "prescription": ["Ibuprofène quatre cents milligrammes, un comprimé trois fois par jour au cours des repas pendant trois jours.",
-                     "Bain de bouche à la chlorhexidine zéro virgule douze pour cent, deux fois par jour pendant dix jours."],
+    # a non-substitutable line with its reason, and a secure-prescription drug (tramadol)
+    "prescription": ["Ibuprofène quatre cents milligrammes, un comprimé trois fois par jour au cours des repas pendant trois jours, "
+                     "non substituable C I F.",
+                     "Bain de bouche à la chlorhexidine zéro virgule douze pour cent, deux fois par jour pendant dix jours.",
+                     "Tramadol cinquante milligrammes, une gélule toutes les six heures en cas de douleur pendant trois jours."],
     "medical_certificate": ["Mobilité de la vingt et un, plaie de la lèvre supérieure.",
                             "Risque de nécrose pulpaire, réserves sur le pronostic."],
     "lab_order": ["Moignon ND trois."],

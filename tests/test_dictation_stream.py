@@ -89,7 +89,7 @@ def test_speech_and_text_to_a_printed_pdf(practice, corpus):
     events = dictate(practice, [
         "Nouvelle ordonnance.",
         ("audio", corpus["dental_02.wav"].path),  # "Amoxicilline un gramme, un comprimé matin et soir pendant sept jours."
-        "Paracétamol un gramme, un comprimé toutes les six heures si douleur.",
+        "Paracétamol un gramme, un comprimé toutes les six heures si douleur, pendant trois jours.",
         "Valide et imprime.",
     ])
     ready = [e for e in events if e["type"] == "document.ready"]
@@ -134,7 +134,7 @@ def test_a_validated_version_never_changes(practice):
     version 2, and version 1 stays as it was."""
     events = dictate(practice, [
         "Nouvelle ordonnance.", "Amoxicilline un gramme matin et soir pendant sept jours.", "Valide.", "Imprime.",
-        "Paracétamol un gramme si douleur.", "Valide et imprime.",
+        "Paracétamol un gramme si douleur pendant trois jours.", "Valide et imprime.",
     ])
     ready = [e for e in events if e["type"] == "document.ready"]
     assert [(e["version"], e["print"]) for e in ready] == [(1, False), (1, True), (2, True)]
@@ -175,3 +175,49 @@ def test_text_before_start_is_refused(server):
 
     error = asyncio.run(scenario())
     assert error["code"] == "not_started"
+
+
+def test_a_near_drug_name_is_asked_about_and_only_the_dentists_yes_changes_it(practice):
+    """Issue 12: "Prednisolon" is not silently printed as prednisolone; the
+    dentist is asked, and "oui" (or the page's `accept` message) takes it."""
+    events = dictate(practice, [
+        "Nouvelle ordonnance.",
+        "Prednisolon vingt milligrammes, un comprimé le matin pendant trois jours.",
+        "Oui.",
+        "Amoxicillinne un gramme, un comprimé matin et soir pendant six jours.",
+        "Érythromycine cinq cents milligrammes, un comprimé deux fois par jour pendant sept jours.",
+        {"type": "accept", "index": 1},
+        {"type": "accept", "index": 2},  # nothing close to suggest: nothing changes
+    ])
+    hints = [e["message"] for e in events if e["type"] == "hint" and e["command"] == "accept_suggestion"]
+    assert hints == ["« Prednisolon » n'est pas dans le formulaire. Vouliez-vous dire « prednisolone » ? Dites « oui » pour corriger",
+                     "« Amoxicillinne » n'est pas dans le formulaire. Vouliez-vous dire « amoxicilline » ? Dites « oui » pour corriger"]
+    done = [e["message"] for e in events if e["type"] == "command" and e["command"] == "accept_suggestion"]
+    assert done == ["« Prednisolon » corrigé en « prednisolone »", "« Amoxicillinne » corrigé en « amoxicilline »"]
+    assert "Pas de suggestion sur la ligne 3" in [e["message"] for e in events if e["type"] == "warning"]
+    lines = [e for e in events if e["type"] == "draft.updated"][-1]["draft"]["lines"]
+    assert [(line["drug"], line["in_formulary"]) for line in lines] == [
+        ("prednisolone", True), ("amoxicilline", True), ("Érythromycine", False)]  # the unknown drug stays as said
+    assert lines[0]["text"].startswith("prednisolone 20 mg") and lines[0]["duration_days"] == 3
+
+
+def test_checks_use_the_patients_record_and_all_the_lines(practice):
+    """A penicillin allergy and a child's weight from the patient record;
+    paracetamol from two products adds up; validation needs each line's duration."""
+    patient = httpx.post(practice.server.http + "/v1/patients", headers=practice.headers(), timeout=30, json={
+        "last_name": "Petit", "first_name": "Hugo", "sex": "M", "birth_date": "2018-03-02", "weight_kg": 20,
+        "code": "P-HUGO", "allergies": ["pénicilline"]}).json()
+    events = asyncio.run(session(practice.server.ws, practice.tokens["dentist"], [
+        "Nouvelle ordonnance.",
+        "Amoxicilline cinq cents milligrammes, un comprimé matin et soir pendant six jours.",
+        "Doliprane cinq cents milligrammes, un comprimé quatre fois par jour pendant trois jours.",
+        "Dafalgan cinq cents milligrammes, un comprimé trois fois par jour.",
+        "Valide.",
+    ], room=practice.rooms[0], patient=patient["id"]))
+    warnings = [e["message"] for e in events if e["type"] == "warning"]
+    assert any("allergie aux pénicillines" in w for w in warnings), warnings
+    # 20 kg child: paracetamol 2 g then 3.5 g a day over the child maximum (per kg × weight)
+    assert any(w.startswith("paracétamol : 2 g par jour dépasse le maximum enfant de 80 mg/kg/j × 20 kg") for w in warnings), warnings
+    assert any("déjà prescrit (ligne 2)" in w for w in warnings), warnings
+    refused = [e["message"] for e in events if e["type"] == "command"][-1]
+    assert refused.startswith("Impossible de valider") and "durée ou nombre de boîtes de la ligne 3 (paracétamol)" in refused

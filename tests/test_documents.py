@@ -31,7 +31,7 @@ SCRIPTS = {
     "prescription": [
         "Nouvelle ordonnance.",
         "Amoxicilline un gramme, un comprimé matin et soir pendant sept jours.",
-        "Paracétamol un gramme, un comprimé toutes les six heures si douleur, sans dépasser quatre grammes par jour.",
+        "Paracétamol un gramme, un comprimé toutes les six heures si douleur, sans dépasser quatre grammes par jour, pendant trois jours.",
     ],
     "medical_certificate": [
         "Certificat médical initial.",
@@ -325,3 +325,40 @@ async def test_fhir_of_a_certificate_or_of_a_patient_without_safety_facts_has_no
     for bundle in (certificate, prescription):
         assert not any(e["resource"]["resourceType"] in ("AllergyIntolerance", "Observation", "Condition") for e in bundle["entry"])
         assert "Allergies et précautions" not in [s["title"] for s in bundle["entry"][0]["resource"]["section"]]
+
+
+async def test_fhir_prescription_carries_as_needed_substitution_quantities_and_secure(service):
+    d = Dictation(today=date(2026, 11, 29), context=context())
+    for said in ["Nouvelle ordonnance.",
+                 "Tramadol cinquante milligrammes, une gélule toutes les six heures si douleur, deux boîtes.",
+                 "Ibuprofène quatre cents milligrammes, un comprimé trois fois par jour pendant trois jours, non substituable M T E, "
+                 "à renouveler une fois."]:
+        d.handle(said)
+    assert d.handle("Valide.")[-1].kind == "document"
+    doc = await service.issue(d.draft, d.context, preview=False)
+    bundle = to_fhir(doc)
+    Bundle.model_validate(bundle)
+    tramadol, ibuprofen = resources(bundle, "MedicationRequest")
+    assert tramadol["dosageInstruction"][0]["asNeededCodeableConcept"] == {"text": "douleur"}
+    assert tramadol["dispenseRequest"] == {"quantity": {"value": 2, "unit": "boîtes"}}
+    assert tramadol["category"][0]["coding"][0]["code"] == "ordonnance-securisee"
+    assert ibuprofen["substitution"] == {"allowedBoolean": False, "reason": {"text": "MTE"}}
+    assert ibuprofen["dispenseRequest"]["numberOfRepeatsAllowed"] == 1 and "asNeededCodeableConcept" not in ibuprofen["dosageInstruction"][0]
+    text = pdf_text(doc.pdf)
+    assert "Non substituable (MTE) Ibuprofène 400 mg" in " ".join(text.split())
+    assert "Ordonnance sécurisée" in text and "Dosage : cinquante milligrammes, une gélule par prise, quatre fois par jour, deux boîtes" in " ".join(text.split())
+    assert "À renouveler une (1) fois" in text and "M T E" not in text  # said once, printed once
+
+
+async def test_a_preview_lists_what_to_check_before_signing(service):
+    d = Dictation(today=date(2026, 11, 29), context=context())
+    for said in ["Nouvelle ordonnance.", "Prednisolon vingt milligrammes, un comprimé le matin.",
+                 "Ibuprofène quatre cents milligrammes, deux comprimés trois fois par jour pendant trois jours."]:
+        d.handle(said)
+    preview = await service.issue(d.draft, d.context, preview=True)
+    text = " ".join(pdf_text(preview.pdf).split())
+    assert "À vérifier avant de signer" in text
+    assert "Ligne 1 : « Prednisolon » n'est pas dans le formulaire" in text and "Ligne 1 : durée du traitement" in text
+    assert "Ligne 2 : ibuprofène : 2,4 g par jour dépasse la dose maximale adulte" in text
+    validated_doc = await service.issue(validated("prescription"), context(), preview=False)
+    assert "À vérifier" not in pdf_text(validated_doc.pdf)  # never on a signed document

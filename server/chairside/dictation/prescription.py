@@ -197,11 +197,13 @@ def parse_line(dictated: str) -> PrescriptionLine:
         line.boxes = int(_count(m[1]))
     if m := _RENEWALS.search(text):
         line.renewals = int(_count(m[1]))
+        line.apart.append(m[0])
     if m := _AS_NEEDED.search(text):
         line.as_needed = {"douleur": "douleur", "besoin": "besoin"}.get(fold_name(m[1]), "fièvre")
     if m := _NON_SUBSTITUTABLE.search(text):
         reason = m[1] or ""
         line.non_substitutable = next((code for code, pattern in _REASONS if re.match(rf"(?:{pattern})\b", reason, re.IGNORECASE)), "?")
+        line.apart.append(m[0] if line.non_substitutable != "?" else re.match(r"\S+[- ]\S+", m[0])[0])
         if line.non_substitutable == "?":
             _warn(line, NO_SUBSTITUTION_REASON, "« non substituable » sans sa justification (MTE, EFG ou CIF) : la préciser")
     line.notes = [n.group(0) for pattern in _NOTES if (n := re.search(pattern, text, re.IGNORECASE))]

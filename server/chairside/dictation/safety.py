@@ -76,16 +76,16 @@ def _limits(drug: Drug | None, ingredient: str, age: int | None, weight: float |
         child = FORMULARY.dosing(ingredient, child=True)
         if child.max_daily_per_kg is not None and weight:
             per_kg = child.max_daily_per_kg.value
-            out.append(_Limit(per_kg * weight, "dose_weight", f"maximum enfant {per_kg:g} {unit}/kg/j × {weight:g} kg"))
+            out.append(_Limit(per_kg * weight, "dose_weight", f"le maximum enfant de {per_kg:g} {unit}/kg/j × {weight:g} kg"))
         if child.max_daily is not None:
-            out.append(_Limit(child.max_daily.value, "dose_weight", "maximum enfant"))
+            out.append(_Limit(child.max_daily.value, "dose_weight", "le maximum enfant"))
         return out
     adult = FORMULARY.max_daily(drug, ingredient) if drug is not None else FORMULARY.dosing(ingredient).max_daily
     if adult is not None:
-        out.append(_Limit(adult.value, "dose_max", "dose maximale adulte"))
+        out.append(_Limit(adult.value, "dose_max", "la dose maximale adulte"))
     low = FORMULARY.dosing(ingredient).max_daily_per_kg_under_50kg
     if low is not None and weight and weight < ADULT_LOW_WEIGHT_KG:
-        out.append(_Limit(low.value * weight, "dose_weight", f"maximum {low.value:g} {unit}/kg/j sous {ADULT_LOW_WEIGHT_KG} kg × {weight:g} kg"))
+        out.append(_Limit(low.value * weight, "dose_weight", f"le maximum de {low.value:g} {unit}/kg/j sous {ADULT_LOW_WEIGHT_KG} kg × {weight:g} kg"))
     return out
 
 
@@ -148,14 +148,14 @@ def check(lines: Sequence[PrescriptionLine], patient: Patient | None, today: dat
             if ingredient in daily:
                 for limit in limits:
                     if daily[ingredient] > limit.value:
-                        alerts.append(Alert(limit.kind, f"{info.name} : {_amount(daily[ingredient], info.unit)} par jour dépasse la "
+                        alerts.append(Alert(limit.kind, f"{info.name} : {_amount(daily[ingredient], info.unit)} par jour dépasse "
                                                         f"{limit.why} ({_amount(limit.value, info.unit)} par jour)"))
                 if ingredient in seen:  # the total, against the ingredient's own maxima (not one product's)
                     before, after = totals.get(ingredient, 0.0), totals.get(ingredient, 0.0) + daily[ingredient]
                     for limit in _limits(None, ingredient, age, weight):
                         if before <= limit.value < after:
                             alerts.append(Alert("dose_total", f"{info.name} : {_amount(after, info.unit)} par jour au total sur "
-                                                              f"l'ordonnance dépasse la {limit.why} ({_amount(limit.value, info.unit)})"))
+                                                              f"l'ordonnance dépasse {limit.why} ({_amount(limit.value, info.unit)})"))
                 totals[ingredient] = totals.get(ingredient, 0.0) + daily[ingredient]
             seen.setdefault(ingredient, []).append(number)
         if age is not None and age < PEDIATRIC_AGE and not weight and any(

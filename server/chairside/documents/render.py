@@ -78,6 +78,9 @@ def _prescription_lines(draft: Draft) -> list[dict]:
                 posology = posology.split(" ", 1)[1] if " " in posology else ""
         else:
             name, posology = line.text, ""
+        for words in line.apart:  # printed on their own ("Non substituable (MTE)" before the name)
+            posology = posology.replace(words, "")
+        posology = re.sub(r"\s*,(\s*,)+", ",", re.sub(r"\s{2,}", " ", posology))
         out.append({"name": name, "posology": posology.strip(" ,;.") + ("." if posology.strip(" ,;.") else ""),
                     "brand": line.brand, "substitution": _substitution(line),
                     "in_letters": _in_letters(line) if line.secure else "", "renewals": _renewals(line)})
@@ -94,12 +97,20 @@ def _substitution(line: PrescriptionLine) -> str:
 def _renewals(line: PrescriptionLine) -> str:
     if not line.renewals:
         return ""
-    return f"À renouveler {num2words(line.renewals, lang='fr')} ({line.renewals}) fois."
+    times = "une" if line.renewals == 1 else num2words(line.renewals, lang="fr")
+    return f"À renouveler {times} ({line.renewals}) fois."
 
 
-def _words(value: float) -> str:
+_FEMININE = ("gélule", "dose", "ampoule", "cuillère", "pulvérisation", "boîte", "unité", "fois")
+
+
+def _words(value: float, noun: str = "") -> str:
+    """A number in French words, agreeing with the noun that follows ("une gélule", "un comprimé")."""
+    feminine = noun.startswith(_FEMININE)
     if value == 0.5:
-        return "un demi"
+        return "une demie" if feminine else "un demi"
+    if value == 1:
+        return "une" if feminine else "un"
     return num2words(int(value) if float(value).is_integer() else value, lang="fr")
 
 
@@ -113,17 +124,20 @@ def _in_letters(line: PrescriptionLine) -> str:
     if line.strength_mg is not None and line.strength:
         unit = line.strength.split()[-1]
         amount = line.strength_mg if unit not in ("g", "µg") else float(line.strength.split()[0].replace(",", "."))
-        parts.append(f"dosage : {_words(amount)} {_UNIT_WORDS.get(unit, {'g': 'grammes', 'µg': 'microgrammes'}.get(unit, unit))}")
+        unit_words = _UNIT_WORDS.get(unit, {"g": "grammes", "µg": "microgrammes"}.get(unit, unit))
+        if amount <= 1 and unit_words.endswith("mes"):  # "un gramme", "un demi-milligramme"
+            unit_words = unit_words[:-1]
+        parts.append(f"dosage : {_words(amount)} {unit_words}")
     if line.units_per_intake is not None:
         form = line.form or "unité"
         plural = "s" if line.units_per_intake > 1 and not form.endswith("s") else ""
-        parts.append(f"{_words(line.units_per_intake)} {form}{plural} par prise")
+        parts.append(f"{_words(line.units_per_intake, form)} {form}{plural} par prise")
     if line.intakes_per_day is not None:
-        parts.append(f"{_words(line.intakes_per_day)} fois par jour")
+        parts.append(f"{_words(line.intakes_per_day, 'fois')} fois par jour")
     if line.duration_days is not None:
         parts.append(f"pendant {_words(line.duration_days)} jour{'s' if line.duration_days > 1 else ''}")
     if line.boxes is not None:
-        parts.append(f"{_words(line.boxes)} boîte{'s' if line.boxes > 1 else ''}")
+        parts.append(f"{_words(line.boxes, 'boîte')} boîte{'s' if line.boxes > 1 else ''}")
     text = ", ".join(parts)
     return text[:1].upper() + text[1:] + "." if text else ""
 

@@ -60,6 +60,7 @@ class PrescriptionLine(Line):
     renewals: int | None = None  # "à renouveler deux fois"
     as_needed: str = ""  # "douleur" for "si douleur" / "en cas de douleur" (FHIR asNeeded)
     non_substitutable: Substitution | None = None
+    apart: list[str] = Field(default_factory=list)  # words of the text printed on their own line ("non substituable MTE", renewals)
     secure: bool = False  # codeine or tramadol: an ordonnance sécurisée
     notes: list[str] = Field(default_factory=list)
     # What each warning is about ("dose_max", "allergy", …), one per warning,
