@@ -98,6 +98,11 @@ def bearer(token: str) -> dict:
 
 
 PASSWORD = "correct horse battery staple"
+# Whisper base hears "pendant sept jours" in dental_02 and dental_s1 as "pendant
+# cette jour": the line then has no duration and cannot be signed (R.5132-3).
+# The dentist corrects it, as tests do before "valide" (where the recognizer
+# heard it right, the correction answers "introuvable" and changes nothing).
+FIX_DURATION = "Remplace cette jour par sept jours."
 
 
 @dataclass

@@ -10,7 +10,7 @@ import json
 
 import httpx
 import websockets
-from conftest import Practice, bearer
+from conftest import FIX_DURATION, Practice, bearer
 from factories import CONTEXT
 from pypdf import PdfReader
 
@@ -89,6 +89,7 @@ def test_speech_and_text_to_a_printed_pdf(practice, corpus):
     events = dictate(practice, [
         "Nouvelle ordonnance.",
         ("audio", corpus["dental_02.wav"].path),  # "Amoxicilline un gramme, un comprimé matin et soir pendant sept jours."
+        FIX_DURATION,
         "Paracétamol un gramme, un comprimé toutes les six heures si douleur, pendant trois jours.",
         "Valide et imprime.",
     ])
@@ -157,6 +158,7 @@ def test_speech_and_text_share_the_session(practice, corpus):
     events = dictate(practice, [
         "Nouvelle ordonnance.",
         ("audio", corpus["dental_02.wav"].path),  # "Amoxicilline un gramme, un comprimé matin et soir pendant sept jours."
+        FIX_DURATION,
         "Valide.",
     ])
     speech_finals = [e for e in events if e["type"] == "final" and e["source"] == "speech"]

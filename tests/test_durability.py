@@ -13,7 +13,7 @@ import time
 import asyncpg
 import psutil
 import websockets
-from conftest import create_practice, start_server, stop_server
+from conftest import FIX_DURATION, create_practice, start_server, stop_server
 from factories import CONTEXT
 
 from chairside.client import load_audio, to_pcm
@@ -95,6 +95,7 @@ async def resume(practice, session_id: str) -> list[dict]:
     async with websockets.connect(practice.server.ws) as ws:
         await ws.send(json.dumps({"type": "start", "token": practice.tokens["dentist"], "resume": session_id}))
         await ws.send(json.dumps({"type": "text", "text": "Paracétamol un gramme, un comprimé si douleur pendant trois jours."}))
+        await ws.send(json.dumps({"type": "text", "text": FIX_DURATION}))
         await ws.send(json.dumps({"type": "text", "text": "Valide."}))
         await ws.send(json.dumps({"type": "stop"}))
         return [json.loads(m) async for m in ws]

@@ -13,7 +13,7 @@ import time
 import httpx
 import pytest
 import websockets
-from conftest import Practice, create_practice, start_server, stop_server
+from conftest import FIX_DURATION, Practice, create_practice, start_server, stop_server
 from factories import CONTEXT
 from test_store import fresh_database
 
@@ -98,7 +98,7 @@ def test_screens_see_the_dictation_live_in_order(practice, corpus):
     async def scenario():
         first, second = Screen(practice.server, room, practice.tokens["assistant"]), Screen(practice.server, room, practice.tokens["dentist"])
         snapshots = [await first.open(), await second.open()]
-        dentist = await dictate(practice, room, ["Nouvelle ordonnance.", ("audio", corpus["dental_02.wav"].path), "Valide."])
+        dentist = await dictate(practice, room, ["Nouvelle ordonnance.", ("audio", corpus["dental_02.wav"].path), FIX_DURATION, "Valide."])
         for screen in (first, second):
             await screen.until(lambda e: e.get("type") == "session.ended")
         late = Screen(practice.server, room, practice.tokens["assistant"])
@@ -231,7 +231,7 @@ def test_a_screen_on_one_replica_follows_a_dictation_on_the_other(replicas, corp
         await screen.open()
         watching = asyncio.create_task(screen.until(lambda e: e.get("type") == "session.ended"))  # reading as events come
         times: list[float] = []
-        dentist = await dictate(practice, room, ["Nouvelle ordonnance.", ("audio", corpus["dental_02.wav"].path), "Valide."], times=times)
+        dentist = await dictate(practice, room, ["Nouvelle ordonnance.", ("audio", corpus["dental_02.wav"].path), FIX_DURATION, "Valide."], times=times)
         await watching
         await screen.close()
         return dentist, times, screen

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import PASSWORD, ROOT
+from conftest import FIX_DURATION, PASSWORD, ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "docs" / "screenshots"
@@ -101,12 +101,21 @@ def test_dictation_page_and_assistant_screen_over_webrtc(browser, practice):
     expect(screen.locator("#transcript")).to_contain_text(re.compile("amoxicilline", re.I), timeout=20_000)
     page.wait_for_selector("#feedback:text('Ordonnance')")
     # a typed correction reaches the draft, on both pages
-    page.fill("#type-text", "Paracétamol un gramme, un comprimé toutes les six heures si douleur.")
+    page.fill("#type-text", "Paracétamol un gramme, un comprimé toutes les six heures si douleur pendant trois jours.")
     page.press("#type-text", "Enter")
     page.wait_for_selector("#draft li:text('Paracétamol 1 g')")
     screen.wait_for_selector("#drafts li:text('Paracétamol 1 g')")
-    # the recording says "Valide l'ordonnance. Imprime." in its last seconds; typed too, in case it was misheard
+    # the recording says "Valide l'ordonnance. Imprime." in its last seconds: refused while a line lacks its duration
     page.wait_for_timeout(6000)
+    page.fill("#type-text", FIX_DURATION)
+    page.press("#type-text", "Enter")
+    # a drug name close to the formulary's is asked about; the page's button accepts it, never the page alone
+    page.fill("#type-text", "Prednisolon vingt milligrammes, un comprimé le matin pendant trois jours.")
+    page.press("#type-text", "Enter")
+    page.wait_for_selector("#draft li:text('Prednisolon 20 mg') button.accept")
+    page.click("#draft li button.accept")
+    page.wait_for_selector("#draft li:text('prednisolone 20 mg')")
+    screen.wait_for_selector("#drafts li:text('prednisolone 20 mg')")
     page.fill("#type-text", "Valide.")
     page.press("#type-text", "Enter")
     page.wait_for_selector("#documents li button.download")

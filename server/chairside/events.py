@@ -159,7 +159,7 @@ class Command(_Message):
     """A voice (or typed) command was understood and carried out."""
 
     type: Literal["command"] = "command"
-    utterance: int
+    utterance: int | None  # None: asked by a client message (`accept`), not by an utterance
     command: str
     confidence: float
     message: str  # what it did, for the user: "Ordonnance ouverte"
