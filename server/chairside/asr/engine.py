@@ -61,6 +61,10 @@ class TrimmedWhisper(WhisperModel):
         self._local.encodes = getattr(self._local, "encodes", 0) + 1
         return output
 
+    def use_margin(self, frames: int) -> None:
+        """Zero frames this thread's next encodes keep after the audio."""
+        self._local.margin = frames
+
     def last_encoding(self):
         """(encoder output, encodes so far) of this thread's latest window."""
         return getattr(self._local, "encoder_output", None), getattr(self._local, "encodes", 0)
@@ -181,7 +185,7 @@ class AsrEngine:
         """
         started = time.perf_counter()
         _, encodes_before = self.model.last_encoding()
-        self.model._local.margin = request.encoder_margin_frames
+        self.model.use_margin(request.encoder_margin_frames)
         segments, _info = self.model.transcribe(
             request.audio,
             language=request.language,

@@ -7,10 +7,12 @@ the stable words that are long settled: those are given to the decoder as
 the previous text (read in one pass, nearly free), the stable words said in
 the tail are forced as its prefix (so that they stay; CTranslate2 reads a
 forced prefix token by token, at the cost of decoding it), and the rest is
-the new hypothesis.  When the tail grows past ``TAIL_MAX_S`` its words are
-timed (on the same encoder pass) and it is moved up to the end of a stable
-word ``TAIL_KEEP_S`` before its end: a partial costs the same at the 20th
-second of an utterance as at the 4th.  Partials are only shown: the
+the new hypothesis.  Once the tail holds ``TAIL_TIMED_S`` of audio its words
+are timed (on the same encoder pass) and it moves up past the stable words;
+words that end ``TAIL_KEEP_S`` before its end become stable even if the
+hypotheses did not agree on them (the final replaces them anyway): a
+partial costs the same at the 20th second of an utterance as at the 4th.
+Partials encode a shorter zero margin than finals.  Partials are only shown: the
 interval between two of them is at least ``partial_interval_s`` of new
 audio, and widens so that partial decodes take no more than
 ``partial_cpu_share`` of a decoder per second of audio (a slow machine, or a
@@ -49,9 +51,10 @@ PROMPT_CONTEXT_CHARS = 200
 # towards agreement: with so little context Whisper base guesses, and two
 # equal guesses would become permanent (measured: docs/benchmarks.md).
 MIN_AGREEMENT_WINDOW_S = 1.5
-# A partial's tail is moved up when it is this long, to the end of the last
-# stable word that ends at least TAIL_KEEP_S before its end (measured:
-# docs/benchmarks.md, issue 11 partial lag).
+# A partial's tail is timed (and moved up past its stable words) once it
+# holds TAIL_TIMED_S of audio; its words ending TAIL_KEEP_S before its end are
+# settled; it keeps at least TAIL_MIN_S of audio (measured: docs/benchmarks.md,
+# "Issue 11: partials on a tail window").
 TAIL_TIMED_S = 1.0
 TAIL_KEEP_S = 2.0
 TAIL_MIN_S = 0.5
