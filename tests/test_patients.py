@@ -17,7 +17,7 @@ import asyncpg
 import httpx
 import pytest
 import websockets
-from conftest import ROOT, create_practice, start_server, stop_server
+from conftest import FIX_DURATION, ROOT, create_practice, start_server, stop_server
 from factories import CONTEXT
 from pypdf import PdfReader
 
@@ -87,7 +87,7 @@ def test_export_rectify_erase(clinic, corpus):
     practice = clinic
     patient = new_patient(practice)
     pid = patient["id"]
-    events = asyncio.run(dictate(practice, pid, ["Nouvelle ordonnance.", "speech", SAID, "Valide."], corpus["dental_02.wav"].path))
+    events = asyncio.run(dictate(practice, pid, ["Nouvelle ordonnance.", "speech", FIX_DURATION, SAID, "Valide."], corpus["dental_02.wav"].path))
     document = [e for e in events if e["type"] == "document.ready"][0]
     said = [e["text"] for e in events if e["type"] == "final" and e["text"]]
 
