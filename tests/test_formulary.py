@@ -36,7 +36,7 @@ BRANDS = {
     "Contramal": "tramadol", "Ixprim": "tramadol-paracetamol", "Advil": "ibuprofene", "Nurofen": "ibuprofene",
     "Profenid": "ketoprofene", "Solupred": "prednisolone", "Cortancyl": "prednisone", "Medrol": "methylprednisolone",
     "Eludril": "chlorhexidine", "Paroex": "chlorhexidine", "Prexidine": "chlorhexidine", "Hextril": "hexetidine",
-    "Fluocaril": "fluorure-de-sodium", "Duraphat": "fluorure-de-sodium", "Exacyl": "acide-tranexamique",
+    "Fluocaril": "fluorure-de-sodium", "Duraphat": "duraphat", "Exacyl": "acide-tranexamique",
 }
 
 
@@ -195,6 +195,39 @@ def test_spiramycin_is_dosed_in_million_units():
     rodogyl, birodogyl = F.drug("spiramycine-metronidazole").strengths
     assert dict(rodogyl.amounts) == {"spiramycine": 0.75, "metronidazole": 125} and rodogyl.brand == "Rodogyl"
     assert dict(birodogyl.amounts) == {"spiramycine": 1.5, "metronidazole": 250}
+
+
+def test_rodogyl_has_its_own_daily_limits():
+    drug = F.drug("spiramycine-metronidazole")
+    assert F.max_daily(drug, "spiramycine").value == 6 and F.max_daily(drug, "metronidazole").value == 1000
+    assert F.max_daily(drug, "spiramycine").source == "rcp-rodogyl"
+    assert F.max_daily(F.drug("spiramycine"), "spiramycine").value == 9  # the ingredient's own, for Rovamycine
+
+
+@pytest.mark.parametrize("ingredient,per_kg,absolute", [
+    ("clindamycine", 25, 1200), ("metronidazole", 30, 1500), ("spiramycine", 0.3, 9), ("azithromycine", 20, 500),
+    ("clarithromycine", 15, 1000), ("pristinamycine", 100, 2000), ("doxycycline", 4, 200), ("amoxicilline", 100, 2000),
+    ("ibuprofene", 30, 1200), ("paracetamol", 80, 3000), ("codeine", None, 120),
+])
+def test_children_have_their_own_maxima(ingredient, per_kg, absolute):
+    """A child is checked against the child maxima only: each systemic drug needs one."""
+    child = F.dosing(ingredient, child=True)
+    assert child.max_daily.value == absolute
+    assert (child.max_daily_per_kg.value if child.max_daily_per_kg else None) == per_kg
+    adult = F.dosing(ingredient).max_daily
+    assert child.max_daily.value <= adult.value  # "sans dépasser la posologie adulte"
+
+
+@pytest.mark.parametrize("drug_id", ["amoxicilline-acide-clavulanique", "clarithromycine"])
+def test_hepatic_failure_is_a_precaution_where_the_rcp_contraindicates_something_narrower(drug_id):
+    drug = F.drug(drug_id)
+    assert F.cautions(drug, "hepatic-failure") and not F.contraindications(drug, "hepatic-failure")
+
+
+def test_the_5000_ppm_age_limit_is_duraphats_only():
+    assert any(c.applies_to_age(15) and not c.applies_to_age(16) for c in F.contraindications(F.drug("duraphat"), "age"))
+    assert not F.cautions(F.drug("fluorure-de-sodium"), "age")
+    assert exact("Fluocaril").drug.id == "fluorure-de-sodium" and exact("Duraphat 5000").drug.id == "duraphat"
 
 
 def test_combination_strengths_give_each_ingredient():
