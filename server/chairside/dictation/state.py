@@ -22,7 +22,7 @@ from ..record.kinds import KINDS, DraftKind
 from ..record.mentions import missing
 from .clinical import parse_certificate_line, parse_report_line
 from .commands import CommandMatch, Hint, fold, match
-from .lab import parse_lab_line
+from .lab import read_lab_line
 from .lines import continues, join, sentences, split_ends, without_fillers
 from .normalize import find_teeth, spoken_numbers
 from .outcomes import CommandDone, DocumentAsked, DraftChanged, HintGiven, Ignored, Outcome, Warned
@@ -358,8 +358,11 @@ class Dictation:
             line.teeth, line.warnings = teeth, warnings + line.warnings
             line.warning_kinds = [""] * len(warnings) + line.warning_kinds
         elif self.draft.kind == "lab_order":
-            fields = parse_lab_line(text, self.today, self.language)
-            line = LabLine(text=normalized, teeth=teeth, fields=fields, section="order" if fields else "notes", warnings=warnings)
+            reading = read_lab_line(text, self.today, self.language)
+            bad = [self._say("bad_tooth", tooth=n) for n in dict.fromkeys(reading.invalid_teeth)]
+            line = LabLine(text=normalized, teeth=reading.teeth, fields=reading.fields, lead=reading.lead, items=reading.items,
+                           notes=reading.notes if (reading.fields or reading.continues) else "",
+                           section="order" if (reading.fields or reading.continues) else "notes", warnings=bad)
         elif self.draft.kind == "medical_certificate":
             line = CertificateLine(teeth=teeth, warnings=warnings, **parse_certificate_line(text, self.today, self.language))
         else:

@@ -10,7 +10,7 @@ data the dictation fills and the documents print.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, computed_field, model_validator
 
@@ -78,12 +78,63 @@ class PrescriptionLine(Line):
 
 
 class LabLine(Line):
-    section: Literal["order", "notes"] = "notes"  # "order": it gave fields of the order
+    """A lab-order line.  An order is a list of items (issue 13): each work
+    type said begins one (``items``: teeth, work_type, material, shade,
+    shade_guide, shade_cervical, shade_incisal, pillars, pontics, elements,
+    notes); what is said before any work type (``lead``) goes on with the
+    item before.  ``fields`` keeps the flat fields of earlier releases (the
+    line's first item and the order's: delivery_date, items_sent,
+    stump_shade); ``notes`` holds the words of the line that belong to no
+    item.  :meth:`items_of` gives the order's items from its lines."""
+
+    ITEM_KEYS: ClassVar[tuple[str, ...]] = ("teeth", "work_type", "material", "shade", "shade_guide", "shade_cervical",
+                                            "shade_incisal", "pillars", "pontics", "elements")
+
+    section: Literal["order", "notes"] = "notes"  # "order": it gave fields of the order, or goes on with an item
     fields: dict[str, Any] = Field(default_factory=dict)  # work_type, material, shade, teeth, delivery_date…
+    lead: dict[str, Any] = Field(default_factory=dict)  # item fields said before any work type (they go on with the item before)
+    items: list[dict[str, Any]] = Field(default_factory=list)  # the items this line begins
+    notes: str = ""  # words of an order line that belong to no item (a note for the lab)
+
+    @model_validator(mode="after")
+    def _items_of_an_older_line(self) -> "LabLine":
+        """A line stored before items existed: its fields make its item."""
+        if not ({"lead", "items"} & self.model_fields_set) and self.fields:
+            item = {k: self.fields[k] for k in self.ITEM_KEYS if k in self.fields}
+            if "work_type" in item:
+                self.items = [item]
+            elif item:
+                self.lead = item
+        return self
 
     @property
     def document_fields(self) -> dict:
         return self.fields
+
+    @classmethod
+    def items_of(cls, lines: list[Line]) -> list[dict[str, Any]]:
+        """The order's items, line after line: a line's lead goes on with
+        the item before (teeth and notes added, other fields replaced), or
+        is an item of its own when none came before."""
+        items: list[dict[str, Any]] = []
+        for line in lines:
+            if not isinstance(line, LabLine):
+                continue
+            if line.lead:
+                if not items:
+                    items.append({})
+                item = items[-1]
+                for key, value in line.lead.items():
+                    if key == "teeth":
+                        item["teeth"] = list(dict.fromkeys([*item.get("teeth", []), *value]))
+                    elif key == "notes" and item.get("notes"):
+                        item["notes"] = f"{item['notes']}, {value}"
+                    else:
+                        item[key] = value
+                if item.get("work_type") == "bridge" and len(item.get("teeth", [])) >= 3 and "teeth" in line.lead:
+                    item["pillars"], item["pontics"] = [item["teeth"][0], item["teeth"][-1]], item["teeth"][1:-1]
+            items += [dict(item) for item in line.items]
+        return items
 
 
 class CertificateLine(Line):
