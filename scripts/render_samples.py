@@ -36,7 +36,10 @@ EXTRA = {  # a fuller dictation than the tests' for the pictures
                      "Tramadol cinquante milligrammes, une gélule toutes les six heures en cas de douleur pendant trois jours."],
     "medical_certificate": ["Mobilité de la vingt et un, plaie de la lèvre supérieure.",
                             "Risque de nécrose pulpaire, réserves sur le pronostic."],
-    "lab_order": ["Moignon ND trois."],
+    # several items: half shade, teeth without an article, collar and incisal shades, words kept as notes
+    "lab_order": ["Moignon ND trois.", "Onlay céramique sur quarante-six, teinte A trois et demi, limite en congé.",
+                  "Bridge céramo-métallique de vingt-quatre à vingt-six, alliage non précieux, teinte A deux au collet, A un en incisal.",
+                  "Couronne métal sur la quarante-sept, vissée sur implant."],
     "clinical_report": ["Antécédents : allergie à la pénicilline.", "Péricoronarite de la quarante-huit.",
                         "Clindamycine trois cents milligrammes, deux gélules deux fois par jour pendant sept jours."],
 }

@@ -256,32 +256,53 @@ def _medication_requests(doc: DocumentVersion, refs: dict) -> list[tuple[str, di
     return out
 
 
-def _service_request(doc: DocumentVersion, refs: dict) -> tuple[str, dict]:
+def _service_requests(doc: DocumentVersion, refs: dict) -> list[tuple[str, dict]]:
+    """One ServiceRequest per item of the order, sharing the document as
+    their ``requisition``; the order's fields (delivery, stump shade, items
+    sent, notes) on each."""
     f = doc.draft.fields
-    what = " ".join(filter(None, [f.get("work_type"), f.get("material")])) or "Travail prothétique"
-    request: dict = {
-        "resourceType": "ServiceRequest", "status": "active", "intent": "order",
-        "identifier": [{"system": "urn:ietf:rfc:3986", "value": document_urn(doc.id)}],
-        "code": {"text": what}, "subject": _ref(refs["patient"]), "requester": _ref(refs["practitioner"]),
-        "authoredOn": doc.issued_at.isoformat(), "performer": [_ref(refs["lab"])],
-    }
-    if f.get("teeth"):
-        request["bodySite"] = [{"coding": [{"system": FDI, "code": str(t)}], "text": f"dent {t}"} for t in f["teeth"]]
-    if f.get("delivery_date"):
-        request["occurrenceDateTime"] = f["delivery_date"]
-    notes = []
-    if f.get("shade"):
-        notes.append(f"Teinte {f['shade']} ({f.get('shade_guide', '')})".replace(" ()", ""))
+    common = []
     if f.get("stump_shade"):
-        notes.append(f"Teinte du moignon {f['stump_shade']}")
-    if f.get("pillars"):
-        notes.append(f"Piliers {', '.join(map(str, f['pillars']))}; intermédiaires {', '.join(map(str, f.get('pontics', [])))}")
+        common.append(f"Teinte du moignon {f['stump_shade']}")
     if f.get("items_sent"):
-        notes.append("Éléments envoyés : " + ", ".join(f["items_sent"]))
-    notes += [line.text for line in doc.draft.lines if isinstance(line, LabLine) and line.section == "notes"]
-    if notes:
-        request["note"] = [{"text": n} for n in notes]
-    return _id(doc, "service-request"), request
+        common.append("Éléments envoyés : " + ", ".join(f["items_sent"]))
+    common += [line.text if line.section == "notes" else line.notes
+               for line in doc.draft.lines if isinstance(line, LabLine) and (line.section == "notes" or line.notes)]
+    out = []
+    for i, item in enumerate(LabLine.items_of(doc.draft.lines) or [{}]):
+        what = " ".join(filter(None, [item.get("work_type"), item.get("material")])) or "Travail prothétique"
+        request: dict = {
+            "resourceType": "ServiceRequest", "status": "active", "intent": "order",
+            "identifier": [{"system": "urn:ietf:rfc:3986", "value": f"{document_urn(doc.id)}#{i + 1}"}],
+            "requisition": {"system": "urn:ietf:rfc:3986", "value": document_urn(doc.id)},
+            "code": {"text": what}, "subject": _ref(refs["patient"]), "requester": _ref(refs["practitioner"]),
+            "authoredOn": doc.issued_at.isoformat(), "performer": [_ref(refs["lab"])],
+        }
+        details = [{"text": f"{label} : {item[key]}"} for key, label in (("work_type", "Travail"), ("material", "Matériau"))
+                   if item.get(key)]
+        if item.get("teeth"):
+            request["bodySite"] = [{"coding": [{"system": FDI, "code": str(t)}], "text": f"dent {t}"} for t in item["teeth"]]
+        if f.get("delivery_date"):
+            request["occurrenceDateTime"] = f["delivery_date"]
+        notes = []
+        if item.get("shade"):
+            notes.append(f"Teinte {item['shade']} ({item.get('shade_guide', '')})".replace(" ()", ""))
+            details.append({"text": f"Teinte : {item['shade']}"})
+        for key, label in (("shade_cervical", "Teinte au collet"), ("shade_incisal", "Teinte incisale")):
+            if item.get(key):
+                notes.append(f"{label} {item[key]}")
+                details.append({"text": f"{label} : {item[key]}"})
+        if item.get("pillars"):
+            notes.append(f"Piliers {', '.join(map(str, item['pillars']))}; intermédiaires {', '.join(map(str, item.get('pontics', [])))}")
+        if item.get("notes"):
+            notes.append(item["notes"])
+        notes += common
+        if details:
+            request["orderDetail"] = details
+        if notes:
+            request["note"] = [{"text": n} for n in notes]
+        out.append((_id(doc, f"service-request/{i}" if i else "service-request"), request))
+    return out
 
 
 def _sections(doc: DocumentVersion, orders: list[str]) -> list[dict]:
@@ -319,7 +340,7 @@ def to_fhir(doc: DocumentVersion) -> dict:
         orders = _medication_requests(doc, refs)
     elif doc.kind == "lab_order":
         resources.append((refs["lab"], _organization(ctx.lab.name, ctx.lab.address, ctx.lab.phone, ctx.lab.email)))
-        orders = [_service_request(doc, refs)]
+        orders = _service_requests(doc, refs)
     safety = _safety(doc, ctx, refs["patient"]) if doc.kind in SAFETY_KINDS else []
     doc_type = _type(doc.kind, doc.title)
     composition = {

@@ -24,6 +24,7 @@ from num2words import num2words
 from ..record.context import DocumentContext
 from ..record.draft import CertificateLine, Draft, LabLine, PrescriptionLine, ReportLine
 from ..record.kinds import KINDS, SECTION_TITLES, document_number, title
+from ..record.mentions import SHADELESS_MATERIALS, SHADELESS_WORK
 from .fonts import font_face_css, trimmed_faces
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -163,20 +164,41 @@ def _sections(draft: Draft, skip: tuple[str, ...] = ()) -> list[dict]:
     return [{"title": SECTION_TITLES[s], "lines": grouped[s]} for s in KINDS[draft.kind].sections if s in grouped]
 
 
+def _shade(item: dict) -> str:
+    """"A2 (VITA classical)", with the collar and incisal edge when said."""
+    shade = item.get("shade", "")
+    if shade and item.get("shade_guide"):
+        shade += f" ({item['shade_guide']})"
+    parts = [shade] if shade else []
+    if item.get("shade_cervical"):
+        parts.append(f"collet {item['shade_cervical']}")
+    if item.get("shade_incisal"):
+        parts.append(f"incisal {item['shade_incisal']}")
+    return ", ".join(parts)
+
+
+def _lab_items(draft: Draft) -> list[dict]:
+    """The order's items as printed: teeth (pillars and pontics of a
+    bridge), work, material, shade, notes."""
+    out = []
+    for item in LabLine.items_of(draft.lines):
+        teeth = _teeth(item.get("teeth", []))
+        if item.get("pillars"):
+            teeth += f" (piliers {_teeth(item['pillars'])}; intermédiaires {_teeth(item.get('pontics', [])) or 'aucun'})"
+        work = item.get("work_type", "")
+        if work and item.get("elements"):
+            work += f" {item['elements']} éléments"
+        shadeless = item.get("work_type") in SHADELESS_WORK or item.get("material") in SHADELESS_MATERIALS
+        out.append({"teeth": teeth, "work": work, "material": item.get("material", ""),
+                    "shade": _shade(item) or ("—" if shadeless else ""), "notes": item.get("notes", "")})
+    return out
+
+
 def _lab_order(fields: dict, issued: date) -> list[tuple[str, str]]:
-    teeth = _teeth(fields.get("teeth", []))
-    if fields.get("pillars"):
-        teeth += f" (piliers {_teeth(fields['pillars'])}; intermédiaires {_teeth(fields.get('pontics', [])) or 'aucun'})"
-    shade = fields.get("shade", "")
-    if shade and fields.get("shade_guide"):
-        shade += f" ({fields['shade_guide']})"
+    """The order's own fields (its items are in :func:`_lab_items`)."""
     delivery = fr_date(date.fromisoformat(fields["delivery_date"])) if fields.get("delivery_date") else ""
-    work = fields.get("work_type", "")
-    if work and fields.get("elements"):
-        work += f" {fields['elements']} éléments"
     return [
-        ("Travail", work), ("Dents (FDI)", teeth), ("Matériau", fields.get("material", "")), ("Teinte", shade),
-        ("Teinte du moignon", fields.get("stump_shade", "—")), ("Livraison souhaitée", delivery),
+        ("Livraison souhaitée", delivery), ("Teinte du moignon", fields.get("stump_shade", "—")),
         ("Éléments envoyés", ", ".join(fields.get("items_sent", [])) or "—"),
     ]
 
@@ -214,7 +236,10 @@ def view(draft: Draft, ctx: DocumentContext, issued_at: datetime, *, preview: bo
         data["sections"] = _sections(draft)
     elif kind == "lab_order":
         data["order"] = _lab_order(fields, issued)
-        data["notes"] = [line.text for line in draft.lines if isinstance(line, LabLine) and line.section == "notes"]
+        data["items"] = _lab_items(draft)
+        data["age"] = f"{age} ans" if age is not None else ""
+        data["notes"] = [line.text if line.section == "notes" else line.notes
+                         for line in draft.lines if isinstance(line, LabLine) and (line.section == "notes" or line.notes)]
         a = ctx.lab.address
         data["lab_address"] = f"{a.street}, {a.postcode} {a.city}, {a.country}" if a and a.complete else ""
     # What the practitioner must check before signing, listed on a preview only.

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 
 from .context import DocumentContext
-from .draft import CertificateLine, Draft, PrescriptionLine
+from .draft import CertificateLine, Draft, LabLine, PrescriptionLine
 
 SHADELESS_WORK = {"gouttière", "stellite"}  # no tooth shade to give
 SHADELESS_MATERIALS = {"métal", "titane"}
@@ -89,11 +89,21 @@ def missing(draft: Draft, ctx: DocumentContext, today: date) -> list[str]:
             out.append("code patient")
         if not ctx.lab.name:
             out.append("laboratoire")
-        shadeless = fields.get("work_type") in SHADELESS_WORK or fields.get("material") in SHADELESS_MATERIALS
-        for key, label in (("teeth", "dents (FDI)"), ("work_type", "type de travail"), ("material", "matériau"),
-                           ("shade", "teinte"), ("delivery_date", "date de livraison")):
-            if not fields.get(key) and not (key == "shade" and shadeless):
-                out.append(label)
+        items = LabLine.items_of(lines)
+        if not items:  # what a first item needs
+            out += ["dents (FDI)", "type de travail", "matériau", "teinte"]
+        for number, item in enumerate(items, start=1):
+            shadeless = item.get("work_type") in SHADELESS_WORK or item.get("material") in SHADELESS_MATERIALS
+            lacks = [label for key, label in (("teeth", "dents (FDI)"), ("work_type", "type de travail"), ("material", "matériau"))
+                     if not item.get(key)]
+            if not shadeless and not any(item.get(k) for k in ("shade", "shade_cervical", "shade_incisal")):
+                lacks.append("teinte")
+            if lacks:
+                named = " ".join(filter(None, [item.get("work_type"), ", ".join(map(str, item.get("teeth", [])))]))
+                where = f"élément {number}{f' ({named})' if named else ''}" if len(items) > 1 else ""
+                out += [f"{label} de l'{where}" if where else label for label in lacks]
+        if not fields.get("delivery_date"):
+            out.append("date de livraison")
         return out
     if kind == "clinical_report":
         out = _prescriber(ctx) + _patient(ctx, sex=False)
