@@ -76,7 +76,7 @@ _DATE = re.compile(
     + "|".join(MONTHS) + r"))?)?"
     r"|(?P<day>\d{1,2}|1er|premier)\s+(?P<month>" + "|".join(MONTHS) + r")(?:\s+(?P<year>20\d\d))?"
     r"|(?P<nd>\d{1,2})/(?P<nm>\d{1,2})(?:/(?P<ny>\d{2,4}))?"
-    r"|dans\s+(?:\d+|un|une)\s+(?:jours?|semaines?|mois)|apres demain|demain"
+    r"|dans\s+(?:\d+|un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|quinze)\s+(?:jours?|semaines?|mois)|apres demain|demain"
     r"|(?<=\ble )(?P<bare>\d{1,2})(?!\s*(?:h|heures?)\b))\b")
 # Words that join fields and are no note of their own, taken off the edges of what is left.
 _JOINERS = re.compile(r"^(?:(?:sur|la|le|les|l|de|des|du|d|en|et|avec|a|au|aux|pour|un|une|teintes?|shade|couleur|"
@@ -198,10 +198,9 @@ def _delivery(low: str, today: date, language: str) -> tuple[str | None, list[tu
         year = int(m["ny"]) if m["ny"] else None
         when = on(int(m["nd"]), int(m["nm"]), year + 2000 if year is not None and year < 100 else year)
     elif m["bare"]:  # "livraison le 15": the next 15th
-        when = on(int(m["bare"]), today.month)
-        if when is not None and when.month != today.month and when.year != today.year or when is None or when < today:
-            month = today.month % 12 + 1
-            when = on(int(m["bare"]), month, today.year + (today.month == 12))
+        when = on(int(m["bare"]), today.month, today.year)
+        if when is None or when < today:
+            when = on(int(m["bare"]), today.month % 12 + 1, today.year + (today.month == 12))
     else:
         when = relative_date(low, today, language)
     if when is None:
@@ -288,7 +287,10 @@ def _shades(low: str, text: str, start: int, end: int, masked: list[tuple[int, i
         before = low[max(start, (spans[-1][1] if spans else start)):a]
         after = low[b:min(end, b + 22)]
         nxt = re.search(r"\b(?:[a-d]\s?[1-4]|b\s?l\s?[1-4]|[0-5]\s?[lmr]\s?[1-3])\b", after)
-        after = after[:nxt.start()] if nxt else after
+        if nxt:  # "A2, collet A3": the qualifier just before the next shade is that one's
+            after = after[:nxt.start()]
+            lone = _CERVICAL.fullmatch(after.strip()) or _INCISAL.fullmatch(after.strip())
+            after = "" if lone and text[b:b + len(after)].lstrip()[:1] in (",", ";") else after
         where = ("shade_cervical" if _CERVICAL.match(after.lstrip()) else "shade_incisal" if _INCISAL.match(after.lstrip())
                  else "shade_cervical" if re.search(r"(?:collet|cervicale?s?)\s*$", before)
                  else "shade_incisal" if re.search(r"(?:incisale?s?|bord libre)\s*$", before) else "shade")
