@@ -105,13 +105,6 @@ def _keep_fold(text: str) -> str:
     return "".join(out)
 
 
-def _find(table: list[tuple[str, str]], folded: str) -> str | None:
-    for said, written in table:
-        if re.search(rf"\b{said}s?\b", folded):  # "facettes", "couronnes"
-            return written
-    return None
-
-
 def _find_span(table: list[tuple[str, str]], folded: str, start: int, end: int) -> tuple[str, int, int] | None:
     for said, written in table:
         if m := re.compile(rf"\b{said}s?\b").search(folded, start, end):
@@ -314,7 +307,8 @@ def _leftover(text: str, low: str, start: int, end: int, spans: list[tuple[int, 
     current = ""
     for i, ok in enumerate(keep):
         c = text[start + i]
-        if ok and c not in ",;:.!?":
+        decimal = c == "." and 0 < start + i < len(text) - 1 and text[start + i - 1].isdigit() and text[start + i + 1].isdigit()
+        if ok and (c not in ",;:.!?" or decimal):
             current += c
         elif current.strip():
             pieces.append(current)
@@ -334,7 +328,7 @@ def _leftover(text: str, low: str, start: int, end: int, spans: list[tuple[int, 
         qualifier = fold(cleaned)
         if cleaned and not _CERVICAL.fullmatch(qualifier) and not _INCISAL.fullmatch(qualifier) and qualifier not in ("teinte",):
             out.append(cleaned)
-    return ", ".join(out)
+    return re.sub(r"(\d)\.(\d)", r"\1,\2", ", ".join(out))  # "0,5 mm" as written in French
 
 
 def read_lab_line(dictated: str, today: date, language: str = "fr") -> LabReading:
@@ -407,7 +401,7 @@ def read_lab_line(dictated: str, today: date, language: str = "fr") -> LabReadin
                 if notes:
                     item["notes"] = notes
                 reading.lead = item
-            else:
+            elif not re.fullmatch(r"(?:\d+|deux|trois|quatre|cinq|six|sept|huit|dix)", fold(notes)):  # "Deux couronnes…"
                 reading.notes = notes
         else:
             if notes:
