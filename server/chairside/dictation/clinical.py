@@ -273,6 +273,9 @@ def parse_certificate_line(dictated: str, today: date, language: str = "fr", pre
     if section is None:
         section = "circumstances" if previous == "circumstances" else "observations"
     if section == "circumstances":
+        heading = re.match(r"^\s*circonstances?(?: d[ée]clar[ée]es?)?\s*[:,.-]?\s*", text, re.IGNORECASE)
+        if heading and text[heading.end():].strip():  # the section's title says it
+            text = text[heading.end():]
         text = as_declared(text)
         if (when := _days_ago(folded, today)) is not None:
             fields["facts_date"] = when.isoformat()

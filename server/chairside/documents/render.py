@@ -56,7 +56,7 @@ def itt_in_words(days: int, qualifier: str = "exact") -> str:
 
 
 def _clock(moment: datetime) -> str:
-    return f"{moment:%H}\u00a0h\u00a0{moment:%M}"
+    return f"{moment.hour}\u00a0h\u00a0{moment:%M}"  # "9 h 40", as French prints it
 
 
 def examination(fields: dict) -> tuple[date | None, str]:
