@@ -162,3 +162,17 @@ def test_itt_in_words_with_each_qualifier():
 def test_the_session_date_of_a_dictation_without_one_is_today():
     d = Dictation(today=date(2026, 11, 29))
     assert d.started_at.date() == date(2026, 11, 29)
+
+
+def test_the_fhir_export_says_the_itt_as_the_pdf_does():
+    from chairside.documents.fhir import to_fhir
+    from chairside.record.versions import DocumentVersion
+
+    d = complete(dictate([]))
+    d.handle("Valide.")
+    pdf = render_pdf(d.draft, d.context, VALIDATED)
+    doc = DocumentVersion(id=d.draft.id, version=1, kind="medical_certificate", status="validated", number="CMI-1",
+                          issued_at=VALIDATED, draft=d.draft, context=d.context.model_dump(mode="json"), pdf=pdf,
+                          sha256="0" * 64, render_ms=1.0)
+    bundle = json.dumps(to_fhir(doc), ensure_ascii=False)
+    assert "est inférieure à huit (8) jours" in bundle and "fixée à" not in bundle
