@@ -34,8 +34,9 @@ EXTRA = {  # a fuller dictation than the tests' for the pictures
                      "non substituable C I F.",
                      "Bain de bouche à la chlorhexidine zéro virgule douze pour cent, deux fois par jour pendant dix jours.",
                      "Tramadol cinquante milligrammes, une gélule toutes les six heures en cas de douleur pendant trois jours."],
-    "medical_certificate": ["Mobilité de la vingt et un, plaie de la lèvre supérieure.",
-                            "Risque de nécrose pulpaire, réserves sur le pronostic."],
+    # the examination's time said, and an ITT qualified as said ("inférieure à huit jours")
+    "medical_certificate": ["Patient examiné ce jour à neuf heures cinquante.", "Mobilité de la vingt et un, plaie de la lèvre supérieure.",
+                            "Risque de nécrose pulpaire, réserves sur le pronostic.", "ITT inférieure à huit jours."],
     # several items: half shade, teeth without an article, collar and incisal shades, words kept as notes
     "lab_order": ["Moignon ND trois.", "Onlay céramique sur quarante-six, teinte A trois et demi, limite en congé.",
                   "Bridge céramo-métallique de vingt-quatre à vingt-six, alliage non précieux, teinte A deux au collet, A un en incisal.",

@@ -158,16 +158,17 @@ def test_print_needs_a_validated_document_and_preview_does_not():
 
 
 def test_a_certificate_files_its_lines_and_agrees_in_gender():
-    from datetime import date
+    from datetime import date, datetime
 
-    d = Dictation(today=date(2026, 11, 29), context=context())
+    d = Dictation(today=date(2026, 11, 29), context=context(), started_at=datetime(2026, 11, 29, 9, 40))
     opened = d.handle("Certificat médical initial.")
     assert opened[0].message == "Certificat médical initial ouvert"
     run(d, "Il a reçu un coup de poing hier soir.", "Fracture coronaire de la onze.", "ITT de trois jours.")
     sections = [line.section for line in d.draft.lines]
     assert sections == ["circumstances", "findings", "itt"]
-    assert d.draft.lines[0].text == "Il aurait reçu un coup de poing hier soir."
-    assert d.draft.as_dict()["fields"] == {"facts_date": "2026-11-28", "itt_days": 3}
+    assert d.draft.lines[0].text == "Selon ses dires, il aurait reçu un coup de poing hier soir."
+    assert d.draft.as_dict()["fields"] == {"facts_date": "2026-11-28", "dictation_started_at": "2026-11-29T09:40",
+                                           "itt_days": 3, "itt_qualifier": "exact"}
     assert d.handle("Valide.")[0].message == "Certificat médical initial validé, version 1"
 
 

@@ -26,6 +26,7 @@ from chairside.store.db import open_database
 
 TODAY = date(2026, 11, 29)
 ISSUED = datetime(2026, 11, 29, 10, 15, tzinfo=ZoneInfo("Europe/Paris"))
+STARTED = datetime(2026, 11, 29, 10, 2, tzinfo=ZoneInfo("Europe/Paris"))  # the dictation began before it was validated
 
 SCRIPTS = {
     "prescription": [
@@ -57,7 +58,7 @@ SCRIPTS = {
 
 
 def dictated(kind: str, ctx: DocumentContext | None = None) -> Dictation:
-    d = Dictation(today=TODAY, context=ctx or context())
+    d = Dictation(today=TODAY, context=ctx or context(), started_at=STARTED)
     for utterance in SCRIPTS[kind]:
         d.handle(utterance)
     return d
@@ -141,7 +142,7 @@ COMMON = ["Dr Claire Martin", "Chirurgien-dentiste", "10101234564", "12 rue de l
 @pytest.mark.parametrize("kind, expected", [
     ("prescription", ["ORDONNANCE", "Féminin", "7 mars 1984", "62 kg", "Amoxicilline 1 g, comprimé",
                       "un comprimé matin et soir pendant 7 jours", "Paracétamol 1 g, comprimé"]),
-    ("medical_certificate", ["CERTIFICAT MÉDICAL INITIAL", "Je soussigné(e)", "certifie avoir examiné le 29 novembre 2026 à 10 h 15",
+    ("medical_certificate", ["CERTIFICAT MÉDICAL INITIAL", "Je soussigné(e)", "certifie avoir examiné le 29 novembre 2026 à 10 h 02",
                              "née le 7 mars 1984", "Circonstances déclarées", "Le patient déclare avoir reçu un coup de poing",
                              "Faits du 28 novembre 2026", "Constatations", "Fracture coronaire", "Soins réalisés",
                              "fixée à trois (3) jours, sous réserve de complications",

@@ -87,8 +87,10 @@ class Session:
         self.publisher = publisher
         self.resumed = resumed
         self.utterances = resumed.utterances if resumed else 0
-        today = documents.now().date() if documents else None  # the practice's date, for "jeudi prochain"
-        self.dictation = Dictation(start.language, today=today, context=context or DocumentContext(lab=start.lab))
+        # the practice's date and time: "jeudi prochain" counts from it, a certificate's examination is dated by it
+        started_at = documents.now() if documents else None
+        self.dictation = Dictation(start.language, today=started_at and started_at.date(), started_at=started_at,
+                                   context=context or DocumentContext(lab=start.lab))
         if resumed is not None:
             self.dictation.restore(resumed.draft)
         self._commit = asyncio.Lock()  # a final or draft change: written, then sent, one at a time

@@ -14,7 +14,7 @@ the session's context; the session has the documents rendered.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 
 from ..record.context import DocumentContext
 from ..record.draft import CertificateLine, Draft, LabLine, Line, PrescriptionLine, ReportLine
@@ -74,9 +74,12 @@ _CORRECTION = re.compile(r"^\W*non\W+(?:pas\s+)?(?:la\s+)?(\d{2})\W+(?:mais\s+)?
 
 
 class Dictation:
-    def __init__(self, language: str = "fr", today: date | None = None, context: DocumentContext | None = None) -> None:
+    def __init__(self, language: str = "fr", today: date | None = None, context: DocumentContext | None = None,
+                 started_at: datetime | None = None) -> None:
         self.language = language
-        self.today = today or date.today()  # relative dates ("jeudi prochain") count from it
+        self.today = today or (started_at.date() if started_at else date.today())  # relative dates ("jeudi prochain") count from it
+        # When the dictation began: a certificate's examination time unless one is said.
+        self.started_at = (started_at or datetime.combine(self.today, datetime.now().time())).replace(second=0, microsecond=0)
         self.context = context or DocumentContext()
         self.draft: Draft | None = None
         self.paused = False
@@ -221,7 +224,7 @@ class Dictation:
         if self.draft.open_line is not None and len(self._fragments) > 1:
             fragment = self._fragments.pop()
             index = self.draft.open_line
-            self.draft.lines[index] = line = self._line(self._open_text())
+            self.draft.lines[index] = line = self._line(self._open_text(), index)
             self._warned = set(line.warnings)
             return [self._command(m, self._say("fragment_removed", fragment=fragment.strip(" ,.;:"))),
                     self._updated({"op": "remove_fragment", "index": index, "fragment": fragment, "line": line.model_dump(mode="json")})]
@@ -266,7 +269,7 @@ class Dictation:
         index = self.draft.open_line
         if index is not None and continues(self.draft.kind, self._open_text(), fragment):
             self._fragments.append(fragment)
-            self.draft.lines[index] = line = self._line(self._open_text())
+            self.draft.lines[index] = line = self._line(self._open_text(), index)
             change = {"op": "extend_line", "index": index, "fragment": fragment, "line": line.model_dump(mode="json")}
         else:
             self._fragments, self._warned = [fragment], set()
@@ -339,15 +342,16 @@ class Dictation:
         """Replace line ``index`` by ``text`` re-read: what was done, the
         update, and the new line's warnings."""
         assert self.draft is not None
-        self.draft.lines[index] = line = self._line(text)
+        self.draft.lines[index] = line = self._line(text, index)
         if index == self.draft.open_line:  # the open line goes on from its corrected text
             self._fragments, self._warned = [text], set(line.warnings)
         self._new_version_if_validated()
         updated = self._updated({"op": "replace_line", "index": index, "line": line.model_dump(mode="json")})
         return [done, updated, *self._warnings(line)]
 
-    def _line(self, text: str) -> Line:
-        """A draft line of the draft's kind from dictated text."""
+    def _line(self, text: str, index: int | None = None) -> Line:
+        """A draft line of the draft's kind from dictated text, to be line
+        ``index`` of the draft (None: a new line at its end)."""
         assert self.draft is not None
         normalized = spoken_numbers(text.strip(), self.language).strip()
         found = find_teeth(normalized)
@@ -364,7 +368,13 @@ class Dictation:
                            notes=reading.notes if (reading.fields or reading.continues) else "",
                            section="order" if (reading.fields or reading.continues) else "notes", warnings=bad)
         elif self.draft.kind == "medical_certificate":
-            line = CertificateLine(teeth=teeth, warnings=warnings, **parse_certificate_line(text, self.today, self.language))
+            before = self.draft.lines[:index] if index is not None else self.draft.lines
+            previous = getattr(before[-1], "section", None) if before else None
+            line = CertificateLine(teeth=teeth, warnings=warnings,
+                                   **parse_certificate_line(text, self.today, self.language, previous=previous))
+            # the examination's default time: when the draft's dictation began (kept by a resumed session)
+            line.fields["dictation_started_at"] = (self.draft.fields.get("dictation_started_at")
+                                                   or self.started_at.isoformat(timespec="minutes"))
         else:
             line = ReportLine(teeth=teeth, warnings=warnings, **parse_report_line(text, self.today, self.language))
         return line

@@ -318,7 +318,7 @@ def _sections(doc: DocumentVersion, orders: list[str]) -> list[dict]:
         texts = [(line.body if isinstance(line, ReportLine) else "") or line.text
                  for line in lines if isinstance(line, CertificateLine) and line.section == name]
         if name == "itt" and "itt_days" in doc.draft.fields:
-            texts = [itt_in_words(doc.draft.fields["itt_days"])]
+            texts = [itt_in_words(doc.draft.fields["itt_days"], doc.draft.fields.get("itt_qualifier", "exact"))]
         if texts:
             sections.append({"title": SECTION_TITLES[name], "code": {"text": name}, "text": _narrative(*texts)})
     return sections

@@ -40,12 +40,42 @@ def document_urn(document_id: str) -> str:
     return uuid.UUID(hex=document_id).urn
 
 
-def itt_in_words(days: int) -> str:
-    if days == 0:
+_ITT_AS_SAID = {"exact": "est fixée à", "less_than": "est inférieure à", "more_than": "est supérieure à",
+                "at_least": "est supérieure ou égale à", "at_most": "est inférieure ou égale à"}
+MAJORITY = 18  # under this age a certificate says who came with the patient
+
+
+def itt_in_words(days: int, qualifier: str = "exact") -> str:
+    """The ITT as said ("inférieure à", "supérieure à"…: the eight-day
+    threshold has legal weight), in letters and figures, with its réserve."""
+    if days == 0 and qualifier in ("exact", "at_most"):
         return "Pas d'incapacité totale de travail (ITT : néant), sous réserve de complications."
     unit = "jour" if days == 1 else "jours"
-    return (f"L'incapacité totale de travail (ITT) est fixée à {num2words(days, lang='fr')} ({days}) {unit}, "
+    said = _ITT_AS_SAID.get(qualifier, _ITT_AS_SAID["exact"])
+    return (f"L'incapacité totale de travail (ITT) {said} {num2words(days, lang='fr')} ({days}) {unit}, "
             "sous réserve de complications.")
+
+
+def _clock(moment: datetime) -> str:
+    return f"{moment.hour}\u00a0h\u00a0{moment:%M}"  # "9 h 40", as French prints it
+
+
+def examination(fields: dict) -> tuple[date | None, str]:
+    """When the patient was examined: the date and time said ("examiné le 28
+    novembre à 18 h"), else when the dictation began; never the validation's
+    time.  A date said without a time takes the dictation's time when it is
+    the same day, else none."""
+    started = datetime.fromisoformat(fields["dictation_started_at"]) if fields.get("dictation_started_at") else None
+    said = fields.get("examined_at")
+    if said and "T" in said:
+        moment = datetime.fromisoformat(said)
+        return moment.date(), _clock(moment)
+    if said:
+        day = date.fromisoformat(said)
+        return day, _clock(started) if started and started.date() == day else ""
+    if started:
+        return started.date(), _clock(started)
+    return None, ""
 
 
 def _missing(what: str) -> Markup:
@@ -228,8 +258,14 @@ def view(draft: Draft, ctx: DocumentContext, issued_at: datetime, *, preview: bo
         data["lines"] = _prescription_lines(draft)
         data["secure"] = draft.secure
     elif kind == "medical_certificate":
-        data["sections"] = _sections(draft, skip=("itt",))
-        data["itt"] = itt_in_words(fields["itt_days"]) if "itt_days" in fields else ""
+        data["sections"] = _sections(draft, skip=("itt", "statement"))
+        data["itt"] = itt_in_words(fields["itt_days"], fields.get("itt_qualifier", "exact")) if "itt_days" in fields else ""
+        day, clock = examination(fields)
+        data["examined_date"], data["examined_time"] = (fr_date(day) if day else ""), clock
+        data["accompanied_by"] = fields.get("accompanied_by", "")
+        examined_age = pt.age_on(day or issued)
+        data["minor"] = examined_age is not None and examined_age < MAJORITY
+        data["accompanied"] = {"F": "accompagnée", "M": "accompagné"}.get(pt.sex or "", "accompagné(e)")
         facts = fields.get("facts_date")
         data["facts_date"] = fr_date(date.fromisoformat(facts)) if facts else ""
     elif kind == "clinical_report":

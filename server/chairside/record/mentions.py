@@ -79,6 +79,10 @@ def missing(draft: Draft, ctx: DocumentContext, today: date) -> list[str]:
             out.append("constatations")
         if "itt_days" not in fields:
             out.append("durée de l'ITT")
+        # the examination's date: said, or the start of the dictation (a
+        # draft the dictation made always has it); never the validation's
+        if not (fields.get("examined_at") or fields.get("dictation_started_at")):
+            out.append("date de l'examen")
         return out
     if kind == "lab_order":
         p = ctx.practitioner
