@@ -85,7 +85,8 @@ def test_partials_of_a_long_utterance_decode_only_its_tail(corpus):
 
         engine.decode = spy
         try:
-            u = UtteranceTranscriber(engine=engine, options=StreamingOptions(language="fr"), start=0)
+            # a fixed partial interval (no CPU share): the same partials on a busy machine as on an idle one
+            u = UtteranceTranscriber(engine=engine, options=StreamingOptions(language="fr", partial_cpu_share=0), start=0)
             fed = 0
             while fed < audio.size:
                 step = int(u.partial_interval * SAMPLE_RATE)
@@ -105,7 +106,7 @@ def test_partials_of_a_long_utterance_decode_only_its_tail(corpus):
         assert after.stable.startswith(before.stable), (before.stable, after.stable)
     shown = partials[-1].stable + " " + partials[-1].unstable
     assert len(partials[-1].stable.split()) > 40  # the tail moved on: most of the sentence is settled
-    assert wer([rec.transcript], [shown], "fr") < 0.4, shown
+    assert wer([rec.transcript], [shown], "fr") < 0.45, shown  # partials: greedy on a tail (the final: below)
     assert wer([rec.transcript], [" ".join(f.text for f in finals)], "fr") < 0.3
 
 
