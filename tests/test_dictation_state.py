@@ -31,7 +31,10 @@ def test_a_prescription_from_opening_to_validation():
     line = added[0].draft.lines[0]
     assert added[0].change["op"] == "add_line"
     assert (line.drug, line.strength, line.intakes_per_day, line.duration_days) == ("amoxicilline", "1 g", 2.0, 7)
-    validated = d.handle("Valide et imprime.")
+    asked = d.handle("Valide et imprime.")  # read back first, signed on "oui"
+    assert kinds(asked) == ["readback", "draft_updated"] and asked[0].pending == "validate_and_print"
+    assert asked[0].lines == ("Amoxicilline 1 g, un comprimé matin et soir pendant 7 jours",) and d.draft.status == "draft"
+    validated = d.handle("Oui.")
     assert kinds(validated) == ["command", "draft_updated", "document"]
     assert validated[-1].print and not validated[-1].preview
     assert d.draft.status == "validated" and d.draft.version == 1
@@ -108,7 +111,7 @@ def test_a_resumed_dictation_goes_on_with_its_draft():
 
 def test_a_change_after_validation_makes_a_new_version():
     d = Dictation(context=context())
-    run(d, "Nouvelle ordonnance.", "Amoxicilline un gramme, pendant six jours.", "Valide.")
+    run(d, "Nouvelle ordonnance.", "Amoxicilline un gramme, pendant six jours.", "Valide.", "Oui.")
     assert d.draft.status == "validated"
     d.handle("Paracétamol un gramme.")
     assert (d.draft.status, d.draft.version) == ("draft", 2)
@@ -168,7 +171,8 @@ def test_a_certificate_files_its_lines_and_agrees_in_gender():
     assert sections == ["circumstances", "findings", "itt"]
     assert d.draft.lines[0].text == "Il aurait reçu un coup de poing hier soir."
     assert d.draft.as_dict()["fields"] == {"facts_date": "2026-11-28", "itt_days": 3}
-    assert d.handle("Valide.")[0].message == "Certificat médical initial validé, version 1"
+    assert d.handle("Valide le certificat.")[0].kind == "readback"
+    assert d.handle("Oui.")[0].message == "Certificat médical initial validé, version 1"
 
 
 def test_a_report_keeps_the_last_next_appointment():
