@@ -212,10 +212,10 @@ def _only_an_opener(kind: str, folded_line: str) -> bool:
 #    "merci", "voilà", "très bien"), and what begins like talk to the patient
 #    ("ouvrez", "ça va", "ne bougez pas", "au revoir", "open wide" …): any
 #    document;
-# 2. a fragment that does not continue the open line nor begin a line (in a
-#    prescription: names no drug) and is a question ("?"), or, in a
-#    prescription, begins like conversation ("je", "on", "vous", "il faut",
-#    "pensez à" …);
+# 2. a fragment that does not begin a line (in a prescription: names no
+#    drug) and is a question ("?"), or, in a prescription, begins like
+#    conversation ("je", "on va", "vous", "il faut", "pensez à" …): neither
+#    a line nor part of the open one;
 # 3. control phrases ("arrête l'enregistrement", "on arrête", "stop"): not
 #    content either; the dictation answers them with a hint (:func:`control`).
 _TALK_WHOLE = re.compile(
@@ -227,14 +227,14 @@ _TALK_START = {
         r"detendez vous|ne bougez|bougez pas|ca va|vous allez bien|tu vas bien|ca fait mal|vous avez mal|tu as mal|"
         r"voila|tres bien|c est fini|c est termine|on a fini|on a termine|on y va|on continue|au revoir|bonjour|"
         r"bonsoir|a bientot|a la semaine prochaine|a tout a l heure|excusez moi|ne vous inquietez pas|installez vous|"
-        r"asseyez vous|bonne journee|bonne soiree|bon courage|merci)\b"),
+        r"asseyez vous|bonne journee|bonne soiree|bon courage|merci|signez|revenez|rappelez|on refera|on se revoit)\b"),
     "en": re.compile(
         r"^(?:open wide|open your mouth|open a bit|close your mouth|bite down|turn your head|rinse|spit|relax|breathe|"
         r"how are you|are you ok|are you alright|does it hurt|thank you|thanks|goodbye|bye|hello|hi|see you|"
         r"all right|well done|almost done|we are done|don t move|hold still)\b"),
 }
 _TALK_PRESCRIPTION = re.compile(
-    r"^(?:je|j|on|vous|tu|il faut|il faudra|pensez|n oubliez|si vous|quand vous|attendez|"
+    r"^(?:je|j|on va|on fait|on se|on verra|nous|vous|tu|il faut|il faudra|il ne faut|pensez|n oubliez|attendez|"
     r"i|we|you|let s|don t forget|remember)\b")
 _CONTROL = {
     "fr": re.compile(r"^(?:on )?(?:arrete|arretez|arreter|stop|stoppe|coupe|coupez)"
@@ -255,9 +255,9 @@ def talk(fragment: str, language: str) -> bool:
 
 
 def conversation(kind: str, fragment: str) -> bool:
-    """Rule 2 (a fragment that does not continue the open line nor begin
-    one): a question, in any document; in a prescription, what names no drug
-    and begins like conversation."""
+    """Rule 2 (a fragment that does not begin a line): a question, in any
+    document; in a prescription, what names no drug and begins like
+    conversation.  Checked before the open line is extended."""
     if opens_line(kind, fragment):
         return False
     if fragment.rstrip().endswith("?"):

@@ -362,12 +362,12 @@ class Dictation:
         """One fragment of dictation: it goes on with the open line, or begins a new one."""
         assert self.draft is not None
         index = self.draft.open_line
+        if conversation(self.draft.kind, fragment):  # "ça va ?", "il faut bien manger": no line, nor part of one
+            return [Ignored(self._say("not_content"))]
         if index is not None and continues(self.draft.kind, self._open_text(), fragment):
             self._fragments.append(fragment)
             self.draft.lines[index] = line = self._line(self._open_text())
             change = {"op": "extend_line", "index": index, "fragment": fragment, "line": line.model_dump(mode="json")}
-        elif conversation(self.draft.kind, fragment):  # "ça va ?", "il faut bien manger": no line of it
-            return [Ignored(self._say("not_content"))]
         else:
             self._fragments, self._warned = [fragment], set()
             line = self._line(self._open_text())
