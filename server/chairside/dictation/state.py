@@ -8,7 +8,10 @@ structured lines; lab orders gather their fields (work, material, shade,
 teeth, delivery, items sent); certificates and reports file each line under
 a section (circumstances, findings, ITT; anaesthesia, acts, next
 appointment...).  Validation checks the document's legal mentions against
-the session's context; the session has the documents rendered.
+the session's context, then reads the document back and signs only on
+"oui" (issue 13); the session has the documents rendered.  Commands that
+sign or lose work run only on their accepted phrasings (:mod:`.commands`);
+talk to the patient makes no line (:mod:`.lines`).
 """
 
 from __future__ import annotations
@@ -508,7 +511,8 @@ class Dictation:
 def help_text(language: str) -> str:
     if language == "en":
         return ("Say: “new prescription”, “medical certificate”, “lab order”, “clinical report”, “scratch that”, "
-                "“replace X with Y”, “sign”, “print”, “sign and print”, “preview”, “pause” … “resume”, “discard”.")
+                "“delete line 2”, “erase all”, “replace X with Y”, “read back”, “sign” then “yes”, “print”, “sign and print”, "
+                "“preview”, “pause” … “resume”, “discard”.")
     return ("Dites : « nouvelle ordonnance », « certificat médical », « fiche de laboratoire », « compte rendu », "
-            "« efface ça », « remplace X par Y », « valide », « imprime », « valide et imprime », « aperçu », « pause dictée » … "
-            "« reprends », « abandonne ».")
+            "« efface ça », « efface la ligne 2 », « efface tout », « remplace X par Y », « relis », « valide » puis « oui », "
+            "« imprime », « valide et imprime », « aperçu », « pause dictée » … « reprends », « abandonne ».")
