@@ -324,3 +324,15 @@ def test_the_table_s_talk_stays_out_of_a_prescription_and_its_dictation_goes_in(
         changed[row["category"]].append([line.text for line in d.draft.lines] != before)
     assert all(changed["dictation"]) and len(changed["dictation"]) >= 30
     assert sum(changed["patient"]) <= 1 and len(changed["patient"]) >= 50  # "Le certificat médical sera prêt demain."
+
+
+def test_a_safety_command_among_other_sentences_runs_only_when_it_comes_last():
+    d = prescription("Amoxicilline un gramme, un comprimé matin et soir.")
+    out = d.handle("Pendant sept jours. Valide.")  # the line completed, then read back
+    assert [o.kind for o in out] == ["draft_updated", "readback", "draft_updated"] and out[0].change["op"] == "extend_line"
+    assert d.handle("Oui.")[0].command == "validate"
+    d = prescription(AMOX)
+    out = d.handle("Valide l'ordonnance. Imprime.")  # as Whisper joins them: asked again, nothing signed, no line
+    assert out[0].kind == "hint" and out[0].message == "« valide » n'est pris que dit seul : redites-le"
+    assert out[1].message == "Document non validé : dites « valide et imprime »"
+    assert d.draft.status == "draft" and len(d.draft.lines) == 1

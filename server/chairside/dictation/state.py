@@ -63,6 +63,7 @@ MESSAGES = {
         "confirm_erase_all": "Effacer {count} ? Dites « oui » pour confirmer", "erased_all": "Toutes les lignes effacées ({count})",
         "bad_line_number": "Quelle ligne ? Dites « efface la ligne 2 »",
         "control": "Pas dicté. Pour mettre la dictée en pause, dites « pause dictée »", "not_content": "pas dicté",
+        "say_alone": "« {phrase} » n'est pris que dit seul : redites-le",
     },
     "en": {
         "opened": "{title} opened", "paused": "Dictation paused: say “resume”", "resumed": "Dictation resumed",
@@ -88,9 +89,11 @@ MESSAGES = {
         "confirm_erase_all": "Erase {count}? Say “yes” to confirm", "erased_all": "All lines erased ({count})",
         "bad_line_number": "Which line? Say “delete line 2”",
         "control": "Not dictated. To pause the dictation, say “pause dictation”", "not_content": "not dictated",
+        "say_alone": "“{phrase}” is only taken on its own: say it again",
     },
 }
-CONFIRM = {"oui", "oui confirme", "confirme", "je confirme", "oui je confirme", "oui signe", "yes", "confirm", "yes confirm"}
+CONFIRM = {"oui", "oui oui", "oui confirme", "confirme", "je confirme", "oui je confirme", "oui signe", "oui merci",
+           "oui s il te plait", "yes", "yes please", "confirm", "yes confirm"}
 # After a question ("Dites « oui » pour signer"), these only say no; anything
 # else also cancels, and is then handled as any utterance.
 REFUSE = {"non", "non merci", "annule", "annuler", "pas maintenant", "attends", "no", "cancel", "not now", "wait"}
@@ -192,6 +195,13 @@ class Dictation:
             # opened, then its first words (only opening may share an utterance)
             self.end_line()  # the new document's update says it all
             return self._on_command(first) + self._piece(" ".join(said[1:]))
+        if len(said) > 1:
+            return self._sentences(said)
+        return self._piece_alone(text)
+
+    def _piece_alone(self, text: str) -> list[Outcome]:
+        """A command, a near miss, or dictation (no safety-class sentence
+        among several)."""
         result = match(text, self.language)
         if isinstance(result, CommandMatch):
             # A command ends the line being dictated, except the corrections,
@@ -208,6 +218,28 @@ class Dictation:
             return [HintGiven(self._say("control"), "pause", 1.0)]
         outcomes: list[Outcome] = [HintGiven(self._say("hint", phrase=result.phrase), result.command, result.confidence)] if isinstance(result, Hint) else []
         return outcomes + self._dictate(text)
+
+    def _sentences(self, said: list[str]) -> list[Outcome]:
+        """Several sentences in one breath: one that is exactly a safety-class
+        command ("… pendant sept jours. Valide.") runs only when it comes
+        last; before other words ("Valide l'ordonnance. Imprime.") it is
+        asked again, never run nor written down."""
+        found = [(i, m) for i, s in enumerate(said) if isinstance(m := match(s, self.language), CommandMatch) and m.command in SAFETY_CLASS]
+        if not found:
+            return self._piece_alone(" ".join(said))
+        outcomes: list[Outcome] = []
+        start = 0
+        for i, m in found:
+            if i > start:
+                outcomes += self._piece(" ".join(said[start:i]))
+            if i == len(said) - 1:
+                outcomes += self._piece(said[i])
+            else:
+                outcomes.append(HintGiven(self._say("say_alone", phrase=m.phrase), m.command, m.confidence))
+            start = i + 1
+        if start < len(said):
+            outcomes += self._piece(" ".join(said[start:]))
+        return outcomes
 
     def _end_line_said(self) -> list[Outcome]:
         """ "à la ligne": the open line is complete."""
