@@ -47,6 +47,7 @@ TYPED = [
     "Efface ça.",
     "Remplace l'amoxicilline par la clindamycine.",
     "Valide et imprime.",
+    "Oui.",  # the readback's answer (issue 13)
 ]
 
 

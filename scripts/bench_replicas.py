@@ -88,6 +88,7 @@ async def run(practice, replica_b, screens: int, files: list) -> dict:
                 await ws.send(pcm[offset : offset + 640])
                 await asyncio.sleep(max(0.0, t0 + (offset + 640) / 32000 - time.perf_counter()))
         await ws.send(json.dumps({"type": "text", "text": "Valide."}))
+        await ws.send(json.dumps({"type": "text", "text": "Oui."}))  # the readback's answer (issue 13)
         await ws.send(json.dumps({"type": "stop"}))
         await receiver
     await asyncio.wait_for(asyncio.gather(*watchers), 60)

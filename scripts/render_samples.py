@@ -54,6 +54,8 @@ def main() -> int:
         for utterance in [*script, *EXTRA[kind]]:
             d.handle(utterance)
         outcome = d.handle("Valide.")[-1]
+        if outcome.kind == "readback":  # read back first (issue 13): signed on "oui"
+            outcome = d.handle("Oui.")[-1]
         if outcome.kind != "document":
             print(f"{kind}: not validated: {outcome.message}", file=sys.stderr)
             return 1

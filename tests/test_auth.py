@@ -36,7 +36,7 @@ def ids(practice) -> dict:
         async with websockets.connect(practice.server.ws) as ws:
             await ws.send(json.dumps({"type": "start", "token": practice.tokens["dentist"], "room": practice.rooms[0],
                                       "patient": practice.patient["id"], "lab": CONTEXT["lab"]}))
-            for text in ("Nouvelle ordonnance.", "Amoxicilline un gramme matin et soir pendant sept jours.", "Valide.", "Aperçu."):
+            for text in ("Nouvelle ordonnance.", "Amoxicilline un gramme matin et soir pendant sept jours.", "Valide.", "Oui.", "Aperçu."):
                 await ws.send(json.dumps({"type": "text", "text": text}))
             await ws.send(json.dumps({"type": "stop"}))
             return [json.loads(m) async for m in ws]

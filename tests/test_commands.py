@@ -2,7 +2,7 @@
 
 import pytest
 
-from chairside.dictation.commands import CommandMatch, Hint, match
+from chairside.dictation.commands import SAFETY_CLASS, CommandMatch, Hint, match
 
 
 @pytest.mark.parametrize(
@@ -24,11 +24,12 @@ from chairside.dictation.commands import CommandMatch, Hint, match
         ("Scratch that", "undo"),
         ("Annule", "undo"),
         ("Valide l'ordonnance.", "validate"),
-        ("Valite l'ordonnance", "validate"),  # as Whisper base heard it
         ("Signe.", "validate"),
         ("Valide et imprime.", "validate_and_print"),
         ("Imprime.", "print"),
-        ("imprimes", "print"),
+        ("Efface tout.", "erase_all"),
+        ("Efface la ligne deux.", "remove_line"),
+        ("Relis l'ordonnance.", "read_back"),
         ("Pause dictée.", "pause"),
         ("Reprends.", "resume"),
         ("Abandonne.", "discard"),
@@ -51,11 +52,38 @@ def test_commands_are_recognised(said, command):
         "Amoxicilline un gramme, un comprimé matin et soir pendant sept jours.",
         "Il faudra valider l'ordonnance plus tard.",
         "Valide l'ordonnance du patient de ce matin pour la pharmacie",  # too much after the phrase
+        "Valider ça avec le labo.",
+        "Il faut valider.",
+        "Efface le tableau.",
         "",
     ],
 )
 def test_dictation_is_not_a_command(said):
     assert not isinstance(match(said), CommandMatch)
+
+
+@pytest.mark.parametrize(
+    "said,command",
+    [
+        ("Valite l'ordonnance", "validate"),  # as Whisper base heard it: asked about, not signed
+        ("imprimes", "print"),
+        ("Validez.", "validate"),
+        ("Efface toute.", "erase_all"),
+        ("Abandon.", "discard"),
+    ],
+)
+def test_a_near_miss_of_a_safety_command_is_only_a_hint(said, command):
+    result = match(said)
+    assert isinstance(result, Hint) and result.command == command
+
+
+def test_safety_commands_need_their_own_words_in_the_session_language():
+    assert not isinstance(match("Sign.", "fr"), CommandMatch)
+    assert not isinstance(match("Valide.", "en"), CommandMatch)
+    assert match("Valide le certificat, s'il te plaît.").command == "validate"
+    assert match("Efface la ligne douze.").argument == "12"
+    assert not isinstance(match("Supprimer la ligne fixe du dossier."), CommandMatch)
+    assert SAFETY_CLASS == {"validate", "validate_and_print", "print", "discard", "erase_all"}
 
 
 def test_replace_takes_its_argument_as_said():
@@ -70,14 +98,19 @@ def test_a_near_miss_is_a_hint_not_a_command():
     assert result.confidence < 0.8
 
 
-def test_the_utterance_table():
-    """tests/data/dictation_commands.tsv: commands as spoken and misheard,
-    dictation and words said to the patient (which must never command)."""
+def _table() -> list[dict]:
     import csv
     from pathlib import Path
 
-    rows = list(csv.DictReader(open(Path(__file__).parent / "data" / "dictation_commands.tsv"), delimiter="\t"))
-    assert len(rows) >= 80
+    return list(csv.DictReader(open(Path(__file__).parent / "data" / "dictation_commands.tsv"), delimiter="\t"))
+
+
+def test_the_utterance_table():
+    """tests/data/dictation_commands.tsv: commands as spoken, near misses of
+    safety-class commands, everyday phrases that begin like a command, talk
+    to the patient and dictation (which must never command)."""
+    rows = _table()
+    assert len(rows) >= 300
     wrong = []
     for row in rows:
         result = match(row["utterance"], row["language"])
@@ -85,3 +118,24 @@ def test_the_utterance_table():
         if got != row["expected"]:
             wrong.append((row["utterance"], row["expected"], got))
     assert wrong == []
+
+
+def test_command_safety_numbers():
+    """Issue 13's two numbers (docs/benchmarks.md): no safety-class action
+    from anything that is not that command, and at least 95 % of the real
+    commands recognised; near misses of safety commands hinted."""
+    rows = _table()
+    not_commands = [r for r in rows if r["expected"] == "-"]
+    acted = [r["utterance"] for r in not_commands
+             if isinstance(m := match(r["utterance"], r["language"]), CommandMatch) and m.command in SAFETY_CLASS]
+    commands = [r for r in rows if r["expected"] != "-"]
+    recognised = [r for r in commands
+                  if isinstance(m := match(r["utterance"], r["language"]), CommandMatch) and m.command == r["expected"]]
+    near = [r for r in rows if r["hint"]]
+    hinted = [r for r in near if isinstance(m := match(r["utterance"], r["language"]), Hint) and m.command == r["hint"]]
+    assert len(not_commands) >= 150 and len(commands) >= 150 and len(near) >= 40
+    assert acted == []
+    assert len(recognised) / len(commands) >= 0.95
+    assert len(hinted) / len(near) >= 0.9
+    print(f"safety actions from non-commands: {len(acted)}/{len(not_commands)}; commands recognised: "
+          f"{len(recognised)}/{len(commands)}; near misses hinted: {len(hinted)}/{len(near)}")

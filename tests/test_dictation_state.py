@@ -31,7 +31,10 @@ def test_a_prescription_from_opening_to_validation():
     line = added[0].draft.lines[0]
     assert added[0].change["op"] == "add_line"
     assert (line.drug, line.strength, line.intakes_per_day, line.duration_days) == ("amoxicilline", "1 g", 2.0, 7)
-    validated = d.handle("Valide et imprime.")
+    asked = d.handle("Valide et imprime.")  # read back first, signed on "oui"
+    assert kinds(asked) == ["readback", "draft_updated"] and asked[0].pending == "validate_and_print"
+    assert asked[0].lines == ("Amoxicilline 1 g, un comprimé matin et soir pendant 7 jours",) and d.draft.status == "draft"
+    validated = d.handle("Oui.")
     assert kinds(validated) == ["command", "draft_updated", "document"]
     assert validated[-1].print and not validated[-1].preview
     assert d.draft.status == "validated" and d.draft.version == 1
@@ -108,7 +111,7 @@ def test_a_resumed_dictation_goes_on_with_its_draft():
 
 def test_a_change_after_validation_makes_a_new_version():
     d = Dictation(context=context())
-    run(d, "Nouvelle ordonnance.", "Amoxicilline un gramme, pendant six jours.", "Valide.")
+    run(d, "Nouvelle ordonnance.", "Amoxicilline un gramme, pendant six jours.", "Valide.", "Oui.")
     assert d.draft.status == "validated"
     d.handle("Paracétamol un gramme.")
     assert (d.draft.status, d.draft.version) == ("draft", 2)
@@ -169,7 +172,8 @@ def test_a_certificate_files_its_lines_and_agrees_in_gender():
     assert d.draft.lines[0].text == "Selon ses dires, il aurait reçu un coup de poing hier soir."
     assert d.draft.as_dict()["fields"] == {"facts_date": "2026-11-28", "dictation_started_at": "2026-11-29T09:40",
                                            "itt_days": 3, "itt_qualifier": "exact"}
-    assert d.handle("Valide.")[0].message == "Certificat médical initial validé, version 1"
+    assert d.handle("Valide le certificat.")[0].kind == "readback"
+    assert d.handle("Oui.")[0].message == "Certificat médical initial validé, version 1"
 
 
 def test_a_report_keeps_the_last_next_appointment():
@@ -180,3 +184,156 @@ def test_a_report_keeps_the_last_next_appointment():
     assert d.draft.as_dict()["fields"]["next_appointment"] == "2026-12-13"
     d.handle("Efface ça.")
     assert d.draft.as_dict()["fields"] == {"next_appointment": "2026-12-06"}
+
+
+# -- issue 13: command safety classes -------------------------------------------------
+
+def prescription(*lines: str, **options) -> Dictation:
+    d = Dictation(context=context(), **options)
+    run(d, "Nouvelle ordonnance.", *lines)
+    return d
+
+
+AMOX = "Amoxicilline un gramme, un comprimé matin et soir pendant sept jours."
+PARA = "Paracétamol un gramme si douleur pendant trois jours."
+
+
+def test_validate_reads_back_and_signs_on_oui():
+    d = prescription(AMOX, PARA)
+    asked = d.handle("Valide l'ordonnance.")
+    readback = asked[0]
+    assert readback.kind == "readback" and readback.pending == "validate" and readback.version == 1
+    assert readback.document_kind == "prescription" and len(readback.lines) == 2
+    assert readback.lines[1].startswith("Paracétamol 1 g")
+    assert readback.message == "Ordonnance, version 1 : 2 lignes. Dites « oui » pour signer"
+    assert d.draft.status == "draft"  # nothing signed yet
+    signed = d.handle("Oui.")
+    assert kinds(signed) == ["command", "draft_updated", "document"]
+    assert signed[0].command == "validate" and signed[1].change == {"op": "validate"} and not signed[2].print
+    assert d.draft.status == "validated"
+
+
+def test_anything_but_oui_cancels_the_validation_and_says_so():
+    d = prescription(AMOX)
+    d.handle("Valide.")
+    said = d.handle("Non.")
+    assert kinds(said) == ["command"] and said[0].command == "cancel" and "annulée" in said[0].message
+    assert d.draft.status == "draft"
+    assert kinds(d.handle("Oui.")) == ["ignored"]  # nothing waits any more: "oui" is no line either
+    d.handle("Valide et imprime.")
+    out = d.handle(PARA)  # cancels, then is dictated
+    assert out[0].command == "cancel" and out[1].change["op"] == "add_line"
+    assert d.draft.status == "draft" and len(d.draft.lines) == 2
+
+
+def test_validate_and_print_signs_and_prints_on_confirme():
+    d = prescription(AMOX)
+    assert d.handle("Valide et imprime.")[0].pending == "validate_and_print"
+    signed = d.handle("Confirme.")
+    assert kinds(signed) == ["command", "draft_updated", "document"] and signed[-1].print
+
+
+def test_missing_mentions_refuse_before_any_readback():
+    d = prescription("Amoxicilline un gramme, un comprimé matin et soir.")  # no duration
+    out = d.handle("Valide.")
+    assert kinds(out) == ["command", "draft_updated"] and out[0].message.startswith("Impossible de valider")
+    assert kinds(d.handle("Oui.")) == ["ignored"] and d.draft.status == "draft"
+
+
+def test_the_setting_signs_at_once_without_readback():
+    d = prescription(AMOX, readback=False)
+    assert kinds(d.handle("Valide.")) == ["command", "draft_updated", "document"] and d.draft.status == "validated"
+
+
+def test_a_near_miss_of_validate_is_a_hint_and_no_line():
+    d = prescription(AMOX)
+    out = d.handle("Valite l'ordonnance.")
+    assert kinds(out) == ["hint"] and out[0].message == "Vouliez-vous dire « valide » ?"
+    assert d.draft.status == "draft" and len(d.draft.lines) == 1
+
+
+def test_erase_line_n():
+    d = prescription(AMOX, PARA, "Ibuprofène quatre cents milligrammes, un comprimé trois fois par jour pendant trois jours.")
+    out = d.handle("Efface la ligne deux.")
+    assert out[0].message == "Ligne 2 effacée" and out[1].change["op"] == "remove_line" and out[1].change["index"] == 1
+    assert [line.drug for line in d.draft.lines] == ["amoxicilline", "ibuprofène"]
+    out = d.handle("Supprime la ligne 5.")
+    assert out[0].message == "Il n'y a pas de ligne 5 : le document a 2 lignes" and len(d.draft.lines) == 2
+    d.handle("Efface la ligne 1.")
+    assert [line.drug for line in d.draft.lines] == ["ibuprofène"]
+
+
+def test_erase_all_asks_then_empties_the_open_document():
+    d = prescription(AMOX, PARA)
+    asked = d.handle("Efface tout.")
+    assert asked[0].command == "erase_all" and "Effacer 2 lignes ?" in asked[0].message and len(d.draft.lines) == 2
+    done = d.handle("Oui.")
+    assert kinds(done) == ["command", "draft_updated"] and done[1].change == {"op": "clear", "removed": 2}
+    assert d.draft is not None and d.draft.lines == [] and d.draft.open_line is None
+    d.handle(AMOX)
+    d.handle("Efface tout.")
+    kept = d.handle("Non.")
+    assert kept[0].message == "Rien n'a été effacé" and len(d.draft.lines) == 1
+
+
+def test_relis_reads_back_with_nothing_pending():
+    d = prescription(AMOX)
+    out = d.handle("Relis.")
+    assert out[0].kind == "readback" and out[0].pending is None and out[0].message == "Ordonnance, version 1 : 1 ligne"
+    assert kinds(d.handle(PARA))[0] == "draft_updated"  # dictation goes on: nothing was cancelled
+
+
+def test_talk_to_the_patient_is_no_line():
+    d = prescription(AMOX)
+    for said in ("Ouvrez grand.", "Ça va ?", "Merci, au revoir.", "Vous prenez des médicaments en ce moment ?",
+                 "Il faut bien manger après.", "Oui.", "D'accord."):
+        assert kinds(d.handle(said)) == ["ignored"], said
+    for said in ("Arrête l'enregistrement.", "On arrête."):
+        out = d.handle(said)
+        assert kinds(out) == ["hint"] and "pause dictée" in out[0].message
+    assert len(d.draft.lines) == 1
+    # the fragments of a real line still continue it
+    d.handle("Paracétamol un gramme,")
+    d.handle("un comprimé matin et soir")
+    d.handle("pendant sept jours.")
+    assert len(d.draft.lines) == 2 and d.draft.lines[1].duration_days == 7
+
+
+def test_a_drug_suggestion_is_still_accepted_by_oui():
+    d = prescription("Prednisolon vingt milligrammes, un comprimé le matin pendant trois jours.")
+    d.handle("Oui.")
+    assert d.draft.lines[0].drug == "prednisolone"
+
+
+def test_the_table_s_talk_stays_out_of_a_prescription_and_its_dictation_goes_in():
+    """Measured on tests/data/dictation_commands.tsv (docs/benchmarks.md):
+    words to the patient said while a prescription line is open change no
+    line; dictation does."""
+    import csv
+    from pathlib import Path
+
+    rows = list(csv.DictReader(open(Path(__file__).parent / "data" / "dictation_commands.tsv"), delimiter="\t"))
+    changed: dict[str, list[bool]] = {"patient": [], "dictation": []}
+    for row in rows:
+        if row["category"] not in changed or row["utterance"].startswith("Non, pas la"):  # a tooth correction
+            continue
+        fr = row["language"] == "fr"
+        d = Dictation(row["language"], context=context())
+        run(d, "Nouvelle ordonnance." if fr else "New prescription.", "Amoxicilline un gramme" if fr else "Amoxicillin one gram")
+        before = [line.text for line in d.draft.lines]
+        d.handle(row["utterance"])
+        changed[row["category"]].append([line.text for line in d.draft.lines] != before)
+    assert all(changed["dictation"]) and len(changed["dictation"]) >= 30
+    assert sum(changed["patient"]) <= 1 and len(changed["patient"]) >= 50  # "Le certificat médical sera prêt demain."
+
+
+def test_a_safety_command_among_other_sentences_runs_only_when_it_comes_last():
+    d = prescription("Amoxicilline un gramme, un comprimé matin et soir.")
+    out = d.handle("Pendant sept jours. Valide.")  # the line completed, then read back
+    assert [o.kind for o in out] == ["draft_updated", "readback", "draft_updated"] and out[0].change["op"] == "extend_line"
+    assert d.handle("Oui.")[0].command == "validate"
+    d = prescription(AMOX)
+    out = d.handle("Valide l'ordonnance. Imprime.")  # as Whisper joins them: asked again, nothing signed, no line
+    assert out[0].kind == "hint" and out[0].message == "« valide » n'est pris que dit seul : redites-le"
+    assert out[1].message == "Document non validé : dites « valide et imprime »"
+    assert d.draft.status == "draft" and len(d.draft.lines) == 1

@@ -61,11 +61,12 @@ def test_typed_text_drives_a_prescription(practice):
         "Ibuprofène quatre cents milligrammes, deux comprimés trois fois par jour",
         "Efface ça.",
         "Valide.",
+        "Oui.",
     ])
     types = [e["type"] for e in events]
     assert types[0] == "ready" and types[-1] == "closed"
     texts = [e for e in events if e["type"] == "final"]
-    assert all(f["source"] == "text" for f in texts) and len(texts) == 5
+    assert all(f["source"] == "text" for f in texts) and len(texts) == 6
     commands = [e["message"] for e in events if e["type"] == "command"]
     assert commands == ["Ordonnance ouverte", "Ligne effacée", "Ordonnance validée, version 1"]
     warnings = [e["message"] for e in events if e["type"] == "warning"]
@@ -92,6 +93,7 @@ def test_speech_and_text_to_a_printed_pdf(practice, corpus):
         FIX_DURATION,
         "Paracétamol un gramme, un comprimé toutes les six heures si douleur, pendant trois jours.",
         "Valide et imprime.",
+        "Oui.",
     ])
     ready = [e for e in events if e["type"] == "document.ready"]
     assert len(ready) == 1, [e for e in events if e["type"] in ("command", "error", "warning")]
@@ -134,8 +136,8 @@ def test_a_validated_version_never_changes(practice):
     """Printing again gives the same bytes; a change after validation makes
     version 2, and version 1 stays as it was."""
     events = dictate(practice, [
-        "Nouvelle ordonnance.", "Amoxicilline un gramme matin et soir pendant sept jours.", "Valide.", "Imprime.",
-        "Paracétamol un gramme si douleur pendant trois jours.", "Valide et imprime.",
+        "Nouvelle ordonnance.", "Amoxicilline un gramme matin et soir pendant sept jours.", "Valide.", "Oui.", "Imprime.",
+        "Paracétamol un gramme si douleur pendant trois jours.", "Valide et imprime.", "Oui.",
     ])
     ready = [e for e in events if e["type"] == "document.ready"]
     assert [(e["version"], e["print"]) for e in ready] == [(1, False), (1, True), (2, True)]
@@ -160,6 +162,7 @@ def test_speech_and_text_share_the_session(practice, corpus):
         ("audio", corpus["dental_02.wav"].path),  # "Amoxicilline un gramme, un comprimé matin et soir pendant sept jours."
         FIX_DURATION,
         "Valide.",
+        "Oui.",
     ])
     speech_finals = [e for e in events if e["type"] == "final" and e["source"] == "speech"]
     assert speech_finals and "amoxici" in speech_finals[0]["text"].lower()  # often misspelt: the formulary matches it
@@ -167,6 +170,39 @@ def test_speech_and_text_share_the_session(practice, corpus):
     lines = drafts[-1]["draft"]["lines"]
     assert len(lines) == 1 and lines[0]["drug"] == "amoxicilline" and lines[0]["intakes_per_day"] == 2.0
     assert drafts[-1]["draft"]["status"] == "validated"
+
+
+def test_validation_reads_back_then_signs_on_oui(practice):
+    """Issue 13 end to end: "valide" answers with a readback (to the dentist
+    and to the room's screens), nothing is signed until "oui"; "non" cancels."""
+    events = dictate(practice, [
+        "Nouvelle ordonnance.",
+        "Amoxicilline un gramme, un comprimé matin et soir.",
+        "Pendant sept jours.",  # the duration, said after a pause, continues the line
+        "Ouvrez grand.",  # said to the patient: in the transcript, not in the document
+        "Valide l'ordonnance.",
+        "Non.",
+        "Valide.",
+        "Oui.",
+    ])
+    readbacks = [e for e in events if e["type"] == "readback"]
+    assert len(readbacks) == 2
+    rb = readbacks[-1]
+    assert set(rb) == {"type", "utterance", "kind", "title", "version", "lines", "pending", "message"}
+    assert (rb["kind"], rb["title"], rb["version"], rb["pending"]) == ("prescription", "Ordonnance", 1, "validate")
+    assert rb["lines"] == [{"number": 1, "text": "Amoxicilline 1 g, un comprimé matin et soir pendant 7 jours"}]
+    assert rb["message"].endswith("Dites « oui » pour signer")
+    commands = [(e["command"], e["message"]) for e in events if e["type"] == "command"]
+    assert ("cancel", "Validation annulée : le document reste un brouillon") in commands
+    assert commands[-1] == ("validate", "Ordonnance validée, version 1")
+    types = [e["type"] for e in events]
+    # nothing rendered before the "oui": one document, after the second readback
+    assert types.count("document.ready") == 1 and types.index("document.ready") > len(types) - 1 - types[::-1].index("readback")
+    ready = [e for e in events if e["type"] == "document.ready"][0]
+    assert ready["status"] == "validated" and ready["version"] == 1
+    assert any(e["type"] == "final" and e["text"] == "Ouvrez grand." for e in events)
+    last = [e for e in events if e["type"] == "draft.updated"][-1]["draft"]
+    assert last["status"] == "validated" and len(last["lines"]) == 1
 
 
 def test_text_before_start_is_refused(server):

@@ -70,7 +70,8 @@ def pdf_text(data: bytes) -> str:
 
 def validated(kind: str) -> Draft:
     d = dictated(kind)
-    outcomes = d.handle("Valide.")
+    d.handle("Valide.")  # read back: signed on "oui"
+    outcomes = d.handle("Oui.")
     assert outcomes[-1].kind == "document", [o.message for o in outcomes]
     return d.draft
 
@@ -335,7 +336,8 @@ async def test_fhir_prescription_carries_as_needed_substitution_quantities_and_s
                  "Ibuprofène quatre cents milligrammes, un comprimé trois fois par jour pendant trois jours, non substituable M T E, "
                  "à renouveler une fois."]:
         d.handle(said)
-    assert d.handle("Valide.")[-1].kind == "document"
+    assert d.handle("Valide.")[0].kind == "readback"
+    assert d.handle("Oui.")[-1].kind == "document"
     doc = await service.issue(d.draft, d.context, preview=False)
     bundle = to_fhir(doc)
     Bundle.model_validate(bundle)

@@ -97,6 +97,7 @@ async def resume(practice, session_id: str) -> list[dict]:
         await ws.send(json.dumps({"type": "text", "text": "Paracétamol un gramme, un comprimé si douleur pendant trois jours."}))
         await ws.send(json.dumps({"type": "text", "text": FIX_DURATION}))
         await ws.send(json.dumps({"type": "text", "text": "Valide."}))
+        await ws.send(json.dumps({"type": "text", "text": "Oui."}))
         await ws.send(json.dumps({"type": "stop"}))
         return [json.loads(m) async for m in ws]
 

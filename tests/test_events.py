@@ -67,3 +67,15 @@ def test_start_names_room_patient_and_lab_by_id():
 def test_server_events_serialize_with_their_type():
     final = ev.Final(utterance=1, text="bonjour", words=[ev.WordTiming(word="bonjour", start=0.1, end=0.5, probability=0.9)], start=0.0, end=0.6, language="fr")
     assert '"type":"final"' in final.model_dump_json()
+
+
+def test_a_readback_is_shared_with_the_room_and_read_back_from_its_log():
+    readback = ev.Readback(utterance=7, kind="prescription", title="Ordonnance", version=1,
+                           lines=[ev.ReadbackLine(number=1, text="Amoxicilline 1 g, un comprimé matin et soir pendant 7 jours")],
+                           pending="validate", message="Ordonnance, version 1 : 1 ligne. Dites « oui » pour signer")
+    assert ev.shared(readback) is readback
+    stored = ev.RoomEntry(session_id="f" * 32, event=readback).stored()
+    assert stored["type"] == "readback" and stored["lines"][0] == {"number": 1, "text": readback.lines[0].text}
+    event = {k: v for k, v in stored.items() if k != "session_id"}
+    again = ev.RoomEntry.model_validate({"session_id": stored["session_id"], "event": event})
+    assert again.event == readback

@@ -189,9 +189,11 @@ def test_a_line_ended_by_voice_is_confirmed():
     assert d.handle("À la ligne.")[0].message == "Aucune ligne en cours"
 
 
-def test_validation_closes_the_open_line_within_its_own_update():
+def test_validation_closes_the_open_line_and_signs_on_oui():
     d, _ = dictate(["Nouvelle ordonnance.", "Amoxicilline un gramme,", "un comprimé matin et soir pendant sept jours."])
-    validated = d.handle("Valide.")
+    asked = d.handle("Valide.")  # read back, the line closed after it
+    assert [o.kind for o in asked] == ["readback", "draft_updated"] and asked[1].change["op"] == "close_line"
+    validated = d.handle("Oui.")
     assert [o.kind for o in validated] == ["command", "draft_updated", "document"]
     assert validated[1].draft.open_line is None and validated[1].draft.status == "validated"
     grown = d.handle("Paracétamol un gramme.")  # a new version begins with a new line

@@ -87,7 +87,7 @@ def test_export_rectify_erase(clinic, corpus):
     practice = clinic
     patient = new_patient(practice)
     pid = patient["id"]
-    events = asyncio.run(dictate(practice, pid, ["Nouvelle ordonnance.", "speech", FIX_DURATION, SAID, "Valide."], corpus["dental_02.wav"].path))
+    events = asyncio.run(dictate(practice, pid, ["Nouvelle ordonnance.", "speech", FIX_DURATION, SAID, "Valide.", "Oui."], corpus["dental_02.wav"].path))
     document = [e for e in events if e["type"] == "document.ready"][0]
     said = [e["text"] for e in events if e["type"] == "final" and e["text"]]
 
@@ -167,7 +167,7 @@ def test_erasure_keeps_validated_documents_for_the_retention_period(practice):
     """On the shared server (default retention: 20 years), the legal record
     stays, unchanged, and nothing else does."""
     patient = new_patient(practice, code="P-2026-0778")
-    events = asyncio.run(dictate(practice, patient["id"], ["Nouvelle ordonnance.", SAID, "Valide.", "Nouveau compte rendu.", "Motif douleur."]))
+    events = asyncio.run(dictate(practice, patient["id"], ["Nouvelle ordonnance.", SAID, "Valide.", "Oui.", "Nouveau compte rendu.", "Motif douleur."]))
     document = [e for e in events if e["type"] == "document.ready"][0]
     erased = httpx.delete(practice.server.http + f"/v1/patients/{patient['id']}", headers=practice.headers()).json()
     assert (erased["documents_kept"], erased["documents_deleted"], erased["retention_years"]) == (1, 0, 20)
@@ -244,7 +244,7 @@ def test_safety_facts_are_created_read_rectified_exported_and_erased(practice):
     assert listed and listed[0]["anticoagulant"] is True and listed[0]["allergies"] == SAFETY["allergies"]
 
     # the documents' context has them: the FHIR export of a prescription for the patient lists the allergies
-    events = asyncio.run(dictate(practice, pid, ["Nouvelle ordonnance.", "Amoxicilline un gramme matin et soir pendant sept jours.", "Valide."]))
+    events = asyncio.run(dictate(practice, pid, ["Nouvelle ordonnance.", "Amoxicilline un gramme matin et soir pendant sept jours.", "Valide.", "Oui."]))
     document = [e for e in events if e["type"] == "document.ready"][0]
     bundle = practice.get(document["fhir_url"]).json()
     allergies = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "AllergyIntolerance"]

@@ -98,7 +98,7 @@ def test_screens_see_the_dictation_live_in_order(practice, corpus):
     async def scenario():
         first, second = Screen(practice.server, room, practice.tokens["assistant"]), Screen(practice.server, room, practice.tokens["dentist"])
         snapshots = [await first.open(), await second.open()]
-        dentist = await dictate(practice, room, ["Nouvelle ordonnance.", ("audio", corpus["dental_02.wav"].path), FIX_DURATION, "Valide."])
+        dentist = await dictate(practice, room, ["Nouvelle ordonnance.", ("audio", corpus["dental_02.wav"].path), FIX_DURATION, "Valide.", "Oui."])
         for screen in (first, second):
             await screen.until(lambda e: e.get("type") == "session.ended")
         late = Screen(practice.server, room, practice.tokens["assistant"])
@@ -115,7 +115,7 @@ def test_screens_see_the_dictation_live_in_order(practice, corpus):
     assert seqs[0] == snapshots[0]["seq"] + 1
     kinds = [e["type"] for e in first.live(session_id)]
     assert kinds[0] == "session.started" and kinds[-1] == "session.ended"
-    assert {"partial", "final", "command", "draft.updated", "document.ready"} <= set(kinds)
+    assert {"partial", "final", "command", "readback", "draft.updated", "document.ready"} <= set(kinds)
     assert "vad" not in kinds and "ready" not in kinds  # the dentist's connection only
     said = [e["text"] for e in dentist if e["type"] == "final" and e["text"]]
     assert [e["text"] for e in first.live(session_id) if e["type"] == "final"] == said
@@ -231,7 +231,7 @@ def test_a_screen_on_one_replica_follows_a_dictation_on_the_other(replicas, corp
         await screen.open()
         watching = asyncio.create_task(screen.until(lambda e: e.get("type") == "session.ended"))  # reading as events come
         times: list[float] = []
-        dentist = await dictate(practice, room, ["Nouvelle ordonnance.", ("audio", corpus["dental_02.wav"].path), FIX_DURATION, "Valide."], times=times)
+        dentist = await dictate(practice, room, ["Nouvelle ordonnance.", ("audio", corpus["dental_02.wav"].path), FIX_DURATION, "Valide.", "Oui."], times=times)
         await watching
         await screen.close()
         return dentist, times, screen

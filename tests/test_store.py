@@ -145,7 +145,7 @@ async def _validate_a_prescription(practice) -> dict:
     async with websockets.connect(practice.server.ws) as ws:
         await ws.send(json.dumps({"type": "start", "token": practice.tokens["dentist"], "patient": practice.patient["id"],
                                   "lab": CONTEXT["lab"]}))
-        for text in ("Nouvelle ordonnance.", "Amoxicilline un gramme matin et soir pendant sept jours.", "Valide."):
+        for text in ("Nouvelle ordonnance.", "Amoxicilline un gramme matin et soir pendant sept jours.", "Valide.", "Oui."):
             await ws.send(json.dumps({"type": "text", "text": text}))
         await ws.send(json.dumps({"type": "stop"}))
         events = [json.loads(m) async for m in ws]

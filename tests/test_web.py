@@ -118,6 +118,15 @@ def test_dictation_page_and_assistant_screen_over_webrtc(browser, practice):
     screen.wait_for_selector("#drafts li:text('prednisolone 20 mg')")
     page.fill("#type-text", "Valide.")
     page.press("#type-text", "Enter")
+    # issue 13: the lines to be signed are read back on both pages; "oui" signs
+    page.wait_for_selector("#readback .prompt:text('Dites « oui » pour signer')")
+    screen.wait_for_selector("#readback li:text('prednisolone 20 mg')")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "dictee-relecture.png"))
+    assert page.locator("#documents li button.download").count() == 0  # nothing signed yet
+    page.fill("#type-text", "Oui.")
+    page.press("#type-text", "Enter")
+    page.wait_for_selector("#readback", state="hidden")
     page.wait_for_selector("#documents li button.download")
     screen.wait_for_selector("#documents li button.primary")
     with page.expect_download() as download:

@@ -28,6 +28,8 @@ const STRINGS = {
     required: "Obligatoire.", bad_number: "Ce n'est pas un nombre.", too_many_allergies: "30 allergies au plus.",
     pregnant: "Enceinte", weeks: "SA", recognised: "classes reconnues", no_precaution: "Aucune précaution renseignée",
     allergy_short: "Allergies", anticoagulant_short: "Anticoagulant", antiplatelet_short: "Antiagrégant", breastfeeding_short: "Allaitement",
+    readback: "Relecture", readback_sign: "Dites « oui » pour signer", readback_sign_print: "Dites « oui » pour signer et imprimer",
+    readback_other: "Toute autre réponse annule.", readback_empty: "Aucune ligne.",
   },
   en: {
     login: "Sign in", email: "E-mail", password: "Password", sign_in: "Sign in",
@@ -54,6 +56,8 @@ const STRINGS = {
     required: "Required.", bad_number: "Not a number.", too_many_allergies: "30 allergies at most.",
     pregnant: "Pregnant", weeks: "wk", recognised: "recognised classes", no_precaution: "No precaution recorded",
     allergy_short: "Allergies", anticoagulant_short: "Anticoagulant", antiplatelet_short: "Antiplatelet", breastfeeding_short: "Breastfeeding",
+    readback: "Read back", readback_sign: "Say “yes” to sign", readback_sign_print: "Say “yes” to sign and print",
+    readback_other: "Any other answer cancels.", readback_empty: "No lines.",
   },
 };
 
@@ -157,6 +161,16 @@ function draftView(draft, onAccept = null) {
     el("h3", {}, TITLES[draft.kind] || draft.kind, el("span", { class: `status ${draft.status}` }, `${status} · ${t("version")} ${draft.version}`),
       ...(draft.secure ? [el("span", { class: "status secure" }, t("secure_rx"))] : [])),
     el("ol", {}, ...draft.lines.map(line)));
+}
+
+// A `readback` event as both pages show it: the lines to be signed,
+// numbered, and what "oui" now does (nothing pending: "relis").
+function readbackView(event) {
+  const prompt = event.pending === "validate_and_print" ? t("readback_sign_print") : event.pending === "validate" ? t("readback_sign") : "";
+  return el("div", { class: `readback${event.pending ? " pending" : ""}`, role: "status" },
+    el("h3", {}, `${t("readback")} — ${event.title} · ${t("version")} ${event.version}`),
+    event.lines.length ? el("ol", {}, ...event.lines.map((l) => el("li", { value: l.number }, l.text))) : el("p", { class: "muted" }, t("readback_empty")),
+    ...(prompt ? [el("p", { class: "prompt" }, prompt, " ", el("span", { class: "muted" }, t("readback_other")))] : []));
 }
 
 function warnings(line) {

@@ -66,6 +66,7 @@ function onEvent(event) {
     case "final": showFinal(event); break;
     case "command": feedback(event.message); break;
     case "hint": case "warning": feedback(event.message, true); break;
+    case "readback": showReadback(event); break;
     case "draft.updated": showDraft(event.draft); break;
     case "document.ready": showDocument(event); break;
     case "error": feedback(event.message, true); break;
@@ -88,7 +89,20 @@ function showPartial(event) {
   $("#transcript").scrollTop = $("#transcript").scrollHeight;
 }
 
+// "valide": the lines to be signed, until the next utterance answers them.
+function showReadback(event) {
+  $("#readback").replaceChildren(readbackView(event));
+  $("#readback").classList.remove("hidden");
+  feedback(event.message);
+}
+
+function hideReadback() {
+  $("#readback").classList.add("hidden");
+  $("#readback").replaceChildren();
+}
+
 function showFinal(event) {
+  if (event.text && event.end_of_utterance) hideReadback();
   if (!event.text) { const p = state.live.get(event.utterance); if (p && event.end_of_utterance) { p.remove(); state.live.delete(event.utterance); } return; }
   const para = livePara(event.utterance);
   para.className = event.source === "text" ? "typed" : "";

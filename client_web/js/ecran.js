@@ -51,10 +51,12 @@ function handle(event) {
     case "session.ended": break;
     case "partial": para(event.utterance).replaceChildren(el("span", { class: "stable" }, event.stable), " ", el("span", { class: "unstable" }, event.unstable)); scroll(); break;
     case "final":  // replaces the utterance's partials (it may differ from their stable words)
+      if (event.text && event.end_of_utterance !== false) hideReadback();  // the next utterance answers a readback
       if (event.text) { const p = para(event.utterance); p.textContent = event.text; p.className = event.source === "text" ? "typed" : ""; scroll(); }
       else if (event.end_of_utterance !== false && view.live.has(event.utterance)) { view.live.get(event.utterance).remove(); view.live.delete(event.utterance); }
       break;
     case "draft.updated": draft(event.draft); break;
+    case "readback": $("#readback").replaceChildren(readbackView(event)); $("#readback").classList.remove("hidden"); break;
     case "document.ready": if (event.status === "validated") documentItem(event); break;
   }
 }
@@ -72,7 +74,10 @@ function snapshot(snap) {
   scroll();
 }
 
+function hideReadback() { $("#readback").classList.add("hidden"); $("#readback").replaceChildren(); }
+
 function startSession(session) {
+  hideReadback();
   view.live.clear(); view.drafts.clear(); view.documents.clear();
   $("#transcript").replaceChildren(); $("#drafts").replaceChildren(); $("#documents").replaceChildren();
   const patient = session.patient ? `${session.patient.last_name.toUpperCase()} ${session.patient.first_name} (${session.patient.code})` : "";

@@ -63,6 +63,7 @@ class Settings:
     vad_speech_pad_ms: int = _setting(200, "Audio kept before speech starts and after it ends.")
     vad_max_utterance_s: float = _setting(60.0, "An utterance is ended after this long even without a pause.")
     # Dictation
+    sign_without_readback: bool = _setting(False, "An exact validate phrase (\"valide\", \"valide et imprime\") signs at once; by default the document is read back (a readback event) and signed only on \"oui\".")
     line_silence_s: float = _setting(4.0, "A silence this long closes the draft line being dictated; shorter pauses never do: a line ends when the next one begins, on \"à la ligne\" or on a command.")
     # Limits
     max_sessions: int = _setting(8, "Concurrent streaming sessions; more are refused with `server_busy`.")

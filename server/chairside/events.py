@@ -175,6 +175,27 @@ class Hint(_Message):
     message: str
 
 
+class ReadbackLine(_Message):
+    number: int  # 1-based, as said in "efface la ligne 2"
+    text: str
+
+
+class Readback(_Message):
+    """The open document read back before it is signed ("valide"), or on
+    demand ("relis"): its lines as plain text, numbered.  ``pending`` is what
+    "oui" / "confirme" now does (``validate``, ``validate_and_print``); any
+    other utterance cancels it.  None: nothing waits."""
+
+    type: Literal["readback"] = "readback"
+    utterance: int | None
+    kind: str  # the document kind: prescription, medical_certificate, lab_order, clinical_report
+    title: str
+    version: int
+    lines: list[ReadbackLine]
+    pending: Literal["validate", "validate_and_print"] | None
+    message: str  # "Ordonnance, version 1 : 2 lignes. Dites « oui » pour signer"
+
+
 class DraftUpdated(_Message):
     """The open draft changed: the whole draft and what changed."""
 
@@ -224,7 +245,7 @@ class Closed(_Message):
     utterances: int
 
 
-ServerEvent = Union[Ready, Vad, Partial, Final, Command, Hint, DraftUpdated, WarningEvent, DocumentReady, Error, Closed]
+ServerEvent = Union[Ready, Vad, Partial, Final, Command, Hint, Readback, DraftUpdated, WarningEvent, DocumentReady, Error, Closed]
 SERVER_EVENTS = get_args(ServerEvent)
 
 
@@ -275,10 +296,10 @@ class SessionEnded(_Message):
 # What a room's screens are told of a session, in its log (connection-specific
 # events are not: ready, vad, errors; an empty final is not either).
 SharedEvent = Annotated[
-    Union[Partial, Final, Command, Hint, DraftUpdated, WarningEvent, DocumentReady, SessionStarted, SessionEnded],
+    Union[Partial, Final, Command, Hint, Readback, DraftUpdated, WarningEvent, DocumentReady, SessionStarted, SessionEnded],
     Field(discriminator="type"),
 ]
-SHARED = (Partial, Final, Command, Hint, DraftUpdated, WarningEvent, DocumentReady, SessionStarted, SessionEnded)
+SHARED = (Partial, Final, Command, Hint, Readback, DraftUpdated, WarningEvent, DocumentReady, SessionStarted, SessionEnded)
 
 
 def shared(event: BaseModel) -> BaseModel | None:

@@ -28,7 +28,7 @@ from .asr.listener import Listener, SessionLimit
 from .asr.streaming import FinalResult, PartialResult, StreamingOptions
 from .audio.vad import SileroVad
 from .config import Settings
-from .dictation.outcomes import CommandDone, DocumentAsked, DraftChanged, HintGiven, Ignored, Outcome, Warned
+from .dictation.outcomes import CommandDone, DocumentAsked, DraftChanged, HintGiven, Ignored, Outcome, ReadBack, Warned
 from .dictation.state import Dictation
 from .dictation.vocabulary import default_vocabulary
 from .documents.service import DocumentService
@@ -90,7 +90,7 @@ class Session:
         # the practice's date and time: "jeudi prochain" counts from it, a certificate's examination is dated by it
         started_at = documents.now() if documents else None
         self.dictation = Dictation(start.language, today=started_at and started_at.date(), started_at=started_at,
-                                   context=context or DocumentContext(lab=start.lab))
+                                   context=context or DocumentContext(lab=start.lab), readback=not settings.sign_without_readback)
         if resumed is not None:
             self.dictation.restore(resumed.draft)
         self._commit = asyncio.Lock()  # a final or draft change: written, then sent, one at a time
@@ -301,12 +301,17 @@ class Session:
                     if self.journal is not None:
                         await self.journal.draft_change(self.id, uid, draft, change)
                     self._emit(ev.DraftUpdated(utterance=uid, draft=draft, change=change))
+                case ReadBack():
+                    self._emit(ev.Readback(
+                        utterance=uid, kind=outcome.document_kind, title=outcome.title, version=outcome.version,
+                        lines=[ev.ReadbackLine(number=i, text=text) for i, text in enumerate(outcome.lines, 1)],
+                        pending=outcome.pending, message=outcome.message))
                 case Warned(message=message):
                     self._emit(ev.WarningEvent(utterance=uid, message=message))
                 case DocumentAsked():
                     self._issue(uid, outcome)
                 case Ignored():
-                    pass  # dictation paused
+                    pass  # dictation paused, or not content: the final is in the transcript
                 case _:
                     assert_never(outcome)
 

@@ -203,3 +203,63 @@ def _only_an_opener(kind: str, folded_line: str) -> bool:
         return False
     rest = folded_line[m.end():].strip()
     return not rest or bool(_ANAESTHESIA_DETAILS.fullmatch(rest)) or rest in ("clinique", "initial", "pulpaire")
+
+
+# -- not content (issue 13): talk to the patient, control phrases ---------------
+#
+# Three rules, on the folded fragment, before it is added to a document:
+# 1. a few whole utterances that are never dictation ("oui", "non", "ok",
+#    "merci", "voilà", "très bien"), and what begins like talk to the patient
+#    ("ouvrez", "ça va", "ne bougez pas", "au revoir", "open wide" …): any
+#    document;
+# 2. a fragment that does not begin a line (in a prescription: names no
+#    drug) and is a question ("?"), or, in a prescription, begins like
+#    conversation ("je", "on va", "vous", "il faut", "pensez à" …): neither
+#    a line nor part of the open one;
+# 3. control phrases ("arrête l'enregistrement", "on arrête", "stop"): not
+#    content either; the dictation answers them with a hint (:func:`control`).
+_TALK_WHOLE = re.compile(
+    r"^(?:oui|non|ok|okay|d accord|merci(?: beaucoup)?|voila|tres bien|parfait|super|allez|pardon|"
+    r"yes|no|thanks|thank you|all right|good|great|perfect)(?: (?:merci|docteur|madame|monsieur))?$")
+_TALK_START = {
+    "fr": re.compile(
+        r"^(?:ouvrez|ouvre|fermez|refermez|serrez|mordez|tournez|penchez|levez|baissez|rincez|crachez|respirez|"
+        r"detendez vous|ne bougez|bougez pas|ca va|vous allez bien|tu vas bien|ca fait mal|vous avez mal|tu as mal|"
+        r"voila|tres bien|c est fini|c est termine|on a fini|on a termine|on y va|on continue|au revoir|bonjour|"
+        r"bonsoir|a bientot|a la semaine prochaine|a tout a l heure|excusez moi|ne vous inquietez pas|installez vous|"
+        r"asseyez vous|bonne journee|bonne soiree|bon courage|merci|signez|revenez|rappelez|on refera|on se revoit)\b"),
+    "en": re.compile(
+        r"^(?:open wide|open your mouth|open a bit|close your mouth|bite down|turn your head|rinse|spit|relax|breathe|"
+        r"how are you|are you ok|are you alright|does it hurt|thank you|thanks|goodbye|bye|hello|hi|see you|"
+        r"all right|well done|almost done|we are done|don t move|hold still)\b"),
+}
+_TALK_PRESCRIPTION = re.compile(
+    r"^(?:je|j|on va|on fait|on se|on verra|nous|vous|tu|il faut|il faudra|il ne faut|pensez|n oubliez|attendez|"
+    r"i|we|you|let s|don t forget|remember)\b")
+_CONTROL = {
+    "fr": re.compile(r"^(?:on )?(?:arrete|arretez|arreter|stop|stoppe|coupe|coupez)"
+                     r"(?: (?:l enregistrement|la dictee|le micro|d enregistrer|tout|la|ici|ca))?$"),
+    "en": re.compile(r"^(?:stop|stop recording|stop the recording|stop dictation|stop it|turn off the (?:mic|microphone))$"),
+}
+
+
+def control(fragment: str, language: str) -> bool:
+    """A control phrase that is no command ("arrête l'enregistrement", "on arrête", "stop")."""
+    return bool(_CONTROL.get(language, _CONTROL["fr"]).match(fold(fragment)))
+
+
+def talk(fragment: str, language: str) -> bool:
+    """Rule 1: words to the patient (or "oui", "merci"), in any document."""
+    folded = fold(fragment)
+    return bool(_TALK_WHOLE.match(folded) or _TALK_START.get(language, _TALK_START["fr"]).match(folded))
+
+
+def conversation(kind: str, fragment: str) -> bool:
+    """Rule 2 (a fragment that does not begin a line): a question, in any
+    document; in a prescription, what names no drug and begins like
+    conversation.  Checked before the open line is extended."""
+    if opens_line(kind, fragment):
+        return False
+    if fragment.rstrip().endswith("?"):
+        return True
+    return kind == "prescription" and bool(_TALK_PRESCRIPTION.match(fold(fragment)))

@@ -63,11 +63,27 @@ class DocumentAsked:
 
 
 @dataclass(frozen=True)
+class ReadBack:
+    """The open document read back: its lines, numbered (1-based), as plain
+    text; ``pending`` is what a "oui" now does (``validate``,
+    ``validate_and_print``) or None ("relis": nothing waits)."""
+
+    kind: ClassVar[str] = "readback"
+    message: str
+    document_kind: str
+    title: str
+    version: int
+    lines: tuple[str, ...]
+    pending: str | None = None
+
+
+@dataclass(frozen=True)
 class Ignored:
-    """Dictation is paused: the utterance was not used."""
+    """The utterance was not used: dictation is paused, or it was not content
+    (talk to the patient); it stays in the transcript only."""
 
     kind: ClassVar[str] = "ignored"
     message: str
 
 
-Outcome = Union[CommandDone, HintGiven, DraftChanged, Warned, DocumentAsked, Ignored]
+Outcome = Union[CommandDone, HintGiven, DraftChanged, Warned, DocumentAsked, ReadBack, Ignored]

@@ -8,7 +8,10 @@ structured lines; lab orders gather their fields (work, material, shade,
 teeth, delivery, items sent); certificates and reports file each line under
 a section (circumstances, findings, ITT; anaesthesia, acts, next
 appointment...).  Validation checks the document's legal mentions against
-the session's context; the session has the documents rendered.
+the session's context, then reads the document back and signs only on
+"oui" (issue 13); the session has the documents rendered.  Commands that
+sign or lose work run only on their accepted phrasings (:mod:`.commands`);
+talk to the patient makes no line (:mod:`.lines`).
 """
 
 from __future__ import annotations
@@ -21,11 +24,11 @@ from ..record.draft import CertificateLine, Draft, LabLine, Line, PrescriptionLi
 from ..record.kinds import KINDS, DraftKind
 from ..record.mentions import missing
 from .clinical import parse_certificate_line, parse_report_line
-from .commands import CommandMatch, Hint, fold, match
+from .commands import SAFETY_CLASS, CommandMatch, Hint, fold, line_number, match
 from .lab import read_lab_line
-from .lines import continues, join, sentences, split_ends, without_fillers
+from .lines import continues, control, conversation, join, sentences, split_ends, talk, without_fillers
 from .normalize import find_teeth, spoken_numbers
-from .outcomes import CommandDone, DocumentAsked, DraftChanged, HintGiven, Ignored, Outcome, Warned
+from .outcomes import CommandDone, DocumentAsked, DraftChanged, HintGiven, Ignored, Outcome, ReadBack, Warned
 from .prescription import NEAR_DRUG, NO_DURATION, parse_line
 from .safety import CHECK_KINDS, check
 
@@ -51,6 +54,16 @@ MESSAGES = {
         "not_validated": "Document non validé : dites « valide et imprime »", "preview": "Aperçu demandé",
         "suggest": "« {said} » n'est pas dans le formulaire. Vouliez-vous dire « {drug} » ? Dites « oui » pour corriger",
         "accepted": "« {said} » corrigé en « {drug} »", "no_suggestion": "Pas de suggestion sur la ligne {number}",
+        "readback_sign": "{title}, version {version} : {count}. Dites « oui » pour signer",
+        "readback_sign_print": "{title}, version {version} : {count}. Dites « oui » pour signer et imprimer",
+        "readback": "{title}, version {version} : {count}", "lines": "{n} ligne{s}",
+        "cancelled_validate": "Validation annulée : le document reste un brouillon", "cancelled_erase_all": "Rien n'a été effacé",
+        "cancelled_discard": "Le document est gardé",
+        "no_such_line": "Il n'y a pas de ligne {number} : le document a {count}", "line_n_removed": "Ligne {number} effacée",
+        "confirm_erase_all": "Effacer {count} ? Dites « oui » pour confirmer", "erased_all": "Toutes les lignes effacées ({count})",
+        "bad_line_number": "Quelle ligne ? Dites « efface la ligne 2 »",
+        "control": "Pas dicté. Pour mettre la dictée en pause, dites « pause dictée »", "not_content": "pas dicté",
+        "say_alone": "« {phrase} » n'est pris que dit seul : redites-le",
     },
     "en": {
         "opened": "{title} opened", "paused": "Dictation paused: say “resume”", "resumed": "Dictation resumed",
@@ -67,23 +80,41 @@ MESSAGES = {
         "not_validated": "The document is not signed: say “sign and print”", "preview": "Preview requested",
         "suggest": "“{said}” is not in the formulary. Did you mean “{drug}”? Say “yes” to correct it",
         "accepted": "“{said}” corrected to “{drug}”", "no_suggestion": "No suggestion on line {number}",
+        "readback_sign": "{title}, version {version}: {count}. Say “yes” to sign",
+        "readback_sign_print": "{title}, version {version}: {count}. Say “yes” to sign and print",
+        "readback": "{title}, version {version}: {count}", "lines": "{n} line{s}",
+        "cancelled_validate": "Signing cancelled: the document stays a draft", "cancelled_erase_all": "Nothing was erased",
+        "cancelled_discard": "The document is kept",
+        "no_such_line": "There is no line {number}: the document has {count}", "line_n_removed": "Line {number} removed",
+        "confirm_erase_all": "Erase {count}? Say “yes” to confirm", "erased_all": "All lines erased ({count})",
+        "bad_line_number": "Which line? Say “delete line 2”",
+        "control": "Not dictated. To pause the dictation, say “pause dictation”", "not_content": "not dictated",
+        "say_alone": "“{phrase}” is only taken on its own: say it again",
     },
 }
-CONFIRM = {"oui", "oui confirme", "confirme", "je confirme", "yes", "confirm", "yes confirm"}
+CONFIRM = {"oui", "oui oui", "oui confirme", "confirme", "je confirme", "oui je confirme", "oui signe", "oui merci",
+           "oui s il te plait", "yes", "yes please", "confirm", "yes confirm"}
+# After a question ("Dites « oui » pour signer"), these only say no; anything
+# else also cancels, and is then handled as any utterance.
+REFUSE = {"non", "non merci", "annule", "annuler", "pas maintenant", "attends", "no", "cancel", "not now", "wait"}
+
 _CORRECTION = re.compile(r"^\W*non\W+(?:pas\s+)?(?:la\s+)?(\d{2})\W+(?:mais\s+)?la\s+(\d{2})\b", re.IGNORECASE)
 
 
 class Dictation:
     def __init__(self, language: str = "fr", today: date | None = None, context: DocumentContext | None = None,
-                 started_at: datetime | None = None) -> None:
+                 started_at: datetime | None = None, readback: bool = True) -> None:
         self.language = language
+        # True: "valide" reads the document back and waits for "oui"; False
+        # (CHAIRSIDE_SIGN_WITHOUT_READBACK): an exact validate phrase signs at once
+        self.readback = readback
         self.today = today or (started_at.date() if started_at else date.today())  # relative dates ("jeudi prochain") count from it
         # When the dictation began: a certificate's examination time unless one is said.
         self.started_at = (started_at or datetime.combine(self.today, datetime.now().time())).replace(second=0, microsecond=0)
         self.context = context or DocumentContext()
         self.draft: Draft | None = None
         self.paused = False
-        self._confirming_discard = False
+        self._pending: str | None = None  # what a "oui" now confirms: validate, validate_and_print, discard, erase_all
         self._fragments: list[str] = []  # what was said of the open line, fragment by fragment
         self._warned: set[str] = set()  # warnings already given for the open line
         self._suggested: int | None = None  # the line whose drug suggestion a "oui" accepts
@@ -111,22 +142,42 @@ class Dictation:
         suggested, self._suggested = self._suggested, None
         if suggested is not None and fold(text) in CONFIRM:
             return self.accept_suggestion(suggested)
-        if self._confirming_discard:
-            self._confirming_discard = False
-            if fold(text) in CONFIRM:
-                kind = self.draft.kind if self.draft else None
-                if self.draft is None:
-                    return [CommandDone(self._say_of("discarded", kind), "discard", 1.0)]
-                gone = DraftChanged(self._title(self.draft.kind), self.draft.snapshot(status="discarded", open_line=None), {"op": "discard"})
-                self.draft = None  # screens and the journal learn that it is gone
-                self._forget_open_line()
-                return [CommandDone(self._say_of("discarded", kind), "discard", 1.0), gone]
         outcomes: list[Outcome] = []
+        pending, self._pending = self._pending, None
+        if pending is not None:  # a question was asked: "oui" confirms, anything else cancels
+            if fold(text) in CONFIRM:
+                return self._confirmed(pending)
+            key = "cancelled_validate" if pending.startswith("validate") else f"cancelled_{pending}"
+            outcomes.append(CommandDone(self._say(key), "cancel", 1.0))
+            if fold(text) in REFUSE:
+                return outcomes
         for piece, ends_line in split_ends(text, self.language):  # "… pendant sept jours, à la ligne"
             outcomes += self._piece(piece)
             if ends_line:
                 outcomes += self._end_line_said()
         return outcomes
+
+    def _confirmed(self, pending: str) -> list[Outcome]:
+        """ "oui" after a question: do what was asked."""
+        confirmed = CommandMatch(pending, "oui", 1.0, "")
+        if pending == "discard":
+            kind = self.draft.kind if self.draft else None
+            if self.draft is None:
+                return [CommandDone(self._say_of("discarded", kind), "discard", 1.0)]
+            gone = DraftChanged(self._title(self.draft.kind), self.draft.snapshot(status="discarded", open_line=None), {"op": "discard"})
+            self.draft = None  # screens and the journal learn that it is gone
+            self._forget_open_line()
+            return [CommandDone(self._say_of("discarded", kind), "discard", 1.0), gone]
+        if self.draft is None:
+            return [self._command(confirmed, self._say("no_document"))]
+        if pending == "erase_all":
+            count = len(self.draft.lines)
+            self.draft.lines = []
+            self.draft.open_line = None
+            self._forget_open_line()
+            self._new_version_if_validated()
+            return [self._command(confirmed, self._say("erased_all", count=count)), self._updated({"op": "clear", "removed": count})]
+        return self._validate(confirmed, then_print=pending == "validate_and_print", confirmed=True)
 
     def end_line(self) -> list[Outcome]:
         """Close the open line (a long silence): the next words begin a new one."""
@@ -146,6 +197,13 @@ class Dictation:
             # opened, then its first words (only opening may share an utterance)
             self.end_line()  # the new document's update says it all
             return self._on_command(first) + self._piece(" ".join(said[1:]))
+        if len(said) > 1:
+            return self._sentences(said)
+        return self._piece_alone(text)
+
+    def _piece_alone(self, text: str) -> list[Outcome]:
+        """A command, a near miss, or dictation (no safety-class sentence
+        among several)."""
         result = match(text, self.language)
         if isinstance(result, CommandMatch):
             # A command ends the line being dictated, except the corrections,
@@ -155,8 +213,35 @@ class Dictation:
             if any(isinstance(o, DraftChanged) for o in done):
                 closed = []  # its own update carries the draft with the line closed
             return done + closed  # what was done first, then the line it closed
+        if isinstance(result, Hint) and result.command in SAFETY_CLASS:
+            # a near miss of a command that signs or loses work: asked about, never run nor written down
+            return [HintGiven(self._say("hint", phrase=result.phrase), result.command, result.confidence)]
+        if control(text, self.language):  # "arrête l'enregistrement": no command, no line
+            return [HintGiven(self._say("control"), "pause", 1.0)]
         outcomes: list[Outcome] = [HintGiven(self._say("hint", phrase=result.phrase), result.command, result.confidence)] if isinstance(result, Hint) else []
         return outcomes + self._dictate(text)
+
+    def _sentences(self, said: list[str]) -> list[Outcome]:
+        """Several sentences in one breath: one that is exactly a safety-class
+        command ("… pendant sept jours. Valide.") runs only when it comes
+        last; before other words ("Valide l'ordonnance. Imprime.") it is
+        asked again, never run nor written down."""
+        found = [(i, m) for i, s in enumerate(said) if isinstance(m := match(s, self.language), CommandMatch) and m.command in SAFETY_CLASS]
+        if not found:
+            return self._piece_alone(" ".join(said))
+        outcomes: list[Outcome] = []
+        start = 0
+        for i, m in found:
+            if i > start:
+                outcomes += self._piece(" ".join(said[start:i]))
+            if i == len(said) - 1:
+                outcomes += self._piece(said[i])
+            else:
+                outcomes.append(HintGiven(self._say("say_alone", phrase=m.phrase), m.command, m.confidence))
+            start = i + 1
+        if start < len(said):
+            outcomes += self._piece(" ".join(said[start:]))
+        return outcomes
 
     def _end_line_said(self) -> list[Outcome]:
         """ "à la ligne": the open line is complete."""
@@ -185,8 +270,17 @@ class Dictation:
         if m.command == "replace":
             return self._replace(m)
         if m.command == "discard":
-            self._confirming_discard = True
+            self._pending = "discard"
             return [self._command(m, self._say("confirm_discard"))]
+        if m.command == "erase_all":
+            if not self.draft.lines:
+                return [self._command(m, self._say("nothing_to_undo"))]
+            self._pending = "erase_all"
+            return [self._command(m, self._say("confirm_erase_all", count=self._count(len(self.draft.lines))))]
+        if m.command == "remove_line":
+            return self._remove_line(m)
+        if m.command == "read_back":
+            return [self._read_back(None)]
         if m.command in ("validate", "validate_and_print"):
             return self._validate(m, then_print=m.command == "validate_and_print")
         if m.command == "print":
@@ -197,7 +291,9 @@ class Dictation:
             return [self._command(m, self._say("preview")), self._document(preview=True)]
         return [self._command(m, m.phrase)]
 
-    def _validate(self, m: CommandMatch, then_print: bool) -> list[Outcome]:
+    def _validate(self, m: CommandMatch, then_print: bool, confirmed: bool = False) -> list[Outcome]:
+        """Mentions first; then, unless confirmed (or readback is off), the
+        document read back and a "oui" awaited; then a version frozen."""
         assert self.draft is not None
         lacking = missing(self.draft, self.context, self.today)
         if lacking:
@@ -205,9 +301,42 @@ class Dictation:
         if self.draft.status == "validated":  # said twice: the same version, nothing new to freeze
             outcomes = [self._command(m, self._say_of("validated", self.draft.kind, version=self.draft.version))]
             return outcomes + ([self._document(print_it=True)] if then_print else [])
+        if self.readback and not confirmed:
+            self._pending = m.command
+            return [self._read_back(m.command)]
         self.draft.status = "validated"
         return [self._command(m, self._say_of("validated", self.draft.kind, version=self.draft.version)),
                 self._updated({"op": "validate"}), self._document(print_it=then_print)]
+
+    def _read_back(self, pending: str | None) -> ReadBack:
+        """The open document's lines, numbered; ``pending``: what "oui" will do."""
+        assert self.draft is not None
+        key = {"validate": "readback_sign", "validate_and_print": "readback_sign_print"}.get(pending or "", "readback")
+        message = self._say(key, title=self._title(self.draft.kind), version=self.draft.version, count=self._count(len(self.draft.lines)))
+        return ReadBack(message, self.draft.kind, self._title(self.draft.kind), self.draft.version,
+                        tuple(line.text for line in self.draft.lines), pending)
+
+    def _count(self, n: int) -> str:
+        return self._say("lines", n=n, s="s" if n > 1 else "")
+
+    def _remove_line(self, m: CommandMatch) -> list[Outcome]:
+        """ "Efface la ligne N": line N (1-based) goes, whichever it is."""
+        assert self.draft is not None
+        number = line_number(m.argument, self.language)
+        if number is None:
+            return [HintGiven(self._say("bad_line_number"), "remove_line", m.confidence)]
+        index = number - 1
+        if not 0 <= index < len(self.draft.lines):
+            return [self._command(m, self._say("no_such_line", number=number, count=self._count(len(self.draft.lines))))]
+        removed = self.draft.lines.pop(index)
+        if self.draft.open_line == index:
+            self.draft.open_line = None
+            self._forget_open_line()
+        elif self.draft.open_line is not None and self.draft.open_line > index:
+            self.draft.open_line -= 1
+        self._new_version_if_validated()
+        return [self._command(m, self._say("line_n_removed", number=number)),
+                self._updated({"op": "remove_line", "index": index, "line": removed.model_dump(mode="json")})]
 
     def preview(self) -> list[Outcome]:
         """A preview of the open draft, asked for outside dictation."""
@@ -260,6 +389,9 @@ class Dictation:
             return self._correct_tooth(int(correction[1]), int(correction[2]))
         outcomes: list[Outcome] = []
         for fragment in sentences(text):
+            if talk(fragment, self.language):  # "ouvrez grand", "merci": the transcript keeps it, not the document
+                outcomes.append(Ignored(self._say("not_content")))
+                continue
             outcomes += self._fragment(fragment)
         return outcomes
 
@@ -267,6 +399,8 @@ class Dictation:
         """One fragment of dictation: it goes on with the open line, or begins a new one."""
         assert self.draft is not None
         index = self.draft.open_line
+        if conversation(self.draft.kind, fragment):  # "ça va ?", "il faut bien manger": no line, nor part of one
+            return [Ignored(self._say("not_content"))]
         if index is not None and continues(self.draft.kind, self._open_text(), fragment):
             self._fragments.append(fragment)
             self.draft.lines[index] = line = self._line(self._open_text(), index)
@@ -421,7 +555,8 @@ class Dictation:
 def help_text(language: str) -> str:
     if language == "en":
         return ("Say: “new prescription”, “medical certificate”, “lab order”, “clinical report”, “scratch that”, "
-                "“replace X with Y”, “sign”, “print”, “sign and print”, “preview”, “pause” … “resume”, “discard”.")
+                "“delete line 2”, “erase all”, “replace X with Y”, “read back”, “sign” then “yes”, “print”, “sign and print”, "
+                "“preview”, “pause” … “resume”, “discard”.")
     return ("Dites : « nouvelle ordonnance », « certificat médical », « fiche de laboratoire », « compte rendu », "
-            "« efface ça », « remplace X par Y », « valide », « imprime », « valide et imprime », « aperçu », « pause dictée » … "
-            "« reprends », « abandonne ».")
+            "« efface ça », « efface la ligne 2 », « efface tout », « remplace X par Y », « relis », « valide » puis « oui », "
+            "« imprime », « valide et imprime », « aperçu », « pause dictée » … « reprends », « abandonne ».")
