@@ -75,7 +75,7 @@ def test_every_item_and_the_custom_made_device_mentions_are_printed():
     d = dictate("Onlay céramique sur la quarante-six, teinte A deux.", "Couronne métal sur la quarante-sept, vissée.",
                 "Livraison mardi.", "Envoi empreinte optique.")
     assert missing(d.draft, d.context, TODAY) == []
-    assert d.handle("Valide.")[-1].kind == "document"
+    assert "readback" in [o.kind for o in d.handle("Valide.")] and d.handle("Oui.")[-1].kind == "document"
     text = pdf_text(render_pdf(d.draft, d.context, ISSUED))
     for words in ["onlay", "46", "céramique", "A2 (VITA classical)", "couronne", "47", "métal", "vissée",
                   "Dispositif médical sur mesure", "2017/745", "annexe XIII", "Dr Claire Martin", "10101234564",
@@ -116,7 +116,7 @@ def test_a_line_stored_before_items_still_loads_as_an_item():
 def test_the_fhir_export_has_one_service_request_per_item():
     d = dictate("Onlay céramique sur la 46, teinte A trois et demi, limite en congé.", "Couronne métal sur 47.",
                 "Livraison le 12 décembre.", "Envoi empreinte optique.")
-    assert d.handle("Valide.")[-1].kind == "document"
+    assert "readback" in [o.kind for o in d.handle("Valide.")] and d.handle("Oui.")[-1].kind == "document"
     pdf = render_pdf(d.draft, d.context, ISSUED)
     doc = DocumentVersion(id=d.draft.id, version=1, kind="lab_order", status="validated",
                           number=document_number("lab_order", d.draft.id, TODAY), issued_at=ISSUED, draft=d.draft,

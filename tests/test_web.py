@@ -462,3 +462,34 @@ def test_a_line_dictated_with_pauses_grows_on_both_pages(paused_browser, practic
     assert not page.problems and not screen.problems, (page.problems, screen.problems)
     page.context.close()
     screen.context.close()
+
+
+@pytest.fixture
+def validating_browser():
+    """A browser whose fake microphone dictates a prescription, says « Valide
+    l'ordonnance », then, after a pause, « Oui » (tests/data/validate_oui.wav)."""
+    yield from chromium_hearing(ROOT / "tests" / "data" / "validate_oui.wav")
+
+
+def test_a_spoken_validation_is_read_back_and_signed_on_a_spoken_yes(validating_browser, practice):
+    """Issue 13: signing by voice reads back what will be signed, on the
+    Dictée page and the assistant's screen, and only the dentist's « oui »
+    signs it."""
+    room = practice.rooms[0]
+    screen = watch(validating_browser, practice, room)
+    page = log_in(validating_browser, practice, "dentist")
+    dictate(page, practice, room)
+    readback = page.locator("#readback")
+    expect(readback).to_contain_text(re.compile(r"amoxicilline", re.I), timeout=40_000)  # read back, not yet signed
+    expect(screen.locator("#readback")).to_contain_text(re.compile(r"amoxicilline", re.I), timeout=20_000)
+    assert page.locator("#documents li button.download").count() == 0
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "dictee-relecture-voix.png"))
+    page.wait_for_selector("#documents li button.download", timeout=40_000)  # « Oui » signed it
+    screen.wait_for_selector("#documents li button.primary", timeout=20_000)
+    expect(page.locator("#draft")).to_contain_text(re.compile(r"valid"), timeout=10_000)
+    page.click("#stop")
+    page.wait_for_selector("#start:not(.hidden)", timeout=20_000)
+    assert not page.problems and not screen.problems, (page.problems, screen.problems)
+    page.context.close()
+    screen.context.close()
