@@ -53,8 +53,9 @@ def main() -> int:
         d = Dictation(today=issued.date(), context=context())
         for utterance in [*script, *EXTRA[kind]]:
             d.handle(utterance)
-        outcome = d.handle("Valide.")[-1]
-        if outcome.kind == "readback":  # read back first (issue 13): signed on "oui"
+        outcomes = d.handle("Valide.")
+        outcome = outcomes[-1]
+        if any(o.kind == "readback" for o in outcomes):  # read back first (issue 13): signed on "oui"
             outcome = d.handle("Oui.")[-1]
         if outcome.kind != "document":
             print(f"{kind}: not validated: {outcome.message}", file=sys.stderr)
