@@ -139,3 +139,33 @@ def test_command_safety_numbers():
     assert len(hinted) / len(near) >= 0.9
     print(f"safety actions from non-commands: {len(acted)}/{len(not_commands)}; commands recognised: "
           f"{len(recognised)}/{len(commands)}; near misses hinted: {len(hinted)}/{len(near)}")
+
+
+def test_what_is_no_content_does_not_become_a_prescription_line():
+    """Issue 13: in a prescription with a line being dictated, talk to the
+    patient and everyday phrases that begin like a command leave the draft
+    as it was; dictation still makes or extends its lines (measured on the
+    command table; docs/benchmarks.md)."""
+    from chairside.dictation.state import Dictation
+    from factories import context
+
+    def changes(row: dict) -> bool:
+        d = Dictation(language=row["language"], context=context())
+        fr = row["language"] == "fr"
+        d.handle("Nouvelle ordonnance." if fr else "New prescription.")
+        d.handle("Amoxicilline un gramme, un comprimé matin et soir pendant six jours" if fr
+                 else "Amoxicillin one gram twice a day for six days")
+        before = [line.text for line in d.draft.lines]
+        d.handle(row["utterance"])
+        return d.draft is None or [line.text for line in d.draft.lines] != before
+
+    rows = _table()
+    by = {c: [r for r in rows if r["category"] == c] for c in ("patient", "everyday", "dictation")}
+    talk = sum(changes(r) for r in by["patient"])
+    everyday = sum(changes(r) for r in by["everyday"])
+    dictation = sum(changes(r) for r in by["dictation"] if not r["utterance"].startswith("Non, pas"))  # a tooth correction
+    assert talk <= 1, talk
+    assert everyday <= 20, everyday  # noun phrases ("Validation du devis") that may be content stay lines, warned
+    assert dictation == len(by["dictation"]) - 1
+    print(f"in a prescription: patient talk that changed the draft {talk}/{len(by['patient'])}, "
+          f"everyday phrases {everyday}/{len(by['everyday'])}, dictation kept {dictation}/{len(by['dictation']) - 1}")

@@ -234,8 +234,16 @@ _TALK_START = {
         r"all right|well done|almost done|we are done|don t move|hold still)\b"),
 }
 _TALK_PRESCRIPTION = re.compile(
-    r"^(?:je|j|on va|on fait|on se|on verra|nous|vous|tu|il faut|il faudra|il ne faut|pensez|n oubliez|attendez|"
+    r"^(?:je|j|on|nous|vous|tu|il faut|il faudra|il ne faut|pensez|n oubliez|attendez|"
     r"i|we|you|let s|don t forget|remember)\b")
+# In a prescription, what begins with the verbs of the office (print, sign,
+# validate, close, erase …) and is no command is no prescription line either:
+# "Imprimer la facture pour madame", "Valide ton ticket de parking",
+# "Signe le consentement", "Supprimer les sucres rapides" (measured on the
+# everyday phrases of tests/data/dictation_commands.tsv).
+_OFFICE_VERBS = re.compile(  # verb forms only: "Validité de l'ordonnance", "Signes cliniques", "Fermeture" are content
+    r"^(?:n )?(?:(?:imprim|valid|sign|ferm|effac|supprim|abandonn)(?:e|er|ez|ons)|reli(?:s|re|sez)|lis|lisez|lire|"
+    r"rempli(?:s|r|ssez)|print|sign|validate|close|discard|erase|delete|clear|read)\b")
 _CONTROL = {
     "fr": re.compile(r"^(?:on )?(?:arrete|arretez|arreter|stop|stoppe|coupe|coupez)"
                      r"(?: (?:l enregistrement|la dictee|le micro|d enregistrer|tout|la|ici|ca))?$"),
@@ -257,9 +265,11 @@ def talk(fragment: str, language: str) -> bool:
 def conversation(kind: str, fragment: str) -> bool:
     """Rule 2 (a fragment that does not begin a line): a question, in any
     document; in a prescription, what names no drug and begins like
-    conversation.  Checked before the open line is extended."""
+    conversation or with a verb of the office.  Checked before the open
+    line is extended."""
     if opens_line(kind, fragment):
         return False
     if fragment.rstrip().endswith("?"):
         return True
-    return kind == "prescription" and bool(_TALK_PRESCRIPTION.match(fold(fragment)))
+    folded = fold(fragment)
+    return kind == "prescription" and bool(_TALK_PRESCRIPTION.match(folded) or _OFFICE_VERBS.match(folded))
