@@ -106,3 +106,37 @@ def test_no_drug_name_is_ever_changed_without_the_dentists_yes():
             assert exact is not None and exact.drug.dci == line.drug, row["id"]
         else:
             assert fold_name(line.drug) in fold_name(row["utterance"]), row["id"]  # the words heard
+
+
+def test_every_kind_of_warning_is_listed_on_the_preview_pdf():
+    """For each kind of warning of the table, its first line's warnings are
+    printed on the preview PDF, under "À vérifier avant de signer", never on
+    the signed document."""
+    import io
+    from datetime import datetime
+
+    from factories import context
+    from pypdf import PdfReader
+
+    from chairside.documents.render import render_pdf
+    from chairside.record.draft import Draft
+
+    def text_of(pdf: bytes) -> str:
+        return " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).split())
+
+    first: dict[str, dict] = {}
+    for row in rows():
+        for kind in filter(None, (k.strip() for k in row["warnings"].split(","))):
+            first.setdefault(kind, row)
+    assert len(first) >= 15
+    for kind, row in first.items():
+        lines = [parse_line(t) for t in row["previous"].split(" | ") if t.strip()] + [parse_line(row["utterance"])]
+        for line, alerts in zip(lines, check(lines, patient_of(row["patient"]), TODAY)):
+            line.warnings += [a.message for a in alerts]
+        draft = Draft(kind="prescription", lines=lines)
+        preview = text_of(render_pdf(draft, context(), datetime(2026, 11, 30, 10, 0), preview=True))
+        assert "À vérifier avant de signer" in preview
+        for warning in lines[-1].warnings:
+            assert f"Ligne {len(lines)} : {' '.join(warning.split())}" in preview, (kind, row["id"], warning)
+        signed = text_of(render_pdf(draft.snapshot(status="validated"), context(), datetime(2026, 11, 30, 10, 0)))
+        assert "À vérifier" not in signed, kind
