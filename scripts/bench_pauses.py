@@ -25,9 +25,9 @@ Run with the project's venv:
     .venv/bin/python scripts/bench_pauses.py --json docs/bench_pauses.json
 
 ``--offline`` is for quick iteration: the real ``Listener`` (VAD, streaming
-recognition) runs in this process, faster than real time and partials off,
-and only the finals are scored (WER paused vs twins, filler-made words; no
-drafts, no latencies).  Finals do not depend on partials or timing, so this
+recognition) runs in this process, faster than real time and partials off;
+the finals are scored (WER paused vs twins, filler-made words) and replayed
+through the dictation for the drafts (no latencies).  Finals do not depend on partials or timing, so this
 gives the finals of the real-time run; the real-time mode stays the
 reference for recorded numbers.  ``--offline --french`` also scores the 12
 French recordings of ``tests/data`` (bench_stream.py's set) the same way.
@@ -135,6 +135,17 @@ async def offline_finals(engine, vad, settings, path: Path) -> list[str]:
     return [f.text for f in collected.finals if f.text]
 
 
+def replayed_draft(finals: list[str]) -> dict | None:
+    """The finals through the dictation, one after another (offline: no
+    long silence closes a line, as none does within these recordings)."""
+    from chairside.dictation.state import Dictation
+
+    dictation = Dictation("fr")
+    for text in finals:
+        dictation.handle(text)
+    return dictation.draft.model_dump(mode="json") if dictation.draft is not None else None
+
+
 def run_offline(folder: Path, paused: list[dict], twins: dict, french: bool) -> dict:
     from chairside.config import Settings
     from chairside.evaluation import wer
@@ -150,7 +161,9 @@ def run_offline(folder: Path, paused: list[dict], twins: dict, french: bool) -> 
             for kind, rows in (("paused", paused), ("twins", [twins[twin_of(r["file"])] for r in paused])):
                 for row in rows:
                     finals = await offline_finals(engine, vad, settings, folder / row["file"])
-                    out[kind].append({"file": row["file"], "finals": finals, **score(row["transcript"], " ".join(finals))})
+                    problems = draft_problems(replayed_draft(finals), json.loads(row["expect"]))
+                    out[kind].append({"file": row["file"], "finals": finals, "draft_right": not problems,
+                                      "draft_problems": problems, **score(row["transcript"], " ".join(finals))})
             if french:
                 from conftest import recordings
 
@@ -183,7 +196,8 @@ def main() -> int:
     if args.offline:
         results = run_offline(args.audio, paused, twins, args.french)
         report = {kind: {"wer": round(sum(r["errors"] for r in results[kind]) / sum(r["reference_words"] for r in results[kind]), 4),
-                         "filler_made_words": sum(r["filler_made_words"] for r in results[kind])} for kind in ("paused", "twins")}
+                         "filler_made_words": sum(r["filler_made_words"] for r in results[kind]),
+                         "drafts_right_replayed": sum(r["draft_right"] for r in results[kind])} for kind in ("paused", "twins")}
         report["wer_ratio_paused_to_twins"] = round(report["paused"]["wer"] / report["twins"]["wer"], 3)
         if args.french:
             report["french_wer"] = results["french_wer"]
@@ -191,7 +205,8 @@ def main() -> int:
             args.json.write_text(json.dumps({**report, "recordings": results}, indent=1, ensure_ascii=False) + "\n")
         print(json.dumps(report))
         for r in results["paused"] + results["twins"]:
-            print(f"\n{r['file']}: {r['errors']} errors, {r['filler_made_words']} filler-made")
+            print(f"\n{r['file']}: {r['errors']} errors, {r['filler_made_words']} filler-made, draft "
+                  f"{'right' if r['draft_right'] else 'WRONG ' + '; '.join(r['draft_problems'])}")
             for text in r["finals"]:
                 print(f"   {text}")
         return 0

@@ -305,10 +305,22 @@ def test_a_drug_suggestion_is_still_accepted_by_oui():
     assert d.draft.lines[0].drug == "prednisolone"
 
 
+_OPEN = {  # each document of the table's dictation rows, opened with a line being dictated
+    ("prescription", "fr"): ("Nouvelle ordonnance.", "Amoxicilline un gramme"),
+    ("prescription", "en"): ("New prescription.", "Amoxicillin one gram"),
+    ("lab_order", "fr"): ("Fiche de laboratoire.", "Couronne céramique sur la quarante-six"),
+    ("lab_order", "en"): ("Lab order.", "Crown on forty-six"),
+    ("medical_certificate", "fr"): ("Certificat médical initial.", "Le patient déclare être tombé dans l'escalier"),
+    ("clinical_report", "fr"): ("Compte rendu de consultation.", "Motif, douleur sur la quarante-six"),
+    ("clinical_report", "en"): ("Consultation report.", "Reason for visit, pain on forty-six"),
+}
+
+
 def test_the_table_s_talk_stays_out_of_a_prescription_and_its_dictation_goes_in():
     """Measured on tests/data/dictation_commands.tsv (docs/benchmarks.md):
     words to the patient said while a prescription line is open change no
-    line; dictation does."""
+    line; each dictation row, said in the document it belongs to (its
+    note), makes or extends a line there."""
     import csv
     from pathlib import Path
 
@@ -317,9 +329,9 @@ def test_the_table_s_talk_stays_out_of_a_prescription_and_its_dictation_goes_in(
     for row in rows:
         if row["category"] not in changed or row["utterance"].startswith("Non, pas la"):  # a tooth correction
             continue
-        fr = row["language"] == "fr"
+        kind = row["note"].removeprefix("document: ").split(";")[0] if row["category"] == "dictation" else "prescription"
         d = Dictation(row["language"], context=context())
-        run(d, "Nouvelle ordonnance." if fr else "New prescription.", "Amoxicilline un gramme" if fr else "Amoxicillin one gram")
+        run(d, *_OPEN[(kind, row["language"])])
         before = [line.text for line in d.draft.lines]
         d.handle(row["utterance"])
         changed[row["category"]].append([line.text for line in d.draft.lines] != before)
@@ -337,3 +349,25 @@ def test_a_safety_command_among_other_sentences_runs_only_when_it_comes_last():
     assert out[0].kind == "hint" and out[0].message == "« valide » n'est pris que dit seul : redites-le"
     assert out[1].message == "Document non validé : dites « valide et imprime »"
     assert d.draft.status == "draft" and len(d.draft.lines) == 1
+
+
+def test_a_noun_phrase_that_prescribes_nothing_is_held_and_warned_not_written():
+    """Issue 13: "Validation du devis" in a prescription names no drug and
+    says no dose: no line, a warning; a drug the formulary lacks said alone
+    and its posology after a pause still make one line."""
+    d = prescription(AMOX)
+    out = d.handle("Validation du devis.")
+    assert [o.kind for o in out] == ["warning"]
+    assert out[0].message.startswith("« Validation du devis » : aucun médicament reconnu")
+    assert len(d.draft.lines) == 1
+    d.handle("Lamaline.")
+    assert len(d.draft.lines) == 1
+    d.handle("Deux gélules trois fois par jour si douleur.")
+    assert [line.text for line in d.draft.lines][1] == "Lamaline deux gélules 3 fois par jour si douleur"
+    assert d.draft.lines[1].drug == "Lamaline" and not d.draft.lines[1].in_formulary
+    d.handle("Reprise de carie.")
+    d.end_line()  # a long silence: what was held is dropped
+    d.handle("Un comprimé par jour.")  # a posology alone is a line of its own, seen and not merged
+    assert [line.text for line in d.draft.lines][2:] == ["Un comprimé par jour"]
+    d.handle("Brosse à dents chirurgicale souple.")  # a care item is prescribed without a dose
+    assert d.draft.lines[-1].text.startswith("Brosse à dents chirurgicale")

@@ -68,7 +68,9 @@ SEQUENCES = [
      ["Métronidazole 500 mg", "Bain de bouche à la chlorhexidine, deux fois par jour"], 1),
     (["Nouvelle ordonnance.", "Amoxicilline un gramme.", "Zyrtec dix milligrammes."],  # an unknown drug begins its own line
      ["Amoxicilline 1 g", "Zyrtec 10 mg"], 1),
-    (["Nouvelle ordonnance.", "Amoxicilline.", "Zyrtec."], ["Amoxicilline", "Zyrtec"], 1),
+    # a name the formulary lacks, said alone, prescribes nothing yet: held for its dose (issue 13)
+    (["Nouvelle ordonnance.", "Amoxicilline.", "Zyrtec."], ["Amoxicilline"], 0),
+    (["Nouvelle ordonnance.", "Amoxicilline.", "Zyrtec.", "Un comprimé par jour."], ["Amoxicilline", "Zyrtec un comprimé par jour"], 1),
     (["Nouvelle ordonnance.", "Clamoxyl.", "Grame.", "Un comprimé matin et soir."], ["Clamoxyl grame un comprimé matin et soir"], 0),
     (["Nouvelle ordonnance.", "Augmentin un gramme. Un sachet matin et soir pendant huit jours."],  # sentences of one final
      ["Augmentin 1 g un sachet matin et soir pendant 8 jours"], 0),

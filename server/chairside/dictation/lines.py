@@ -32,6 +32,7 @@ import re
 
 from .commands import fold
 from .lab import MATERIALS, WORK_TYPES
+from ..record.draft import PrescriptionLine
 from .prescription import find_drug
 
 # Hesitations: never words of a document.  "ben", "bah", "et" only as a
@@ -273,3 +274,30 @@ def conversation(kind: str, fragment: str) -> bool:
         return True
     folded = fold(fragment)
     return kind == "prescription" and bool(_TALK_PRESCRIPTION.match(folded) or _OFFICE_VERBS.match(folded))
+
+
+# -- what a prescription line is (issue 13) -------------------------------------
+#
+# A new line of a prescription must be something prescribed: a drug of the
+# formulary (or a name close to one, asked about), or words with what a
+# prescription says of a drug the formulary lacks (a strength, a number of
+# units per intake, a frequency, a duration, boxes, renewals, "si douleur",
+# "non substituable"), or a care item or advice a dentist prescribes.  A
+# noun phrase with none of it ("Validation du devis", "Reprise de carie",
+# "L'imprimante n'a plus de papier") is held, not written: the dentist is
+# told, and if the next fragment gives it a dose or a posology ("Lamaline …
+# deux gélules trois fois par jour") the two make the line.
+_CARE_ITEMS = re.compile(
+    r"^(?:(?:un|une|des|le|la|les|l|du|de la)\s+)?(?:brosses? a dents?|brossettes?|fil dentaire|hydropulseur|jet dentaire|"
+    r"dentifrices?|gel|gouttieres?|compresses?|poche de glace|vessie de glace|glace|cire|bains? de bouche|"
+    r"alimentation|eviter|ne pas|pas de|arret du tabac|repos|validite|toothbrush|dental floss|toothpaste|ice pack|soft diet|avoid|no)\b")
+
+
+def prescribes(line: PrescriptionLine) -> bool:
+    """Is this parsed line something prescribed (a drug, known or not, with
+    what a prescription says of it; a care item; advice)?"""
+    # a posology without a name ("pendant sept jours" after "à la ligne") is
+    # kept as a line the dentist sees, as any fragment that says how to take
+    return bool(line.in_formulary or line.suggestion or line.strength or line.units_per_intake or line.intakes_per_day
+                or line.duration_days or line.boxes or line.renewals or line.as_needed or line.non_substitutable
+                or _CARE_ITEMS.match(fold(line.text)))

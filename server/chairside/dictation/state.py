@@ -26,7 +26,7 @@ from ..record.mentions import missing
 from .clinical import parse_certificate_line, parse_report_line
 from .commands import SAFETY_CLASS, CommandMatch, Hint, fold, line_number, match
 from .lab import read_lab_line
-from .lines import continues, control, conversation, join, sentences, split_ends, talk, without_fillers
+from .lines import continues, control, conversation, join, prescribes, sentences, split_ends, talk, without_fillers
 from .normalize import find_teeth, spoken_numbers
 from .outcomes import CommandDone, DocumentAsked, DraftChanged, HintGiven, Ignored, Outcome, ReadBack, Warned
 from .prescription import NEAR_DRUG, NO_DURATION, parse_line
@@ -64,6 +64,8 @@ MESSAGES = {
         "bad_line_number": "Quelle ligne ? Dites « efface la ligne 2 »",
         "control": "Pas dicté. Pour mettre la dictée en pause, dites « pause dictée »", "not_content": "pas dicté",
         "say_alone": "« {phrase} » n'est pris que dit seul : redites-le",
+        "no_drug": "« {said} » : aucun médicament reconnu, rien n'est ajouté à l'ordonnance. "
+                   "Dictez le médicament avec son dosage ou sa posologie",
     },
     "en": {
         "opened": "{title} opened", "paused": "Dictation paused: say “resume”", "resumed": "Dictation resumed",
@@ -90,6 +92,7 @@ MESSAGES = {
         "bad_line_number": "Which line? Say “delete line 2”",
         "control": "Not dictated. To pause the dictation, say “pause dictation”", "not_content": "not dictated",
         "say_alone": "“{phrase}” is only taken on its own: say it again",
+        "no_drug": "“{said}”: no drug recognised, nothing added to the prescription. Dictate the drug with its strength or dosage",
     },
 }
 CONFIRM = {"oui", "oui oui", "oui confirme", "confirme", "je confirme", "oui je confirme", "oui signe", "oui merci",
@@ -118,6 +121,7 @@ class Dictation:
         self._fragments: list[str] = []  # what was said of the open line, fragment by fragment
         self._warned: set[str] = set()  # warnings already given for the open line
         self._suggested: int | None = None  # the line whose drug suggestion a "oui" accepts
+        self._held: str | None = None  # words that prescribe nothing yet, waiting for a dose or posology
 
     # -- entry point -------------------------------------------------------------
 
@@ -181,6 +185,7 @@ class Dictation:
 
     def end_line(self) -> list[Outcome]:
         """Close the open line (a long silence): the next words begin a new one."""
+        self._held = None
         if self.draft is None or self.draft.open_line is None:
             return []
         index = self.draft.open_line
@@ -401,11 +406,20 @@ class Dictation:
         index = self.draft.open_line
         if conversation(self.draft.kind, fragment):  # "ça va ?", "il faut bien manger": no line, nor part of one
             return [Ignored(self._say("not_content"))]
-        if index is not None and continues(self.draft.kind, self._open_text(), fragment):
+        held, self._held = self._held, None
+        if held is not None and continues(self.draft.kind, held, fragment):
+            fragment, extends = join(held, fragment), False  # "Lamaline" … "deux gélules trois fois par jour": one new line
+        else:
+            extends = index is not None and continues(self.draft.kind, self._open_text(), fragment)
+        if index is not None and extends:
             self._fragments.append(fragment)
             self.draft.lines[index] = line = self._line(self._open_text(), index)
             change = {"op": "extend_line", "index": index, "fragment": fragment, "line": line.model_dump(mode="json")}
         else:
+            if self.draft.kind == "prescription" and not prescribes(parse_line(fragment)):
+                # "Validation du devis": nothing prescribed; held for a dose or posology that may follow
+                self._held = fragment
+                return [Warned(self._say("no_drug", said=fragment.strip(" .,;:")))]
             self._fragments, self._warned = [fragment], set()
             line = self._line(self._open_text())
             self.draft.lines.append(line)
@@ -461,7 +475,7 @@ class Dictation:
         return text.rstrip(" ,;:")  # "Amoxicilline un gramme," said before a pause
 
     def _forget_open_line(self) -> None:
-        self._fragments, self._warned = [], set()
+        self._fragments, self._warned, self._held = [], set(), None
 
     def _correct_tooth(self, wrong: int, right: int) -> list[Outcome]:
         assert self.draft is not None
