@@ -336,7 +336,7 @@ def test_the_table_s_talk_stays_out_of_a_prescription_and_its_dictation_goes_in(
         d.handle(row["utterance"])
         changed[row["category"]].append([line.text for line in d.draft.lines] != before)
     assert all(changed["dictation"]) and len(changed["dictation"]) >= 30
-    assert sum(changed["patient"]) <= 1 and len(changed["patient"]) >= 50  # "Le certificat médical sera prêt demain."
+    assert sum(changed["patient"]) == 0 and len(changed["patient"]) >= 50
 
 
 def test_a_safety_command_among_other_sentences_runs_only_when_it_comes_last():
