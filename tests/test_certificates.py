@@ -176,3 +176,23 @@ def test_the_fhir_export_says_the_itt_as_the_pdf_does():
                           sha256="0" * 64, render_ms=1.0)
     bundle = json.dumps(to_fhir(doc), ensure_ascii=False)
     assert "est inférieure à huit (8) jours" in bundle and "fixée à" not in bundle
+
+
+def test_the_fhir_export_has_the_examination_time_and_the_accompanying_adult():
+    """The certificate's Composition.event is the examination as printed (the
+    dictation's start here, not the validation), and a minor's accompanying
+    adult is a section of its own."""
+    from chairside.documents.fhir import to_fhir
+    from chairside.record.versions import DocumentVersion
+
+    d = complete(dictate(["Accompagné de sa mère, Madame Durand."], minor=True))
+    d.handle("Valide."), d.handle("Oui.")
+    doc = DocumentVersion(id=d.draft.id, version=1, kind="medical_certificate", status="validated", number="CMI-2",
+                          issued_at=VALIDATED, draft=d.draft, context=d.context.model_dump(mode="json"),
+                          pdf=render_pdf(d.draft, d.context, VALIDATED), sha256="0" * 64, render_ms=1.0)
+    composition = to_fhir(doc)["entry"][0]["resource"]
+    assert composition["resourceType"] == "Composition"
+    start = datetime.fromisoformat(composition["event"][0]["period"]["start"])
+    assert start.tzinfo is not None and start == STARTED and start != VALIDATED  # the same instant, in any offset
+    accompanying = [s for s in composition["section"] if s["title"] == "Accompagnant"]
+    assert accompanying and "sa mère, Madame Durand" in accompanying[0]["text"]["div"]

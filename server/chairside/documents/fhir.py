@@ -49,7 +49,7 @@ from ..record.allergies import ALLERGY_CLASSES, fold, named_classes
 from ..record.context import DocumentContext
 from ..record.draft import CertificateLine, LabLine, PrescriptionLine, ReportLine
 from ..record.kinds import KINDS, SECTION_TITLES
-from .render import document_urn, itt_in_words
+from .render import document_urn, examination_moment, itt_in_words
 from ..record.versions import DocumentVersion
 
 IDNPS = "urn:oid:1.2.250.1.71.4.2.1"
@@ -321,7 +321,19 @@ def _sections(doc: DocumentVersion, orders: list[str]) -> list[dict]:
             texts = [itt_in_words(doc.draft.fields["itt_days"], doc.draft.fields.get("itt_qualifier", "exact"))]
         if texts:
             sections.append({"title": SECTION_TITLES[name], "code": {"text": name}, "text": _narrative(*texts)})
+    if kind == "medical_certificate" and doc.draft.fields.get("accompanied_by"):  # a minor's accompanying adult
+        sections.append({"title": "Accompagnant", "code": {"text": "accompanied_by"},
+                         "text": _narrative(f"Accompagné(e) de {doc.draft.fields['accompanied_by']}")})
     return sections
+
+
+def _examination_event(doc: DocumentVersion) -> list[dict]:
+    """A certificate's examination (Composition.event): when the patient was
+    examined, as printed — said, or the dictation's start; never the
+    validation's time."""
+    if doc.kind != "medical_certificate" or (moment := examination_moment(doc.draft.fields)) is None:
+        return []
+    return [{"code": [{"text": "Examen clinique"}], "period": {"start": moment}}]
 
 
 def to_fhir(doc: DocumentVersion) -> dict:
@@ -352,6 +364,8 @@ def to_fhir(doc: DocumentVersion) -> dict:
         "attester": [{"mode": "legal", "time": doc.issued_at.isoformat(), "party": _ref(refs["practitioner"])}],
         "section": _sections(doc, [url for url, _ in orders]) + _safety_section(safety),
     }
+    if event := _examination_event(doc):
+        composition["event"] = event
     reference = {
         "resourceType": "DocumentReference",
         "identifier": [{"system": "urn:ietf:rfc:3986", "value": f"{document_urn(doc.id)};v={doc.version}"}],

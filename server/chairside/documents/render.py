@@ -78,6 +78,18 @@ def examination(fields: dict) -> tuple[date | None, str]:
     return None, ""
 
 
+def examination_moment(fields: dict) -> str | None:
+    """The examination as a FHIR dateTime: the date and time (with the
+    server's UTC offset: the dictation's clock is local) or the date alone."""
+    started = datetime.fromisoformat(fields["dictation_started_at"]) if fields.get("dictation_started_at") else None
+    said = fields.get("examined_at")
+    if said and "T" in said:
+        return datetime.fromisoformat(said).astimezone().isoformat(timespec="seconds")
+    if said:
+        return started.astimezone().isoformat(timespec="seconds") if started and started.date().isoformat() == said else said
+    return started.astimezone().isoformat(timespec="seconds") if started else None
+
+
 def _missing(what: str) -> Markup:
     return Markup('<span class="missing">') + escape(what) + Markup("</span>")
 
