@@ -30,6 +30,7 @@ const STRINGS = {
     allergy_short: "Allergies", anticoagulant_short: "Anticoagulant", antiplatelet_short: "Antiagrégant", breastfeeding_short: "Allaitement",
     readback: "Relecture", readback_sign: "Dites « oui » pour signer", readback_sign_print: "Dites « oui » pour signer et imprimer",
     readback_other: "Toute autre réponse annule.", readback_empty: "Aucune ligne.",
+    patients: "Patients", documents_page: "Documents", admin: "Administration", account: "Mon compte",
   },
   en: {
     login: "Sign in", email: "E-mail", password: "Password", sign_in: "Sign in",
@@ -58,6 +59,7 @@ const STRINGS = {
     allergy_short: "Allergies", anticoagulant_short: "Anticoagulant", antiplatelet_short: "Antiplatelet", breastfeeding_short: "Breastfeeding",
     readback: "Read back", readback_sign: "Say “yes” to sign", readback_sign_print: "Say “yes” to sign and print",
     readback_other: "Any other answer cancels.", readback_empty: "No lines.",
+    patients: "Patients", documents_page: "Documents", admin: "Administration", account: "My account",
   },
 };
 
@@ -129,13 +131,23 @@ async function pdfBlobUrl(url) {
   return URL.createObjectURL(await (await api(url)).blob());
 }
 
+// The pages each role has, in the header's order (an admin runs the
+// practice's accounts and sees no patient).
+const PAGES = {
+  dentist: [["dictation", "dictee.html"], ["patients", "patients.html"], ["documents_page", "documents.html"], ["screen", "ecran.html"]],
+  assistant: [["screen", "ecran.html"], ["patients", "patients.html"], ["documents_page", "documents.html"]],
+  admin: [["admin", "admin.html"]],
+};
+
+function home(role) { return (PAGES[role] || PAGES.assistant)[0][1]; }
+
 function header(active) {
   const user = auth.require();
+  const link = ([key, href]) => el("a", { href, "data-t": key, ...(active === key ? { class: "active", "aria-current": "page" } : {}) });
   const bar = el("header", { class: "bar" },
     el("span", { class: "brand" }, "Chairside"),
-    user.role === "dentist" ? el("a", { href: "dictee.html", "data-t": "dictation", class: active === "dictation" ? "active" : "" }) : "",
-    el("a", { href: "ecran.html", "data-t": "screen", class: active === "screen" ? "active" : "" }),
-    el("span", { class: "who" }, user.name),
+    el("nav", { "aria-label": "Chairside" }, ...(PAGES[user.role] || []).map(link)),
+    el("a", { href: "compte.html", class: `who${active === "account" ? " active" : ""}`, title: t("account") }, user.name),
     el("select", { id: "lang", "aria-label": "Langue / Language", onchange: (e) => { localStorage.setItem("chairside.lang", e.target.value); location.reload(); } },
       el("option", { value: "fr" }, "Français"), el("option", { value: "en" }, "English")),
     el("button", { "data-t": "logout", onclick: () => { auth.clear(); location.replace("index.html"); } }));

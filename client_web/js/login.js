@@ -11,5 +11,5 @@ $("#login").addEventListener("submit", async (event) => {
   if (!response.ok) { $("#error").textContent = t("wrong_login"); return; }
   const login = await response.json();
   auth.save(login);
-  location.replace(login.user.role === "dentist" ? "dictee.html" : "ecran.html");
+  location.replace(home(login.user.role));
 });
