@@ -189,3 +189,216 @@ function warnings(line) {
   return (line.warnings || []).map((w) => el("span", { class: "warn" }, w));
 }
 
+
+// -- accounts: shared strings and helpers (the setup, account and admin pages) ------------
+
+Object.assign(STRINGS.fr, {
+  session_expired: "Votre session a expiré : reconnectez-vous.",
+  connection_lost: "Connexion au serveur perdue : vérifiez le réseau, puis réessayez.",
+  server_busy: "Le serveur est occupé : réessayez dans quelques secondes.",
+  server_busy_for: "Le serveur est occupé : réessayez dans {n} secondes.",
+  mic_refused: "Micro refusé : autorisez le micro pour ce site dans le navigateur (icône à gauche de l'adresse), puis rechargez la page.",
+  mic_missing: "Aucun micro trouvé : branchez-en un, puis réessayez.",
+  close: "Fermer", saved_ok: "Enregistré.", role: "Rôle",
+  role_dentist: "Chirurgien-dentiste", role_assistant: "Assistant(e)", role_admin: "Administrateur",
+  name: "Nom", full_name: "Nom et prénom", phone: "Téléphone", title: "Qualité", rpps: "N° RPPS",
+  rpps_hint: "11 chiffres (carte CPS, Annuaire santé) ; imprimé sur chaque ordonnance.",
+  rpps_digits: "Un numéro RPPS compte 11 chiffres.", rpps_luhn: "Ce numéro RPPS n'est pas valide (sa clé de contrôle ne correspond pas) : vérifiez-le.",
+  bad_email: "Ce n'est pas une adresse e-mail.", password_min: "12 caractères au moins.",
+  password_again: "Mot de passe (confirmation)", passwords_differ: "Les deux mots de passe diffèrent.",
+  password_hint: "12 caractères au moins ; une phrase est plus facile à retenir.",
+});
+Object.assign(STRINGS.en, {
+  session_expired: "Your session has expired: sign in again.",
+  connection_lost: "Connection to the server lost: check the network, then try again.",
+  server_busy: "The server is busy: try again in a few seconds.",
+  server_busy_for: "The server is busy: try again in {n} seconds.",
+  mic_refused: "Microphone refused: allow the microphone for this site in the browser (the icon left of the address), then reload the page.",
+  mic_missing: "No microphone found: plug one in, then try again.",
+  close: "Close", saved_ok: "Saved.", role: "Role",
+  role_dentist: "Dentist", role_assistant: "Assistant", role_admin: "Administrator",
+  name: "Name", full_name: "Full name", phone: "Phone", title: "Title", rpps: "RPPS number",
+  rpps_hint: "11 digits (CPS card, Annuaire santé); printed on every prescription.",
+  rpps_digits: "An RPPS number has 11 digits.", rpps_luhn: "This RPPS number is not valid (its check digit does not match): check it.",
+  bad_email: "Not an e-mail address.", password_min: "12 characters at least.",
+  password_again: "Password (again)", passwords_differ: "The two passwords differ.",
+  password_hint: "12 characters at least; a sentence is easier to remember.",
+});
+
+// What went wrong, for the user: a banner at the top of the page (role=alert)
+// with a sentence that says what to do. ``kind`` names the problem, so that
+// the same one is not shown twice and clears when it is over.
+function showProblem(message, kind = "problem") {
+  let banner = $("#problem");
+  if (!banner) {
+    banner = el("div", { id: "problem", class: "banner hidden", role: "alert" },
+      el("span", { id: "problem-text" }),
+      el("button", { type: "button", class: "close", "aria-label": t("close"), title: t("close"), onclick: () => clearProblem() }, "×"));
+    const bar = $("header.bar");
+    if (bar) bar.after(banner); else document.body.prepend(banner);
+  }
+  banner.dataset.kind = kind;
+  $("#problem-text").textContent = message;
+  banner.classList.remove("hidden");
+}
+
+function clearProblem(kind = null) {
+  const banner = $("#problem");
+  if (banner && (kind === null || banner.dataset.kind === kind)) {
+    banner.classList.add("hidden");
+    $("#problem-text").textContent = "";
+  }
+}
+
+// An API refusal: its HTTP status, its code ("wrong_password", …) and its
+// message ("dentist.rpps: …"); status 0 when the server could not be reached.
+class ApiError extends Error {
+  constructor(status, code, message) { super(message); this.status = status; this.code = code; }
+}
+
+// A request to the API (``token``: null for the pages one uses before
+// logging in). A lost connection and a busy server (503, 429) are shown in
+// the banner; any refusal throws an ApiError.
+async function request(path, options = {}, { token = auth.token } = {}) {
+  let response;
+  try {
+    response = await fetch(path, {
+      ...options,
+      headers: { ...(options.body ? { "Content-Type": "application/json" } : {}), ...(options.headers || {}), ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    });
+  } catch (error) {
+    showProblem(t("connection_lost"), "network");
+    throw new ApiError(0, "network", t("connection_lost"));
+  }
+  clearProblem("network");
+  if (response.status === 503 || response.status === 429) {
+    const after = Number(response.headers.get("Retry-After"));  // seconds (an HTTP date gives NaN: "a few seconds")
+    showProblem(after > 0 && after < 3600 ? t("server_busy_for").replace("{n}", Math.ceil(after)) : t("server_busy"), "busy");
+  } else {
+    clearProblem("busy");
+  }
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({}));
+    const error = body.error || {};
+    throw new ApiError(response.status, error.code || "", error.message || response.statusText);
+  }
+  return response;
+}
+
+// api() as the pages use it, with the logged-in user's token: as before
+// (the response, or an Error with the API's message), and: an expired
+// session goes to the login page, which says so; an account that must first
+// change its temporary password goes to the page where it does.
+api = async function api(path, options = {}) {  // eslint-disable-line no-func-assign
+  try {
+    return await request(path, options);
+  } catch (error) {
+    if (error.status === 401) {
+      auth.clear();
+      location.replace("index.html?expired=1");
+    } else if (error.status === 403 && error.code === "password_change_required" && !/compte\.html$/.test(location.pathname)) {
+      location.replace("compte.html?first=1");
+    }
+    throw error;
+  }
+};
+
+// -- forms: a labelled control, its hint, its error next to it ---------------------------
+
+// A field: its label, the control (an <input>, or a <select> when
+// ``options`` [[value, text], …] are given), a hint, the slot of its error;
+// the control is described by both. ``span``: the grid columns it takes.
+function field(id, label, attrs = {}, { hint = "", options = null, span = 1 } = {}) {
+  const control = options
+    ? el("select", { id, name: id, ...attrs }, ...options.map(([value, text]) => el("option", { value }, text)))
+    : el("input", { id, name: id, type: "text", ...attrs });
+  const hints = hint ? [el("p", { class: "hint", id: `${id}-hint` }, hint)] : [];
+  control.setAttribute("aria-describedby", [...hints.map((h) => h.id), `${id}-error`].join(" "));
+  const star = "required" in attrs ? [el("span", { class: "req", "aria-hidden": "true" }, " *")] : [];
+  return el("div", { class: `field span${span}` }, el("label", { for: id }, label, ...star), control, ...hints,
+    el("p", { class: "field-error", id: `${id}-error` }));
+}
+
+function clearFieldErrors(root) {
+  root.querySelectorAll(".field-error").forEach((node) => { node.textContent = ""; });
+  root.querySelectorAll("[aria-invalid]").forEach((node) => node.removeAttribute("aria-invalid"));
+  root.querySelectorAll(".error[role=alert]").forEach((node) => { node.textContent = ""; });
+}
+
+// A lost connection or a busy server: request() has said so in the banner.
+const inBanner = (error) => [0, 429, 503].includes(error.status);
+
+// Shows ``message`` next to the field ``id`` (false when there is no such
+// field); the control is marked invalid and, with ``focus``, focused.
+function fieldError(id, message, { focus = false } = {}) {
+  const slot = document.getElementById(`${id}-error`);
+  if (!slot) return false;
+  slot.textContent = message;
+  const node = document.getElementById(id);
+  const control = node && (node.matches("input, select, textarea") ? node : node.querySelector("input, select, textarea"));
+  if (control) {
+    control.setAttribute("aria-invalid", "true");
+    if (focus) control.focus();
+  }
+  return true;
+}
+
+// The API names the field first ("dentist.rpps: …", "phone: …"): the
+// refusal goes next to the field ``prefix`` + "dentist-rpps" (or its
+// nearest named part), otherwise in ``alert``.
+function showApiError(error, prefix, alert) {
+  if (inBanner(error)) return;
+  const found = /^([a-z_]+(?:\.[a-z0-9_]+)*): ([\s\S]+)$/.exec(error.message || "");
+  if (found) {
+    const parts = found[1].split(".");
+    for (let n = parts.length; n > 0; n--) {
+      if (fieldError(prefix + parts.slice(0, n).join("-"), inLang(found[2]), { focus: true })) return;
+    }
+  }
+  alert.textContent = inLang(error.message || String(error));
+}
+
+// The API speaks English: the refusals of these pages, in French.
+const ACCOUNT_ERRORS_FR = [
+  [/an RPPS number has 11 digits/, () => t("rpps_digits")],
+  [/check digit is wrong/, () => t("rpps_luhn")],
+  [/RPPS number is printed on every document/, () => "Le numéro RPPS du chirurgien-dentiste est obligatoire : il figure sur chaque document."],
+  [/only a dentist has an RPPS/, () => "Seul un chirurgien-dentiste a un numéro RPPS."],
+  [/not (?:a valid|a) phone number/, () => "Numéro de téléphone invalide (ex. : 04 78 00 00 01)."],
+  [/not an e-mail address/, () => t("bad_email")],
+  [/needs an e-mail/, () => "Obligatoire."],
+  [/at least (\d+) characters/, (m) => `${m[1]} caractères au moins.`],
+  [/at most (\d+) characters/, (m) => `${m[1]} caractères au plus.`],
+  [/e-mail .* exists already|e-mail .* in use/, () => "Cette adresse e-mail est déjà celle d'un compte."],
+  [/needs a name/, () => "Obligatoire."],
+  [/the new password is the current one/, () => "Le nouveau mot de passe doit être différent de l'actuel."],
+  [/current password is wrong/, () => "Mot de passe actuel incorrect."],
+  [/two rooms have the same name|room .*exists/, () => "Deux fauteuils ne peuvent pas porter le même nom."],
+  [/at least one room/, () => "Il faut au moins un fauteuil, chacun avec un nom."],
+  [/cannot disable themselves/, () => "Vous ne pouvez pas désactiver votre propre compte."],
+];
+
+function inLang(message) {
+  if (lang() !== "fr") return message;
+  for (const [pattern, say] of ACCOUNT_ERRORS_FR) {
+    const found = pattern.exec(message);
+    if (found) return say(found);
+  }
+  return message;
+}
+
+// Client-side checks, before the server's own.
+function luhnValid(digits) {
+  let total = 0;
+  [...digits].reverse().forEach((c, i) => { const d = Number(c) * (i % 2 ? 2 : 1); total += d > 9 ? d - 9 : d; });
+  return total % 10 === 0;
+}
+
+function rppsProblem(value) {  // "" when fine (or empty)
+  const digits = value.replace(/\s/g, "");
+  if (!digits) return "";
+  if (!/^\d{11}$/.test(digits)) return t("rpps_digits");
+  return luhnValid(digits) ? "" : t("rpps_luhn");
+}
+
+const emailLooksRight = (value) => /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value.trim());

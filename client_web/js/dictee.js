@@ -209,10 +209,13 @@ async function start() {
   try {
     state.stream = await microphone();
   } catch (error) {
-    $("#error").textContent = t("mic_error") + error.message;
+    if (error.name === "NotAllowedError" || error.name === "SecurityError") showProblem(t("mic_refused"), "microphone");
+    else if (error.name === "NotFoundError" || error.name === "OverconstrainedError") showProblem(t("mic_missing"), "microphone");
+    else $("#error").textContent = t("mic_error") + error.message;
     $("#start").disabled = false;
     return;
   }
+  clearProblem("microphone");
   try {
     state.transport = await viaWebRtc(state.stream);
   } catch (error) {

@@ -1,15 +1,30 @@
 "use strict";
+// The login page. A store without a practice sends the visitor to the
+// first-start page; an account with a temporary password goes to change it;
+// a session that expired elsewhere is said so here.
 
 translate();
+if (new URLSearchParams(location.search).has("expired")) showProblem(t("session_expired"), "expired");
+
+request("/v1/setup", {}, { token: null })
+  .then((r) => r.json())
+  .then((setup) => { if (setup.needed) location.replace("setup.html"); })
+  .catch((error) => console.info("setup state unknown:", error.message));
+
 $("#login").addEventListener("submit", async (event) => {
   event.preventDefault();
   $("#error").textContent = "";
-  const response = await fetch("/v1/auth/login", {
-    method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ email: $("#email").value, password: $("#password").value }),
-  });
-  if (!response.ok) { $("#error").textContent = t("wrong_login"); return; }
-  const login = await response.json();
+  let login;
+  try {
+    const response = await request("/v1/auth/login", {
+      method: "POST", body: JSON.stringify({ email: $("#email").value, password: $("#password").value }),
+    }, { token: null });
+    login = await response.json();
+  } catch (error) {
+    // a lost connection or a busy server is in the banner already
+    if (!inBanner(error)) $("#error").textContent = t("wrong_login");
+    return;
+  }
   auth.save(login);
-  location.replace(home(login.user.role));
+  location.replace(login.user.must_change_password ? "compte.html?first=1" : home(login.user.role));
 });
