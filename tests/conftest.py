@@ -73,11 +73,14 @@ class ServerProcess:
 
     @functools.cached_property
     def token(self) -> str:
-        """A token of the demo practice's dentist, whose login a first start
-        prints (no RPPS: enough to dictate, not to validate documents)."""
-        found = re.search(r"Log in as (\S+) with the password (\S+) ", self.log())
-        assert found, "the first start printed no login"
-        return login(self.http, *found.groups())
+        """A token of a dentist of a bare practice (no RPPS, no patient:
+        enough to dictate, not to validate documents)."""
+        tag = os.urandom(3).hex()
+        clinic = self.admin("create-clinic", f"Cabinet {tag}")
+        email = f"dentiste.{tag}@cabinet.fr"
+        self.admin("create-user", "--clinic", clinic, "--email", email, "--name", "Dr Sans RPPS", "--role", "dentist",
+                   "--password-stdin", password=PASSWORD)
+        return login(self.http, email, PASSWORD)
 
     def admin(self, *args: str, password: str | None = None) -> str:
         """``chairside admin …`` on this server's database: its output."""
@@ -134,7 +137,8 @@ def create_practice(server: ServerProcess, name: str = "Cabinet dentaire de la R
                  "--password-stdin", password=PASSWORD)
     admin = bearer(login(server.http, emails["admin"], PASSWORD))
     for role, extra in (("dentist", {"name": "Dr Claire Martin", "rpps": "10101234564"}), ("assistant", {"name": "Léa Petit"})):
-        created = httpx.post(server.http + "/v1/users", headers=admin, json={"email": emails[role], "role": role, "password": PASSWORD, **extra})
+        created = httpx.post(server.http + "/v1/users", headers=admin, json={
+            "email": emails[role], "role": role, "password": PASSWORD, "temporary_password": False, **extra})
         assert created.status_code == 201, created.text
     rooms = [httpx.post(server.http + "/v1/rooms", headers=admin, json={"name": f"Fauteuil {i}"}).json()["id"] for i in (1, 2)]
     tokens = {role: login(server.http, email, PASSWORD) for role, email in emails.items()}

@@ -44,7 +44,7 @@ def ids(practice) -> dict:
     events = asyncio.run(dictate())
     document = [e for e in events if e["type"] == "document.ready"][0]
     return {"patient_id": practice.patient["id"], "session_id": events[0]["session_id"], "document_id": document["document_id"],
-            "room": practice.rooms[0], "user_id": practice.get("/v1/me", "assistant").json()["id"]}
+            "room": practice.rooms[0], "room_id": practice.rooms[0], "user_id": practice.get("/v1/me", "assistant").json()["id"]}
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +102,7 @@ def test_every_protected_route_is_in_the_matrix():
     assert {"/v1/patients", "/v1/patients/{patient_id}/export", "/v1/sessions/{session_id}/utterances",
             "/v1/documents/{document_id}.pdf", "/v1/users", "/v1/auth/refresh"} <= paths
     public = {r.path for r in create_app().routes if isinstance(r, Route) and not getattr(r.endpoint, "roles", None)}
-    assert public == {"/v1/health", "/openapi.json", "/v1/auth/login"}
+    assert public == {"/v1/health", "/openapi.json", "/v1/auth/login", "/v1/setup"}  # the setup: only on an empty store
 
 
 def test_login_gives_a_short_lived_token(practice):
@@ -110,7 +110,7 @@ def test_login_gives_a_short_lived_token(practice):
     assert response.status_code == 200
     body = response.json()
     assert body["token_type"] == "Bearer" and body["expires_in"] == 900 and body["user"]["role"] == "assistant"
-    assert "password" not in response.text and "argon2" not in response.text
+    assert PASSWORD not in response.text and "password_hash" not in response.text and "argon2" not in response.text
     claims = jwt.decode(body["token"], options={"verify_signature": False})
     assert claims["exp"] - claims["iat"] == 900 and claims["role"] == "assistant"
 
@@ -181,8 +181,16 @@ def test_a_user_changes_their_password_and_an_admin_disables_a_user(practice):
     email = "remplacante@cabinet-republique.fr"
     created = httpx.post(http + "/v1/users", headers=admin, json={"email": email, "name": "Dr Inès Roux", "role": "dentist",
                                                                   "password": PASSWORD, "rpps": "10101234564"})
-    assert created.status_code == 201
-    token = bearer(login(http, email, PASSWORD))
+    assert created.status_code == 201 and created.json()["must_change_password"] is True  # a temporary password
+    answer = httpx.post(http + "/v1/auth/login", json={"email": email, "password": PASSWORD}).json()
+    assert answer["user"]["must_change_password"] is True
+    token = bearer(answer["token"])
+    # until it is changed, the token is good for the change, who one is and a refresh only
+    assert_refused(httpx.get(http + "/v1/patients", headers=token), 403, "password_change_required")
+    assert httpx.get(http + "/v1/me", headers=token).json()["must_change_password"] is True
+    assert httpx.post(http + "/v1/auth/refresh", headers=token).json()["user"]["must_change_password"] is True
+    event, code = asyncio.run(ws_refusal(practice.server.ws, {"type": "start", "token": answer["token"]}))
+    assert (event["code"], code) == ("password_change_required", 4403)
     change = lambda current, new: httpx.post(http + "/v1/auth/password", headers=token, json={"current_password": current, "new_password": new})
     assert_refused(change(PASSWORD, "short"), 400, "invalid_request")
     assert_refused(change("not my password", "a long enough new one"), 403, "wrong_password")
@@ -190,6 +198,8 @@ def test_a_user_changes_their_password_and_an_admin_disables_a_user(practice):
     assert change(PASSWORD, "a long enough new one").status_code == 204
     assert_refused(httpx.post(http + "/v1/auth/login", json={"email": email, "password": PASSWORD}), 401, "invalid_credentials")
     token = bearer(login(http, email, "a long enough new one"))
+    assert httpx.get(http + "/v1/patients", headers=token).status_code == 200
+    assert httpx.get(http + "/v1/me", headers=token).json()["must_change_password"] is False
 
     me = practice.get("/v1/me", "admin").json()["id"]
     assert_refused(httpx.delete(http + f"/v1/users/{me}", headers=admin), 400, "invalid_request")
@@ -232,3 +242,48 @@ def test_websockets_refuse_with_close_codes(practice, other, ids, expired):
     # the token may come in the handshake's Authorization header instead
     event, _ = asyncio.run(ws_refusal(room, {"type": "hello"}, bearer(other.tokens["assistant"])))
     assert event["code"] == "not_found"
+
+
+def test_the_documents_list_filters_by_kind_and_day_and_names_who_validated(practice, ids):
+    from datetime import date, timedelta
+
+    today = date.today()
+    listed = lambda query: [d["id"] for d in practice.get(f"/v1/documents{query}").json()]
+    assert ids["document_id"] in listed("?kind=prescription")
+    assert ids["document_id"] not in listed("?kind=medical_certificate")
+    assert ids["document_id"] in listed(f"?from={today - timedelta(days=1)}&to={today + timedelta(days=1)}")
+    assert ids["document_id"] not in listed(f"?from={today + timedelta(days=2)}")
+    assert ids["document_id"] not in listed(f"?to={today - timedelta(days=2)}")
+    doc = next(d for d in practice.get("/v1/documents").json() if d["id"] == ids["document_id"])
+    assert doc["validated_by_name"] == "Dr Claire Martin" and doc["versions"] == 1
+    assert_refused(practice.get("/v1/documents?kind=invoice"), 400, "invalid_request")
+    assert_refused(practice.get("/v1/documents?from=yesterday"), 400, "invalid_request")
+
+
+def test_an_admin_changes_the_practice_a_user_and_a_room_and_a_user_their_profile(practice, other):
+    http, admin = practice.server.http, practice.headers("admin")
+    changed = httpx.patch(http + "/v1/practice", headers=admin, json={"phone": "04 78 00 00 02"})
+    assert changed.status_code == 200 and changed.json()["phone"] == "+33 4 78 00 00 02"
+    assert practice.get("/v1/practice", "assistant").json()["phone"] == "+33 4 78 00 00 02"
+    assert_refused(httpx.patch(http + "/v1/practice", headers=admin, json={"phone": "12"}), 400, "invalid_request")
+    assert_refused(httpx.patch(http + "/v1/practice", headers=practice.headers("dentist"), json={"phone": "12"}), 403, "forbidden")
+    assistant = practice.get("/v1/me", "assistant").json()["id"]
+    assert httpx.patch(http + f"/v1/users/{assistant}", headers=admin, json={"phone": "06 11 22 33 44"}).json()["phone"] == "+33 6 11 22 33 44"
+    bad = httpx.patch(http + f"/v1/users/{assistant}", headers=admin, json={"rpps": "10101234564"})
+    assert_refused(bad, 400, "invalid_request")
+    assert bad.json()["error"]["message"].startswith("rpps: ")
+    me = practice.get("/v1/me", "admin").json()["id"]
+    assert_refused(httpx.patch(http + f"/v1/users/{me}", headers=admin, json={"role": "dentist"}), 400, "invalid_request")
+    assert_refused(httpx.patch(http + f"/v1/users/{assistant}", headers=other.headers("admin"), json={"name": "X"}), 404, "not_found")
+    profile = httpx.patch(http + "/v1/me", headers=practice.headers("dentist"), json={"phone": "06 99 88 77 66"})
+    assert profile.status_code == 200 and profile.json()["phone"] == "+33 6 99 88 77 66" and profile.json()["rpps"] == "10101234564"
+    assert_refused(httpx.patch(http + "/v1/me", headers=practice.headers("dentist"), json={"role": "admin"}), 400, "invalid_request")
+    room = practice.rooms[1]
+    renamed = httpx.patch(http + f"/v1/rooms/{room}", headers=admin, json={"name": "Fauteuil 2 (bloc)"})
+    assert renamed.status_code == 200 and "Fauteuil 2 (bloc)" in [r["name"] for r in practice.get("/v1/rooms").json()]
+    assert_refused(httpx.patch(http + f"/v1/rooms/{room}", headers=admin, json={"name": "Fauteuil 1"}), 400, "invalid_request")
+    httpx.patch(http + f"/v1/rooms/{room}", headers=admin, json={"name": "Fauteuil 2"})
+    # the shared practice as it was, for the tests that read its documents
+    httpx.patch(http + "/v1/practice", headers=admin, json={"phone": "04 78 00 00 01"})
+    httpx.patch(http + "/v1/me", headers=practice.headers("dentist"), json={"phone": ""})
+    httpx.patch(http + f"/v1/users/{assistant}", headers=admin, json={"phone": ""})

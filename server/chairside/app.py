@@ -57,16 +57,17 @@ async def health(request: Request) -> JSONResponse:
     )
 
 
-async def _first_start(pool) -> None:
-    """On an empty store, a demo practice, and how to log in (printed once)."""
-    from .store.accounts import demo_clinic_on_first_start
+async def _first_start(pool, settings: Settings, tokens: Tokens) -> None:
+    """On an empty store, where to set up the first practice (printed: the
+    log is where a person installing Chairside looks)."""
+    from .store.accounts import clinic_count
 
-    created = await demo_clinic_on_first_start(pool)  # once, whichever of the replicas starting together gets there first
-    if created is None:
+    if await clinic_count(pool):
         return
-    email, password = created
-    print(f"\nEmpty store: created a demo practice. Log in as {email} with the password {password} "
-          "(shown once: change it with POST /v1/auth/password; create your own practice with `chairside admin create-clinic`).\n", flush=True)
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    print(f"\nEmpty store: set up your practice in a browser on this machine at http://{host}:{settings.port}/setup.html"
+          f" (from another machine, with the setup code {tokens.setup_code()}). To try Chairside with a demo practice"
+          " instead: `chairside admin create-demo`.\n", flush=True)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             journal=Journal(database.pool), tokens=await Tokens.load(database.pool, settings.token_ttl_s), rooms=rooms,
             sessions=SessionRegistry(settings.max_sessions))
         await rooms.start()
-        await _first_start(database.pool)
+        await _first_start(database.pool, settings, svc.tokens)
         await engine.start()
         await documents.warm_up()  # fonts and templates: the first document is not slower
         log.info("chairside %s ready on %s:%d", __version__, settings.host, settings.port)

@@ -19,7 +19,10 @@ expired token 401.
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
+import hmac
 import time
 import uuid
 from dataclasses import dataclass
@@ -51,6 +54,7 @@ class Principal:
     user_id: str
     clinic_id: str
     role: str
+    must_change_password: bool = False  # logged in with a temporary password
 
     @property
     def actor(self) -> dict:
@@ -85,13 +89,26 @@ class Tokens:
         """The signing key from the store (created by the first replica that needs it)."""
         return cls(await keys.access_token_key(pool), ttl_s)
 
-    def issue(self, user_id: str, clinic_id: str, role: str) -> str:
+    def issue(self, user_id: str, clinic_id: str, role: str, must_change_password: bool = False) -> str:
         now = int(time.time())
         claims = {"iss": ISSUER, "sub": user_id, "clinic": clinic_id, "role": role, "iat": now,
                   "exp": now + int(self.ttl_s), "jti": uuid.uuid4().hex}
+        if must_change_password:
+            claims["pwc"] = True  # good only for changing the password (and GET /v1/me, the refresh)
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
-    def verify(self, token: str | None) -> Principal:
+    def setup_code(self) -> str:
+        """The code that lets the first practice be set up from another machine
+        than the server's: derived from the signing key, so every replica
+        prints the same; of use only while the store has no practice."""
+        digest = hmac.new(self._secret, b"chairside first start", hashlib.sha256).digest()
+        code = base64.b32encode(digest).decode("ascii")[:8]
+        return f"{code[:4]}-{code[4:]}"
+
+    def verify(self, token: str | None, *, during_password_change: bool = False) -> Principal:
+        """The caller of a valid token.  A token of an account that must change
+        its temporary password is refused (403 ``password_change_required``)
+        unless ``during_password_change``."""
         if not token:
             raise AuthError(401, "unauthenticated", "log in first: send 'Authorization: Bearer <token>' (POST /v1/auth/login)")
         try:
@@ -103,7 +120,11 @@ class Tokens:
             raise AuthError(401, "invalid_token", "the token is not valid") from None
         if claims.get("role") not in ANYONE or not isinstance(claims.get("clinic"), str):
             raise AuthError(401, "invalid_token", "the token is not valid")
-        return Principal(claims["sub"], claims["clinic"], claims["role"])
+        who = Principal(claims["sub"], claims["clinic"], claims["role"], claims.get("pwc") is True)
+        if who.must_change_password and not during_password_change:
+            raise AuthError(403, "password_change_required",
+                            "change the temporary password first (POST /v1/auth/password), then log in again")
+        return who
 
 
 def bearer(headers) -> str | None:
@@ -112,8 +133,8 @@ def bearer(headers) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def principal_of(request: Request, roles: tuple[str, ...]) -> Principal:
-    who = services(request).tokens.verify(bearer(request.headers))
+def principal_of(request: Request, roles: tuple[str, ...], during_password_change: bool = False) -> Principal:
+    who = services(request).tokens.verify(bearer(request.headers), during_password_change=during_password_change)
     if who.role not in roles:
         raise AuthError(403, "forbidden", f"a {who.role} may not do this")
     return who
@@ -122,14 +143,16 @@ def principal_of(request: Request, roles: tuple[str, ...]) -> Principal:
 Endpoint = Callable[[Request, Principal], Awaitable[Response]]
 
 
-def authorized(*roles: str) -> Callable[[Endpoint], Callable[[Request], Awaitable[Response]]]:
-    """An endpoint for these roles only: it receives the caller as its second argument."""
+def authorized(*roles: str, during_password_change: bool = False) -> Callable[[Endpoint], Callable[[Request], Awaitable[Response]]]:
+    """An endpoint for these roles only: it receives the caller as its second
+    argument.  ``during_password_change``: also for an account that has yet
+    to change its temporary password (the change itself, who one is)."""
 
     def wrap(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
         @functools.wraps(endpoint)
         async def checked(request: Request) -> Response:
             try:
-                who = principal_of(request, roles)
+                who = principal_of(request, roles, during_password_change)
             except AuthError as exc:
                 return refusal(exc)
             return await endpoint(request, who)

@@ -202,6 +202,11 @@ def cmd_admin(args: argparse.Namespace) -> int:
                 clinic_id = await accounts.create_clinic(database.pool, args.name, street=args.street, postcode=args.postcode,
                                                          city=args.city, country=args.country, phone=args.phone, email=args.email)
                 print(clinic_id)
+            elif args.action == "create-demo":
+                demo = await accounts.create_demo_clinic(database.pool)
+                print("Demo practice created (its patient: Jeanne Démo, DEMO-0001). Logins, shown once:")
+                for role, login in demo["logins"].items():
+                    print(f"  {role:<9} {login['email']}  {login['password']}")
             else:
                 password = sys.stdin.readline().rstrip("\n") if args.password_stdin else _ask_password()
                 user = await accounts.create_user(database.pool, args.clinic, email=args.email, name=args.name, role=args.role,
@@ -280,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--model", help=argparse.SUPPRESS)
     m.set_defaults(func=cmd_models)
 
-    admin = sub.add_parser("admin", help="create clinics and users in the store")
+    admin = sub.add_parser("admin", help="create clinics, users or a demo practice in the store")
     admin_sub = admin.add_subparsers(dest="action", required=True)
     clinic = admin_sub.add_parser("create-clinic", help="a new practice; prints its id")
     clinic.add_argument("name")
@@ -290,6 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     clinic.add_argument("--country", default="France")
     clinic.add_argument("--phone")
     clinic.add_argument("--email")
+    admin_sub.add_parser("create-demo", help="a demo practice to try Chairside: a dentist with an RPPS, an assistant, "
+                                             "an admin (their passwords printed once), two rooms, a demo patient")
     user = admin_sub.add_parser("create-user", help="a user of a practice; prints its id")
     user.add_argument("--clinic", required=True, help="the clinic's id (from create-clinic)")
     user.add_argument("--email", required=True)

@@ -62,11 +62,23 @@ BASE = {
                 "token": {"type": "string"}, "token_type": {"type": "string", "enum": ["Bearer"]},
                 "expires_in": {"type": "integer", "description": "seconds"},
                 "user": {"type": "object", "properties": {"id": {"type": "string"}, "clinic_id": {"type": "string"},
-                                                          "role": {"type": "string"}, "name": {"type": "string"}}}}},
+                                                          "role": {"type": "string"}, "name": {"type": "string"},
+                                                          "must_change_password": {"type": "boolean"}}}}},
             "NewUser": {"type": "object", "required": ["email", "name", "role", "password"], "properties": {
                 "email": {"type": "string"}, "name": {"type": "string"},
                 "role": {"type": "string", "enum": ["dentist", "assistant", "admin"]},
-                "password": {"type": "string", "minLength": 12}, "rpps": {"type": "string"}, "phone": {"type": "string"}}},
+                "password": {"type": "string", "minLength": 12}, "rpps": {"type": "string"}, "phone": {"type": "string"},
+                "temporary_password": {"type": "boolean", "default": True,
+                                       "description": "the user must change it at their first login"}}},
+            "Setup": {"type": "object", "required": ["practice", "admin", "dentist", "rooms"], "properties": {
+                "code": {"type": "string", "description": "the setup code of the server's log (from another machine)"},
+                "practice": {"type": "object", "required": ["name"], "properties": {
+                    k: {"type": "string"} for k in ("name", "street", "postcode", "city", "phone", "email")}},
+                "admin": {"type": "object", "required": ["name", "email", "password"], "properties": {
+                    k: {"type": "string"} for k in ("name", "email", "password")}},
+                "dentist": {"type": "object", "required": ["name", "email", "password", "rpps"], "properties": {
+                    k: {"type": "string"} for k in ("name", "title", "rpps", "phone", "email", "password")}},
+                "rooms": {"type": "array", "items": {"type": "string"}, "minItems": 1}}},
             "Patient": _PATIENT,
             "AllergyClass": _ALLERGY_CLASS,
             "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {

@@ -42,16 +42,17 @@ async def login(request: Request) -> Response:
     if user is None:
         log.info("login refused")
         return error_response(401, "invalid_credentials", "wrong e-mail or password")
-    return ok(_token(request, user.id, user.clinic_id, user.role, user.name))
+    return ok(_token(request, user.id, user.clinic_id, user.role, user.name, user.must_change_password))
 
 
-def _token(request: Request, user_id: str, clinic_id: str, role: str, name: str) -> dict:
+def _token(request: Request, user_id: str, clinic_id: str, role: str, name: str, must_change_password: bool) -> dict:
     tokens = services(request).tokens
-    return {"token": tokens.issue(user_id, clinic_id, role), "token_type": "Bearer", "expires_in": int(tokens.ttl_s),
-            "user": {"id": user_id, "clinic_id": clinic_id, "role": role, "name": name}}
+    return {"token": tokens.issue(user_id, clinic_id, role, must_change_password), "token_type": "Bearer",
+            "expires_in": int(tokens.ttl_s),
+            "user": {"id": user_id, "clinic_id": clinic_id, "role": role, "name": name, "must_change_password": must_change_password}}
 
 
-@authorized(*ANYONE)
+@authorized(*ANYONE, during_password_change=True)
 async def refresh(request: Request, who: Principal) -> Response:
     """
     summary: A fresh token for a valid one, while the user is still active.
@@ -63,14 +64,14 @@ async def refresh(request: Request, who: Principal) -> Response:
     row = await accounts.active_user(services(request).pool, who.user_id, who.clinic_id)
     if row is None:
         return error_response(401, "invalid_token", "this user can no longer log in")
-    return ok(_token(request, who.user_id, who.clinic_id, row["role"], row["name"]))
+    return ok(_token(request, who.user_id, who.clinic_id, row["role"], row["name"], row["must_change_password"]))
 
 
-@authorized(*ANYONE)
+@authorized(*ANYONE, during_password_change=True)
 @handles_bad_input
 async def change_password(request: Request, who: Principal) -> Response:
     """
-    summary: Change one's own password (the demo practice's printed one first of all).
+    summary: Change one's own password (a temporary one first of all; then log in again for a token without the flag).
     tags: [auth]
     requestBody:
       required: true
@@ -93,14 +94,41 @@ async def change_password(request: Request, who: Principal) -> Response:
     return Response(status_code=204, headers=PRIVATE)
 
 
-@authorized(*ANYONE)
+@authorized(*ANYONE, during_password_change=True)
 async def me(request: Request, who: Principal) -> Response:
     """
     summary: The logged-in user and their practice.
     tags: [auth]
     responses:
-      200: {description: The user}
+      200: {description: 'The user (id, email, name, role, rpps, phone, title, must_change_password, clinic)'}
     """
-    row = await accounts.profile(services(request).pool, who.user_id)
-    return ok({"id": row["id"], "email": row["email"], "name": row["name"], "role": row["role"], "rpps": row["rpps"],
-               "clinic": {"id": row["clinic_id"], "name": row["clinic"]}})
+    return ok(_me(await accounts.profile(services(request).pool, who.user_id)))
+
+
+@authorized(*ANYONE)
+@handles_bad_input
+async def update_me(request: Request, who: Principal) -> Response:
+    """
+    summary: Change one's own profile (name, phone; a dentist's title and RPPS number, printed on their documents).
+    tags: [auth]
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {type: object, properties: {name: {type: string}, phone: {type: string}, title: {type: string}, rpps: {type: string}}}
+    responses:
+      200: {description: The user as GET /v1/me gives it}
+      400: {description: 'A field that is not one of these, or a bad value (named: "rpps: …")'}
+    """
+    data = await body(request)
+    unknown = set(data) - {"name", "phone", "title", "rpps"}
+    if unknown:
+        raise BadRequest(f"{sorted(unknown)[0]}: not a field of one's profile (an admin changes roles)")
+    await accounts.update_user(services(request).pool, who.clinic_id, who.user_id, data)
+    return ok(_me(await accounts.profile(services(request).pool, who.user_id)))
+
+
+def _me(row) -> dict:
+    return {"id": row["id"], "email": row["email"], "name": row["name"], "role": row["role"], "rpps": row["rpps"],
+            "phone": row["phone"], "title": row["title"], "must_change_password": row["must_change_password"],
+            "clinic": {"id": row["clinic_id"], "name": row["clinic"]}}

@@ -9,6 +9,8 @@ Responses are never cached by browsers or proxies (health data).
 
 from __future__ import annotations
 
+from datetime import date
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -16,7 +18,7 @@ from ..auth import CARE_TEAM, DICTATE, PRIVATE, Principal, authorized, error_res
 from ..documents.fhir import to_fhir
 from ..record.context import Lab
 from ..record.ids import is_id
-from ..record.kinds import title
+from ..record.kinds import KINDS, title
 from ..record.versions import DocumentVersion, Owner, fhir_url, pdf_url
 from ..services import services
 from ..store import audit, documents, patients
@@ -26,24 +28,34 @@ from .common import given_id, iso, not_found, ok, record
 @authorized(*CARE_TEAM)
 async def list_documents(request: Request, who: Principal) -> Response:
     """
-    summary: Validated documents of the practice, latest first; filter by patient or session.
+    summary: Validated documents of the practice, latest first; filter by patient, session, kind, or the day their latest version was validated (from, to; both included).
     tags: [documents]
     parameters:
       - {name: patient, in: query, required: false, schema: {type: string}}
       - {name: session, in: query, required: false, schema: {type: string}}
+      - {name: kind, in: query, required: false, schema: {type: string, enum: [prescription, lab_order, medical_certificate, clinical_report]}}
+      - {name: from, in: query, required: false, schema: {type: string, format: date}}
+      - {name: to, in: query, required: false, schema: {type: string, format: date}}
     responses:
-      200: {description: Documents with their latest version}
+      200: {description: 'Documents with their latest version, who validated it (validated_by, validated_by_name) and how many versions'}
       400: {description: A malformed filter}
     """
     q = request.query_params
     patient, session = given_id(q.get("patient")), given_id(q.get("session"))
     if (q.get("patient") and patient is None) or (q.get("session") and session is None):
         return error_response(400, "invalid_request", "patient and session are ids")
-    rows = await documents.latest_of_clinic(services(request).pool, who.clinic_id, patient, session)
-    rows = sorted(rows, key=lambda r: r["issued_at"], reverse=True)
+    kind = q.get("kind") or None
+    if kind is not None and kind not in KINDS:
+        return error_response(400, "invalid_request", f"kind: one of {', '.join(KINDS)}")
+    try:
+        since, until = (date.fromisoformat(q[k]) if q.get(k) else None for k in ("from", "to"))
+    except ValueError:
+        return error_response(400, "invalid_request", "from and to are dates (YYYY-MM-DD)")
+    rows = await documents.latest_of_clinic(services(request).pool, who.clinic_id, patient, session, kind, since, until)
     await record(request, who, "document.list", patient_id=patient, details={"count": len(rows)})
     return ok([{"id": r["id"], "kind": r["kind"], "title": title(r["kind"]), "version": r["version"], "number": r["number"],
                 "issued_at": iso(r["issued_at"]), "sha256": r["sha256"], "validated_by": r["validated_by"],
+                "validated_by_name": r["validated_by_name"], "versions": r["versions"],
                 "patient": r["patient_id"], "session": r["session_id"], "url": pdf_url(r["id"], r["version"]),
                 "fhir_url": fhir_url(r["id"], r["version"])} for r in rows])
 

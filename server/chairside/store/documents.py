@@ -14,6 +14,8 @@ patient's and a session's documents.
 
 from __future__ import annotations
 
+from datetime import date
+
 import asyncpg
 
 from ..record.draft import Draft
@@ -102,15 +104,22 @@ async def preview_owned(pool: asyncpg.Pool, clinic_id: str, document_id: str) ->
 
 
 async def latest_of_clinic(pool: asyncpg.Pool, clinic_id: str, patient_id: str | None = None,
-                           session_id: str | None = None) -> list[asyncpg.Record]:
-    """The clinic's documents (of a patient, of a session), each with its
-    latest validated version (id, kind, patient_id, session_id, version,
-    number, issued_at, sha256, validated_by), in no particular order."""
+                           session_id: str | None = None, kind: str | None = None, since: date | None = None,
+                           until: date | None = None) -> list[asyncpg.Record]:
+    """The clinic's documents (of a patient, of a session, of a kind, whose
+    latest version was validated between ``since`` and ``until``, both days
+    included, in UTC), each with its latest validated version (id, kind,
+    patient_id, session_id, version, number, issued_at, sha256,
+    validated_by, validated_by_name, versions), latest first."""
     return await pool.fetch(
-        "SELECT DISTINCT ON (d.id) d.id, d.kind, d.patient_id, d.session_id, v.version, v.number, v.issued_at, v.sha256, v.validated_by"
-        " FROM documents d JOIN document_versions v ON v.document_id = d.id WHERE d.clinic_id = $1"
-        " AND ($2::uuid IS NULL OR d.patient_id = $2) AND ($3::uuid IS NULL OR d.session_id = $3)"
-        " ORDER BY d.id, v.version DESC", clinic_id, patient_id, session_id)
+        "SELECT * FROM (SELECT DISTINCT ON (d.id) d.id, d.kind, d.patient_id, d.session_id, v.version, v.number, v.issued_at,"
+        " v.sha256, v.validated_by, u.name AS validated_by_name,"
+        " (SELECT count(*) FROM document_versions w WHERE w.document_id = d.id) AS versions"
+        " FROM documents d JOIN document_versions v ON v.document_id = d.id LEFT JOIN users u ON u.id = v.validated_by"
+        " WHERE d.clinic_id = $1 AND ($2::uuid IS NULL OR d.patient_id = $2) AND ($3::uuid IS NULL OR d.session_id = $3)"
+        " AND ($4::text IS NULL OR d.kind = $4) ORDER BY d.id, v.version DESC) latest"
+        " WHERE ($5::date IS NULL OR issued_at >= $5::date) AND ($6::date IS NULL OR issued_at < $6::date + 1)"
+        " ORDER BY issued_at DESC", clinic_id, patient_id, session_id, kind, since, until)
 
 
 async def versions_of_patient(pool: asyncpg.Pool, patient_id: str) -> list[asyncpg.Record]:

@@ -21,6 +21,7 @@ erases validated documents too.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import asyncpg
@@ -84,12 +85,24 @@ async def get(pool, clinic_id: str, patient_id: str) -> asyncpg.Record | None:
 
 
 async def search(pool, clinic_id: str, query: str = "", limit: int = 50) -> list[dict]:
-    """Patients whose name or code contains ``query`` (accents and case ignored)."""
+    """Patients whose name or code contains ``query`` (case ignored), or born
+    on the day it names ("2014-03-12" or "12/03/2014")."""
+    query = query.strip()
+    born = _day(query)
     rows = await pool.fetch(
         "SELECT * FROM patients WHERE clinic_id = $1 AND erased_at IS NULL AND"
-        " (last_name || ' ' || first_name || ' ' || code) ILIKE '%' || $2 || '%'"
-        " ORDER BY last_name, first_name LIMIT $3", clinic_id, query.strip(), limit)
+        " ((last_name || ' ' || first_name || ' ' || code) ILIKE '%' || $2 || '%' OR birth_date = $4)"
+        " ORDER BY last_name, first_name LIMIT $3", clinic_id, query, limit, born)
     return [as_dict(r) for r in rows]
+
+
+def _day(text: str) -> date | None:
+    """The day a search names, as ISO or as French write it (12/03/2014)."""
+    m = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text)
+    try:
+        return date(int(m[3]), int(m[2]), int(m[1])) if m else date.fromisoformat(text) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else None
+    except ValueError:
+        return None
 
 
 async def rectify(conn, clinic_id: str, patient_id: str, changes: dict) -> tuple[dict, list[str]] | None:

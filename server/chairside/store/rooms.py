@@ -27,8 +27,17 @@ async def create_room(pool: asyncpg.Pool, clinic_id: str, name: str) -> str:
     try:
         await pool.execute("INSERT INTO rooms (id, clinic_id, name) VALUES ($1, $2, $3)", room_id, clinic_id, name)
     except asyncpg.UniqueViolationError as exc:
-        raise AccountError(f"the clinic has a room named {name!r} already") from exc
+        raise AccountError(f"name: the clinic has a room named {name!r} already") from exc
     return room_id
+
+
+async def rename_room(pool: asyncpg.Pool, clinic_id: str, room_id: str, name: str) -> bool:
+    """Rename a room of this clinic; False if there is no such room."""
+    try:
+        done = await pool.fetchval("UPDATE rooms SET name = $3 WHERE id = $1 AND clinic_id = $2 RETURNING id", room_id, clinic_id, name)
+    except asyncpg.UniqueViolationError as exc:
+        raise AccountError(f"name: the clinic has a room named {name!r} already") from exc
+    return done is not None
 
 
 async def rooms_of(pool: asyncpg.Pool, clinic_id: str) -> list[asyncpg.Record]:
