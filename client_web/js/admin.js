@@ -271,4 +271,5 @@ async function load() {
 $("#practice-form").addEventListener("submit", savePractice);
 $("#user-add").addEventListener("submit", addUser);
 $("#room-add").addEventListener("submit", addRoom);
+["#practice-form", "#user-add", "#room-list", "#room-add"].forEach((form) => clearErrorsOnInput($(form)));
 load().catch((error) => { if (!inBanner(error) && error.status !== 401) showProblem(inLang(error.message)); });

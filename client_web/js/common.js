@@ -270,12 +270,13 @@ async function request(path, options = {}, { token = auth.token } = {}) {
     showProblem(t("connection_lost"), "network");
     throw new ApiError(0, "network", t("connection_lost"));
   }
-  clearProblem("network");
+  clearProblem("network");  // the connection is back
   if (response.status === 503 || response.status === 429) {
     const after = Number(response.headers.get("Retry-After"));  // seconds (an HTTP date gives NaN: "a few seconds")
-    showProblem(after > 0 && after < 3600 ? t("server_busy_for").replace("{n}", Math.ceil(after)) : t("server_busy"), "busy");
-  } else {
-    clearProblem("busy");
+    const known = after > 0 && after < 3600;
+    showProblem(known ? t("server_busy_for").replace("{n}", Math.ceil(after)) : t("server_busy"), "busy");
+    clearTimeout(request.busyTimer);  // the sentence holds until the wait is over
+    request.busyTimer = setTimeout(() => clearProblem("busy"), (known ? Math.ceil(after) : 10) * 1000);
   }
   if (!response.ok) {
     const body = await response.json().catch(() => ({}));
@@ -288,7 +289,9 @@ async function request(path, options = {}, { token = auth.token } = {}) {
 // api() as the pages use it, with the logged-in user's token: as before
 // (the response, or an Error with the API's message), and: an expired
 // session goes to the login page, which says so; an account that must first
-// change its temporary password goes to the page where it does.
+// change its temporary password goes to the page where it does. While the
+// browser leaves for that page, the call never ends (the page shows nothing
+// of it).
 api = async function api(path, options = {}) {  // eslint-disable-line no-func-assign
   try {
     return await request(path, options);
@@ -296,8 +299,11 @@ api = async function api(path, options = {}) {  // eslint-disable-line no-func-a
     if (error.status === 401) {
       auth.clear();
       location.replace("index.html?expired=1");
-    } else if (error.status === 403 && error.code === "password_change_required" && !/compte\.html$/.test(location.pathname)) {
+      return new Promise(() => {});
+    }
+    if (error.status === 403 && error.code === "password_change_required" && !/compte\.html$/.test(location.pathname)) {
       location.replace("compte.html?first=1");
+      return new Promise(() => {});
     }
     throw error;
   }
@@ -343,6 +349,17 @@ function fieldError(id, message, { focus = false } = {}) {
   return true;
 }
 
+// In ``form``, a field's error goes as soon as the field is edited.
+function clearErrorsOnInput(form) {
+  form.addEventListener("input", (event) => {
+    const control = event.target;
+    if (!control.id || control.getAttribute("aria-invalid") !== "true") return;
+    control.removeAttribute("aria-invalid");
+    const slot = document.getElementById(`${control.id}-error`);
+    if (slot) slot.textContent = "";
+  });
+}
+
 // The API names the field first ("dentist.rpps: …", "phone: …"): the
 // refusal goes next to the field ``prefix`` + "dentist-rpps" (or its
 // nearest named part), otherwise in ``alert``.
@@ -373,9 +390,10 @@ const ACCOUNT_ERRORS_FR = [
   [/needs a name/, () => "Obligatoire."],
   [/the new password is the current one/, () => "Le nouveau mot de passe doit être différent de l'actuel."],
   [/current password is wrong/, () => "Mot de passe actuel incorrect."],
-  [/two rooms have the same name|room .*exists/, () => "Deux fauteuils ne peuvent pas porter le même nom."],
+  [/two rooms have the same name|has a room named/, () => "Deux fauteuils ne peuvent pas porter le même nom."],
   [/at least one room/, () => "Il faut au moins un fauteuil, chacun avec un nom."],
-  [/cannot disable themselves/, () => "Vous ne pouvez pas désactiver votre propre compte."],
+  [/cannot disable themselves/, () => "Vous ne pouvez ni désactiver votre propre compte, ni renoncer à votre rôle d'administrateur."],
+  [/^required/, () => "Obligatoire."],
 ];
 
 function inLang(message) {

@@ -137,4 +137,6 @@ async function load() {
 
 $("#profile").addEventListener("submit", saveProfile);
 $("#password-form").addEventListener("submit", changePassword);
+clearErrorsOnInput($("#profile"));
+clearErrorsOnInput($("#password-form"));
 load().catch((error) => { if (!inBanner(error) && error.status !== 401) showProblem(inLang(error.message)); });

@@ -19,7 +19,7 @@ Object.assign(STRINGS.fr, {
   practice_email: "E-mail du cabinet",
   first_admin: "Son administrateur", first_admin_hint: "Gère les comptes, les fauteuils et les coordonnées du cabinet ; ne voit pas les patients.",
   first_dentist: "Le chirurgien-dentiste", first_dentist_hint: "Il dicte et signe les documents ; il sera connecté à la fin de l'installation.",
-  rooms_legend: "Les fauteuils", rooms_hint: "Une dictée se fait dans un fauteuil ; l'assistante suit le sien sur son écran.",
+  rooms_legend: "Les fauteuils", rooms_hint: "Une dictée se fait dans un fauteuil ; l'assistant(e) le suit sur son écran.",
   room_name: "Nom du fauteuil", add_room: "Ajouter un fauteuil",
   setup_submit: "Installer le cabinet", setting_up: "Installation…",
   same_email: "Les deux comptes doivent avoir des e-mails différents.",
@@ -38,7 +38,7 @@ Object.assign(STRINGS.en, {
   practice_email: "Practice e-mail",
   first_admin: "Its administrator", first_admin_hint: "Runs the accounts, the chairs and the practice's details; sees no patient.",
   first_dentist: "The dentist", first_dentist_hint: "Dictates and signs the documents; signed in when the setup is done.",
-  rooms_legend: "The chairs", rooms_hint: "A dictation happens at a chair; the assistant follows hers on her screen.",
+  rooms_legend: "The chairs", rooms_hint: "A dictation happens at a chair; the assistant follows it on their screen.",
   room_name: "Chair name", add_room: "Add a chair",
   setup_submit: "Set up the practice", setting_up: "Setting up…",
   same_email: "The two accounts need different e-mails.",
@@ -224,6 +224,7 @@ async function load() {
   build(setup.code_required);
   $("#setup").classList.remove("hidden");
   $("#setup").addEventListener("submit", submit);
+  clearErrorsOnInput($("#setup"));
   $(setup.code_required ? `#${P}code` : `#${P}practice-name`).focus();
 }
 
