@@ -189,3 +189,165 @@ function warnings(line) {
   return (line.warnings || []).map((w) => el("span", { class: "warn" }, w));
 }
 
+
+// -- patients, shared by the Dictée, Patients and Documents pages ---------------------
+
+Object.assign(STRINGS.fr, {
+  find_patient: "Rechercher un patient", find_patient_hint: "Nom, prénom, code ou date de naissance (jj/mm/aaaa).",
+  found_none: "Aucun patient trouvé.", found_one: "1 patient trouvé.", found_many: "{n} patients trouvés.",
+});
+Object.assign(STRINGS.en, {
+  find_patient: "Find a patient", find_patient_hint: "Last or first name, code, or date of birth (dd/mm/yyyy).",
+  found_none: "No patient found.", found_one: "1 patient found.", found_many: "{n} patients found.",
+});
+
+const colon = () => (lang() === "fr" ? " : " : ": ");
+
+// Accents, case and spacing ignored: "élodie" finds "Élodie", "ELODIE", "Elodie".
+function fold(text) {
+  return String(text ?? "").normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase().replace(/\s+/g, " ").trim();
+}
+
+// A date typed in a search (07/03/1984, 7-3-1984, 07.03.1984 or 1984-03-07):
+// { date: "1984-03-07" or null, rest: the other words }.
+function dateInQuery(query) {
+  const text = String(query || "");
+  let found = /\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\b/.exec(text);
+  let date = null;
+  if (found) date = `${found[3]}-${found[2].padStart(2, "0")}-${found[1].padStart(2, "0")}`;
+  else if ((found = /\b(\d{4})-(\d{2})-(\d{2})\b/.exec(text))) date = found[0];
+  return { date, rest: found ? (text.slice(0, found.index) + " " + text.slice(found.index + found[0].length)).trim() : text.trim() };
+}
+
+// Whether a patient answers a search: every word in their names or code, in
+// any order; a date, their birth date.
+function patientMatches(patient, query) {
+  const { date, rest } = dateInQuery(query);
+  if (date && patient.birth_date !== date) return false;
+  const haystack = fold(`${patient.last_name} ${patient.first_name} ${patient.code}`);
+  return fold(rest).split(" ").filter(Boolean).every((word) => haystack.includes(word));
+}
+
+// What to send the API's ?q= for a search (it matches one piece of "last
+// first code", accents counted): the longest word; the rest is filtered here.
+function apiPatientQuery(query) {
+  const words = dateInQuery(query).rest.split(/\s+/).filter(Boolean);
+  return words.sort((a, b) => b.length - a.length)[0] || "";
+}
+
+function patientName(p) {
+  return `${p.last_name.toUpperCase()} ${p.first_name}`;
+}
+
+function foundText(n) {
+  return n === 0 ? t("found_none") : n === 1 ? t("found_one") : t("found_many").replace("{n}", n);
+}
+
+// What a prescriber must know of a patient, as chips (the warnings marked).
+function patientFacts(p) {
+  const fact = (text, warn = false) => el("span", { class: warn ? "fact warn" : "fact" }, text);
+  const facts = [];
+  if (p.allergies.length) facts.push(fact(`⚠ ${t("allergy_short")}${colon()}${p.allergies.join(", ")}`, true));
+  if (p.pregnancy_weeks !== null) facts.push(fact(`${t("pregnant")} (${p.pregnancy_weeks} ${t("weeks")})`, true));
+  if (p.breastfeeding) facts.push(fact(t("breastfeeding_short"), true));
+  if (p.anticoagulant) facts.push(fact(t("anticoagulant_short"), true));
+  if (p.antiplatelet) facts.push(fact(t("antiplatelet_short"), true));
+  if (p.renal_failure) facts.push(fact(`${t("renal_failure")} ${t(`failure_${p.renal_failure}`)}`, true));
+  if (p.hepatic_failure) facts.push(fact(`${t("hepatic_failure")} ${t(`failure_${p.hepatic_failure}`)}`, true));
+  return facts.length ? facts : [fact(t("no_precaution"))];
+}
+
+// A search box that narrows a <select> of patients as one types, so that
+// choosing one is one step: a single match is chosen at once, Enter chooses
+// the first, ArrowDown goes to the list, Escape clears the search.
+// ``items()`` gives [{ value, label, patient }]; ``blank`` is the first
+// option (no choice); ``onChoose(value)`` is called when the choice changes;
+// ``more(query)`` (optional) fetches more patients (the API's search) and
+// resolves when ``items()`` holds them; ``status`` (optional) is a live
+// region told how many match.
+function narrowingSelect(input, select, { items, blank, onChoose, more = null, status = null }) {
+  let timer = null;
+  let asked = 0;
+  function render(autoChoose = false) {
+    const query = input.value.trim();
+    const all = items();
+    const shown = query ? all.filter((item) => patientMatches(item.patient, query)) : all;
+    const current = select.value;
+    select.replaceChildren(el("option", { value: "" }, blank), ...shown.map((item) => el("option", { value: item.value }, item.label)));
+    let value = shown.some((item) => item.value === current) ? current : "";
+    if (autoChoose && query && shown.length === 1) value = shown[0].value;
+    select.value = value;
+    if (status) status.textContent = query ? foundText(shown.length) : "";
+    if (value !== current) onChoose(value);
+    return shown;
+  }
+  input.addEventListener("input", () => {
+    render(true);
+    clearTimeout(timer);
+    if (!more || !input.value.trim()) return;
+    const mine = ++asked;
+    timer = setTimeout(async () => {
+      try { await more(input.value.trim()); } catch (error) { console.info("patient search:", error.message); return; }
+      if (mine === asked) render(true);
+    }, 250);
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      if (!input.value.trim()) { select.focus(); return; }
+      const first = select.options[1];
+      if (first && select.value !== first.value) { select.value = first.value; onChoose(first.value); }
+      select.focus();
+    } else if (event.key === "ArrowDown") {
+      event.preventDefault();
+      select.focus();
+    } else if (event.key === "Escape" && input.value) {
+      event.preventDefault();
+      input.value = "";
+      render();
+    }
+  });
+  return {
+    render,
+    clear() {  // no search, no choice
+      const had = select.value;
+      input.value = "";
+      render();
+      select.value = "";
+      if (had) onChoose("");
+    },
+  };
+}
+
+// Dates as people read them: a day ("1984-03-07") and a time (an ISO timestamp).
+function formatDay(day) {
+  if (!day) return "";
+  const [y, m, d] = day.split("-").map(Number);
+  return new Intl.DateTimeFormat(lang(), { dateStyle: "medium", timeZone: "UTC" }).format(new Date(Date.UTC(y, m - 1, d)));
+}
+
+function formatTime(iso) {
+  return iso ? new Intl.DateTimeFormat(lang(), { dateStyle: "medium", timeStyle: "short" }).format(new Date(iso)) : "";
+}
+
+// The local day ("YYYY-MM-DD") of an ISO timestamp, to compare with a date field.
+function localDay(iso) {
+  const d = new Date(iso);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+}
+
+// Save a blob (a PDF, a zip, a FHIR Bundle) under a file name.
+function saveBlob(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  const link = el("a", { href: url, download: filename, class: "hidden" });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+// The file name a response's Content-Disposition gives, else ``fallback``.
+function responseFilename(response, fallback) {
+  const found = /filename="?([^";]+)"?/.exec(response.headers.get("Content-Disposition") || "");
+  return found ? found[1] : fallback;
+}
