@@ -351,3 +351,45 @@ function responseFilename(response, fallback) {
   const found = /filename="?([^";]+)"?/.exec(response.headers.get("Content-Disposition") || "");
   return found ? found[1] : fallback;
 }
+
+// -- a validated document's PDF and FHIR Bundle, shared by the Patients and Documents pages --
+
+function withParam(url, name, value) {
+  const u = new URL(url, location.origin);
+  u.searchParams.set(name, value);
+  return u.pathname + u.search;
+}
+
+// Open the PDF in a new tab (from a blob: the token never goes in a URL).
+async function openPdf(url) {
+  window.open(await pdfBlobUrl(url), "_blank", "noopener");
+}
+
+// Save it (?download=1), under the name the server gives it ("2026-0012-v1.pdf").
+async function downloadPdf(url, fallback = "document.pdf") {
+  const response = await api(withParam(url, "download", "1"));
+  saveBlob(await response.blob(), responseFilename(response, fallback));
+}
+
+// Print it: loaded in a hidden frame whose print dialog opens; where the
+// browser cannot print a PDF from a frame, it opens in a tab to print from.
+async function printPdf(url) {
+  const blobUrl = await pdfBlobUrl(url);
+  document.querySelectorAll("iframe.print-frame").forEach((old) => old.remove());
+  const frame = el("iframe", { class: "print-frame", src: blobUrl, title: t("print"), "aria-hidden": "true", tabindex: "-1" });
+  frame.addEventListener("load", () => {
+    try {
+      frame.contentWindow.focus();
+      frame.contentWindow.print();
+    } catch (error) {
+      console.info("printing from a frame failed, opening the PDF:", error.message);
+      window.open(blobUrl, "_blank", "noopener");
+    }
+  }, { once: true });
+  document.body.append(frame);
+}
+
+// Save the FHIR R4B document Bundle of a version.
+async function downloadFhir(url, filename) {
+  saveBlob(await (await api(url)).blob(), filename);
+}
