@@ -93,6 +93,9 @@ const isDentist = user.role === "dentist";
 const view = { patient: null, documents: [], sessions: [], rooms: new Map() };
 let searchTimer = null;
 let searchSeq = 0;
+// Whether the practice's whole list fits in one answer: then the search is
+// done here, accents ignored (the API's q counts them); else the API searches.
+let wholeList = false;
 
 const say = (key, values = {}) => t(key).replace(/\{(\w+)\}/g, (_, name) => values[name] ?? "");
 const counted = (n, key) => say((lang() === "fr" ? n < 2 : n === 1) ? `${key}_one` : `${key}_many`, { n });  // "0 aperçu", "0 previews"
@@ -123,11 +126,12 @@ function go(id) {
 async function search() {
   const query = $("#search").value.trim();
   const mine = ++searchSeq;
-  const params = new URLSearchParams({ q: apiPatientQuery(query) });
+  const params = new URLSearchParams({ q: wholeList ? "" : apiPatientQuery(query) });
   const { date } = dateInQuery(query);
-  if (date) params.set("birth_date", date);  // the API reads only q today; the birth date is filtered here too
+  if (date && !wholeList) params.set("birth_date", date);  // the API reads only q today; the birth date is filtered here too
   const found = await (await api(`/v1/patients?${params}`)).json();
   if (mine !== searchSeq) return;  // a later search answered first
+  if (!params.get("q") && !params.get("birth_date")) wholeList = found.length < PAGE_LIMIT;
   const shown = found.filter((p) => patientMatches(p, query));
   const row = (p) => el("tr", { "data-patient": p.id },
     el("th", { scope: "row" }, el("a", { href: `patients.html?id=${p.id}` }, patientName(p))),
