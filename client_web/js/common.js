@@ -229,10 +229,12 @@ function patientMatches(patient, query) {
 }
 
 // What to send the API's ?q= for a search (it matches one piece of "last
-// first code", accents counted): the longest word; the rest is filtered here.
+// first code", accents counted, or a birth date when q is one): the longest
+// word, else the date alone; the rest is filtered here.
 function apiPatientQuery(query) {
-  const words = dateInQuery(query).rest.split(/\s+/).filter(Boolean);
-  return words.sort((a, b) => b.length - a.length)[0] || "";
+  const { date, rest } = dateInQuery(query);
+  const words = rest.split(/\s+/).filter(Boolean);
+  return words.sort((a, b) => b.length - a.length)[0] || date || "";
 }
 
 function patientName(p) {

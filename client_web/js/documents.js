@@ -130,7 +130,7 @@ function row(d) {
 // A document's versions (GET /v1/documents/{id}), fetched when asked for.
 function versions(d) {
   const list = el("ul", { class: "versions", "aria-live": "polite" });
-  const details = el("details", {}, el("summary", {}, counted(d.version, "n_versions")), list);
+  const details = el("details", {}, el("summary", {}, counted(d.versions ?? d.version, "n_versions")), list);
   details.addEventListener("toggle", async () => {
     if (!details.open || list.dataset.loaded) return;
     list.dataset.loaded = "1";

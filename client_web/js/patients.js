@@ -126,12 +126,10 @@ function go(id) {
 async function search() {
   const query = $("#search").value.trim();
   const mine = ++searchSeq;
-  const params = new URLSearchParams({ q: wholeList ? "" : apiPatientQuery(query) });
-  const { date } = dateInQuery(query);
-  if (date && !wholeList) params.set("birth_date", date);  // the API reads only q today; the birth date is filtered here too
-  const found = await (await api(`/v1/patients?${params}`)).json();
+  const q = wholeList ? "" : apiPatientQuery(query);
+  const found = await (await api(`/v1/patients?q=${encodeURIComponent(q)}`)).json();
   if (mine !== searchSeq) return;  // a later search answered first
-  if (!params.get("q") && !params.get("birth_date")) wholeList = found.length < PAGE_LIMIT;
+  if (!q) wholeList = found.length < PAGE_LIMIT;
   const shown = found.filter((p) => patientMatches(p, query));
   const row = (p) => el("tr", { "data-patient": p.id },
     el("th", { scope: "row" }, el("a", { href: `patients.html?id=${p.id}` }, patientName(p))),
