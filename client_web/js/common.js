@@ -102,19 +102,6 @@ const auth = {
   },
 };
 
-async function api(path, options = {}) {
-  const response = await fetch(path, {
-    ...options,
-    headers: { ...(options.body ? { "Content-Type": "application/json" } : {}), ...(options.headers || {}), Authorization: `Bearer ${auth.token}` },
-  });
-  if (response.status === 401) { auth.clear(); location.replace("index.html"); throw new Error("session expired"); }
-  if (!response.ok) {
-    const body = await response.json().catch(() => ({}));
-    throw new Error((body.error && body.error.message) || response.statusText);
-  }
-  return response;
-}
-
 // Tokens last 15 minutes: refresh them a minute before they end.
 function keepTokenFresh() {
   setInterval(async () => {
@@ -292,7 +279,7 @@ async function request(path, options = {}, { token = auth.token } = {}) {
 // change its temporary password goes to the page where it does. While the
 // browser leaves for that page, the call never ends (the page shows nothing
 // of it).
-api = async function api(path, options = {}) {  // eslint-disable-line no-func-assign
+async function api(path, options = {}) {
   try {
     return await request(path, options);
   } catch (error) {
@@ -307,7 +294,7 @@ api = async function api(path, options = {}) {  // eslint-disable-line no-func-a
     }
     throw error;
   }
-};
+}
 
 // -- forms: a labelled control, its hint, its error next to it ---------------------------
 
@@ -420,3 +407,208 @@ function rppsProblem(value) {  // "" when fine (or empty)
 }
 
 const emailLooksRight = (value) => /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value.trim());
+// -- patients, shared by the Dictée, Patients and Documents pages ---------------------
+
+Object.assign(STRINGS.fr, {
+  find_patient: "Rechercher un patient", find_patient_hint: "Nom, prénom, code ou date de naissance (jj/mm/aaaa).",
+  found_none: "Aucun patient trouvé.", found_one: "1 patient trouvé.", found_many: "{n} patients trouvés.",
+});
+Object.assign(STRINGS.en, {
+  find_patient: "Find a patient", find_patient_hint: "Last or first name, code, or date of birth (dd/mm/yyyy).",
+  found_none: "No patient found.", found_one: "1 patient found.", found_many: "{n} patients found.",
+});
+
+const colon = () => (lang() === "fr" ? " : " : ": ");
+
+// Accents, case and spacing ignored: "élodie" finds "Élodie", "ELODIE", "Elodie".
+function fold(text) {
+  return String(text ?? "").normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase().replace(/\s+/g, " ").trim();
+}
+
+// A date typed in a search (07/03/1984, 7-3-1984, 07.03.1984 or 1984-03-07):
+// { date: "1984-03-07" or null, rest: the other words }.
+function dateInQuery(query) {
+  const text = String(query || "");
+  let found = /\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\b/.exec(text);
+  let date = null;
+  if (found) date = `${found[3]}-${found[2].padStart(2, "0")}-${found[1].padStart(2, "0")}`;
+  else if ((found = /\b(\d{4})-(\d{2})-(\d{2})\b/.exec(text))) date = found[0];
+  return { date, rest: found ? (text.slice(0, found.index) + " " + text.slice(found.index + found[0].length)).trim() : text.trim() };
+}
+
+// Whether a patient answers a search: every word in their names or code, in
+// any order; a date, their birth date.
+function patientMatches(patient, query) {
+  const { date, rest } = dateInQuery(query);
+  if (date && patient.birth_date !== date) return false;
+  const haystack = fold(`${patient.last_name} ${patient.first_name} ${patient.code}`);
+  return fold(rest).split(" ").filter(Boolean).every((word) => haystack.includes(word));
+}
+
+// What to send the API's ?q= for a search (it matches one piece of "last
+// first code", accents counted, or a birth date when q is one): the longest
+// word, else the date alone; the rest is filtered here.
+function apiPatientQuery(query) {
+  const { date, rest } = dateInQuery(query);
+  const words = rest.split(/\s+/).filter(Boolean);
+  return words.sort((a, b) => b.length - a.length)[0] || date || "";
+}
+
+function patientName(p) {
+  return `${p.last_name.toUpperCase()} ${p.first_name}`;
+}
+
+function foundText(n) {
+  return n === 0 ? t("found_none") : n === 1 ? t("found_one") : t("found_many").replace("{n}", n);
+}
+
+// What a prescriber must know of a patient, as chips (the warnings marked).
+function patientFacts(p) {
+  const fact = (text, warn = false) => el("span", { class: warn ? "fact warn" : "fact" }, text);
+  const facts = [];
+  if (p.allergies.length) facts.push(fact(`⚠ ${t("allergy_short")}${colon()}${p.allergies.join(", ")}`, true));
+  if (p.pregnancy_weeks !== null) facts.push(fact(`${t("pregnant")} (${p.pregnancy_weeks} ${t("weeks")})`, true));
+  if (p.breastfeeding) facts.push(fact(t("breastfeeding_short"), true));
+  if (p.anticoagulant) facts.push(fact(t("anticoagulant_short"), true));
+  if (p.antiplatelet) facts.push(fact(t("antiplatelet_short"), true));
+  if (p.renal_failure) facts.push(fact(`${t("renal_failure")} ${t(`failure_${p.renal_failure}`)}`, true));
+  if (p.hepatic_failure) facts.push(fact(`${t("hepatic_failure")} ${t(`failure_${p.hepatic_failure}`)}`, true));
+  return facts.length ? facts : [fact(t("no_precaution"))];
+}
+
+// A search box that narrows a <select> of patients as one types, so that
+// choosing one is one step: a single match is chosen at once, Enter chooses
+// the first, ArrowDown goes to the list, Escape clears the search.
+// ``items()`` gives [{ value, label, patient }]; ``blank`` is the first
+// option (no choice); ``onChoose(value)`` is called when the choice changes;
+// ``more(query)`` (optional) fetches more patients (the API's search) and
+// resolves when ``items()`` holds them; ``status`` (optional) is a live
+// region told how many match.
+function narrowingSelect(input, select, { items, blank, onChoose, more = null, status = null }) {
+  let timer = null;
+  let asked = 0;
+  function render(autoChoose = false) {
+    const query = input.value.trim();
+    const all = items();
+    const shown = query ? all.filter((item) => patientMatches(item.patient, query)) : all;
+    const current = select.value;
+    select.replaceChildren(el("option", { value: "" }, blank), ...shown.map((item) => el("option", { value: item.value }, item.label)));
+    let value = shown.some((item) => item.value === current) ? current : "";
+    if (autoChoose && query && shown.length === 1) value = shown[0].value;
+    select.value = value;
+    if (status) status.textContent = query ? foundText(shown.length) : "";
+    if (value !== current) onChoose(value);
+    return shown;
+  }
+  input.addEventListener("input", () => {
+    render(true);
+    clearTimeout(timer);
+    if (!more || !input.value.trim()) return;
+    const mine = ++asked;
+    timer = setTimeout(async () => {
+      try { await more(input.value.trim()); } catch (error) { console.info("patient search:", error.message); return; }
+      if (mine === asked) render(true);
+    }, 250);
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      if (!input.value.trim()) { select.focus(); return; }
+      const first = select.options[1];
+      if (first && select.value !== first.value) { select.value = first.value; onChoose(first.value); }
+      select.focus();
+    } else if (event.key === "ArrowDown") {
+      event.preventDefault();
+      select.focus();
+    } else if (event.key === "Escape" && input.value) {
+      event.preventDefault();
+      input.value = "";
+      render();
+    }
+  });
+  return {
+    render,
+    clear() {  // no search, no choice
+      const had = select.value;
+      input.value = "";
+      render();
+      select.value = "";
+      if (had) onChoose("");
+    },
+  };
+}
+
+// Dates as people read them: a day ("1984-03-07") and a time (an ISO timestamp).
+function formatDay(day) {
+  if (!day) return "";
+  const [y, m, d] = day.split("-").map(Number);
+  return new Intl.DateTimeFormat(lang(), { dateStyle: "medium", timeZone: "UTC" }).format(new Date(Date.UTC(y, m - 1, d)));
+}
+
+function formatTime(iso) {
+  return iso ? new Intl.DateTimeFormat(lang(), { dateStyle: "medium", timeStyle: "short" }).format(new Date(iso)) : "";
+}
+
+// The local day ("YYYY-MM-DD") of an ISO timestamp, to compare with a date field.
+function localDay(iso) {
+  const d = new Date(iso);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+}
+
+// Save a blob (a PDF, a zip, a FHIR Bundle) under a file name.
+function saveBlob(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  const link = el("a", { href: url, download: filename, class: "hidden" });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+// The file name a response's Content-Disposition gives, else ``fallback``.
+function responseFilename(response, fallback) {
+  const found = /filename="?([^";]+)"?/.exec(response.headers.get("Content-Disposition") || "");
+  return found ? found[1] : fallback;
+}
+
+// -- a validated document's PDF and FHIR Bundle, shared by the Patients and Documents pages --
+
+function withParam(url, name, value) {
+  const u = new URL(url, location.origin);
+  u.searchParams.set(name, value);
+  return u.pathname + u.search;
+}
+
+// Open the PDF in a new tab (from a blob: the token never goes in a URL).
+async function openPdf(url) {
+  window.open(await pdfBlobUrl(url), "_blank", "noopener");
+}
+
+// Save it (?download=1), under the name the server gives it ("2026-0012-v1.pdf").
+async function downloadPdf(url, fallback = "document.pdf") {
+  const response = await api(withParam(url, "download", "1"));
+  saveBlob(await response.blob(), responseFilename(response, fallback));
+}
+
+// Print it: loaded in a hidden frame whose print dialog opens; where the
+// browser cannot print a PDF from a frame, it opens in a tab to print from.
+async function printPdf(url) {
+  const blobUrl = await pdfBlobUrl(url);
+  document.querySelectorAll("iframe.print-frame").forEach((old) => old.remove());
+  const frame = el("iframe", { class: "print-frame", src: blobUrl, title: t("print"), "aria-hidden": "true", tabindex: "-1" });
+  frame.addEventListener("load", () => {
+    try {
+      frame.contentWindow.focus();
+      frame.contentWindow.print();
+    } catch (error) {
+      console.info("printing from a frame failed, opening the PDF:", error.message);
+      window.open(blobUrl, "_blank", "noopener");
+    }
+  }, { once: true });
+  document.body.append(frame);
+}
+
+// Save the FHIR R4B document Bundle of a version.
+async function downloadFhir(url, filename) {
+  saveBlob(await (await api(url)).blob(), filename);
+}

@@ -18,18 +18,37 @@ async function loadChoices() {
 
 // -- patients: the selector, what a prescriber must know of the chosen one, the form ----------
 
-const colon = () => (lang() === "fr" ? " : " : ": ");
-
 function patientLabel(p) {
   const shown = p.allergies.slice(0, 3).join(", ") + (p.allergies.length > 3 ? ", …" : "");
   return `${p.last_name.toUpperCase()} ${p.first_name} (${p.code})` + (p.allergies.length ? ` — ⚠ ${t("allergy_short")}${colon()}${shown}` : "");
 }
 
+// The search box narrows the selector as one types (the practice's first
+// patients are loaded; the API's search brings the others).
+const finder = narrowingSelect($("#patient-search"), $("#patient"), {
+  items: () => [...state.patients.values()].sort(byName).map((p) => ({ value: p.id, label: patientLabel(p), patient: p })),
+  blank: t("no_patient"),
+  onChoose: () => patientChosen(),
+  more: async (query) => {
+    const found = await (await api(`/v1/patients?q=${encodeURIComponent(apiPatientQuery(query))}`)).json();
+    for (const p of found) state.patients.set(p.id, p);
+  },
+  status: $("#patient-found"),
+});
+
+function byName(a, b) {
+  return fold(`${a.last_name} ${a.first_name}`).localeCompare(fold(`${b.last_name} ${b.first_name}`));
+}
+
 async function loadPatients(selected = $("#patient").value) {
   const patients = await (await api("/v1/patients")).json();
   state.patients = new Map(patients.map((p) => [p.id, p]));
-  $("#patient").replaceChildren(el("option", { value: "" }, t("no_patient")),
-    ...patients.map((p) => el("option", { value: p.id }, patientLabel(p))));
+  if (selected && !state.patients.has(selected)) {  // beyond the first ones listed
+    const fresh = await api(`/v1/patients/${selected}`).then((r) => r.json(), () => null);
+    if (fresh) state.patients.set(fresh.id, fresh);
+  }
+  $("#patient-search").value = "";
+  finder.render();
   $("#patient").value = state.patients.has(selected) ? selected : "";
   patientChosen();
 }
@@ -37,17 +56,7 @@ async function loadPatients(selected = $("#patient").value) {
 function patientChosen() {
   const p = state.patients.get($("#patient").value);
   $("#edit-patient").disabled = !p;
-  if (!p) { $("#patient-facts").replaceChildren(); return; }
-  const fact = (text, warn = false) => el("span", { class: warn ? "fact warn" : "fact" }, text);
-  const facts = [];
-  if (p.allergies.length) facts.push(fact(`⚠ ${t("allergy_short")}${colon()}${p.allergies.join(", ")}`, true));
-  if (p.pregnancy_weeks !== null) facts.push(fact(`${t("pregnant")} (${p.pregnancy_weeks} ${t("weeks")})`, true));
-  if (p.breastfeeding) facts.push(fact(t("breastfeeding_short"), true));
-  if (p.anticoagulant) facts.push(fact(t("anticoagulant_short"), true));
-  if (p.antiplatelet) facts.push(fact(t("antiplatelet_short"), true));
-  if (p.renal_failure) facts.push(fact(`${t("renal_failure")} ${t(`failure_${p.renal_failure}`)}`, true));
-  if (p.hepatic_failure) facts.push(fact(`${t("hepatic_failure")} ${t(`failure_${p.hepatic_failure}`)}`, true));
-  $("#patient-facts").replaceChildren(...(facts.length ? facts : [fact(t("no_precaution"))]));
+  $("#patient-facts").replaceChildren(...(p ? patientFacts(p) : []));
 }
 
 async function editPatient(patient) {

@@ -1,5 +1,5 @@
 "use strict";
-// The patient form, a dialog of the Dictée page: register a patient or
+// The patient form, a dialog of the Dictée and Patients pages: register a patient or
 // rectify one — their identity and what a prescriber checks (allergies,
 // pregnancy, breastfeeding, anticoagulant and antiplatelet treatments,
 // renal and hepatic failure). The server checks everything; a refusal names
@@ -7,7 +7,65 @@
 // patientForm.open(patient or null) resolves with the saved patient, or
 // null when the form is closed without saving.
 
+// The dialog's markup, built here for every page that uses the form (the
+// same ids as before: tests and the pages' scripts rely on them).
+function patientDialogMarkup() {
+  const error = (name) => el("p", { class: "field-error", id: `pf-${name}-error` });
+  const hint = (name, key) => el("p", { class: "hint", id: `pf-${name}-hint`, "data-t": key });
+  const label = (name, key) => el("label", { for: `pf-${name}`, "data-t": key });
+  const field = (name, key, control, ...after) => el("div", { class: "field" }, label(name, key), control, ...after, error(name));
+  const described = (name, hinted = false) => (hinted ? `pf-${name}-hint pf-${name}-error` : `pf-${name}-error`);
+  const options = (...pairs) => pairs.map(([value, key]) => el("option", { value, "data-t": key }));
+  const failure = (name) => field(name, name, el("select", { id: `pf-${name}`, name, "aria-describedby": described(name) },
+    ...options(["", "failure_none"], ["moderate", "failure_moderate"], ["severe", "failure_severe"])));
+  const check = (name) => [
+    el("label", { class: "check" }, el("input", { type: "checkbox", id: `pf-${name}`, name, "aria-describedby": described(name) }), " ",
+      el("span", { "data-t": name })),
+    error(name)];
+  return el("dialog", { id: "patient-dialog", "aria-labelledby": "pf-title" },
+    el("form", { id: "patient-form", novalidate: "" },
+      el("h2", { id: "pf-title" }),
+      el("fieldset", {},
+        el("legend", { "data-t": "identity" }),
+        el("div", { class: "form-grid" },
+          field("last_name", "last_name", el("input", { id: "pf-last_name", name: "last_name", maxlength: "100", autocomplete: "off", "aria-describedby": described("last_name") })),
+          field("first_name", "first_name", el("input", { id: "pf-first_name", name: "first_name", maxlength: "100", autocomplete: "off", "aria-describedby": described("first_name") })),
+          field("sex", "sex", el("select", { id: "pf-sex", name: "sex", "aria-describedby": described("sex") },
+            ...options(["", "not_given"], ["F", "sex_F"], ["M", "sex_M"], ["X", "sex_X"]))),
+          field("birth_date", "birth_date", el("input", { id: "pf-birth_date", name: "birth_date", type: "date", "aria-describedby": described("birth_date") })),
+          field("weight_kg", "weight_kg", el("input", { id: "pf-weight_kg", name: "weight_kg", type: "number", min: "0", max: "400", step: "0.1",
+            inputmode: "decimal", "aria-describedby": described("weight_kg") })),
+          field("code", "code", el("input", { id: "pf-code", name: "code", maxlength: "40", autocomplete: "off", "aria-describedby": described("code", true) }),
+            hint("code", "code_hint")))),
+      el("fieldset", {},
+        el("legend", { "data-t": "safety" }),
+        el("div", { class: "field" },
+          label("allergy", "allergies"),
+          el("ul", { class: "allergies", id: "pf-allergies", "aria-label": "Allergies" }),
+          el("div", { class: "inline" },
+            el("input", { id: "pf-allergy", list: "pf-allergy-suggestions", maxlength: "100", autocomplete: "off", "data-t-placeholder": "allergy_placeholder",
+              "aria-describedby": "pf-allergy-hint pf-allergies-error" }),
+            el("button", { type: "button", id: "pf-add-allergy", "data-t": "add" })),
+          el("datalist", { id: "pf-allergy-suggestions" }),
+          hint("allergy", "allergy_hint"),
+          error("allergies")),
+        el("div", { class: "form-grid" },
+          field("pregnancy_weeks", "pregnancy_weeks", el("input", { id: "pf-pregnancy_weeks", name: "pregnancy_weeks", type: "number", min: "0", max: "45", step: "1",
+            inputmode: "numeric", "aria-describedby": described("pregnancy_weeks", true) }), hint("pregnancy_weeks", "pregnancy_hint")),
+          failure("renal_failure"),
+          failure("hepatic_failure")),
+        el("div", { class: "checks" }, ...check("breastfeeding"), ...check("anticoagulant"), ...check("antiplatelet"))),
+      el("p", { class: "error", id: "pf-error", role: "alert" }),
+      el("div", { class: "dialog-buttons" },
+        el("button", { type: "button", id: "pf-cancel", "data-t": "cancel" }),
+        el("button", { type: "submit", class: "primary", id: "pf-save", "data-t": "save" }))));
+}
+
 const patientForm = (() => {
+  if (!$("#patient-dialog")) {
+    document.body.append(patientDialogMarkup());
+    translate($("#patient-dialog"));
+  }
   const FIELDS = ["last_name", "first_name", "sex", "birth_date", "weight_kg", "code", "allergies", "pregnancy_weeks",
     "breastfeeding", "anticoagulant", "antiplatelet", "renal_failure", "hepatic_failure"];
   const TEXTS = ["last_name", "first_name", "sex", "birth_date", "code", "renal_failure", "hepatic_failure"];
