@@ -269,3 +269,12 @@ def embedded_postgres(tmp_path_factory) -> str:
     server = start_embedded(tmp_path_factory.mktemp("embedded-pg"))
     yield server.get_uri()
     server.cleanup()
+
+
+def pdf_text(data: bytes) -> str:
+    """A PDF's text, page after page (pypdf)."""
+    import io
+
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)

@@ -17,15 +17,14 @@ rendered at 11:55.
 from __future__ import annotations
 
 import csv
-import io
 import json
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import conftest
 import pytest
 from factories import CONTEXT, context
-from pypdf import PdfReader
 
 from chairside.dictation.state import Dictation
 from chairside.documents.render import itt_in_words, render_pdf
@@ -46,8 +45,8 @@ def rows() -> list[dict]:
 
 
 def pdf_text(data: bytes) -> str:
-    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
-    return " ".join(text.split()).replace("\u202f", " ").replace("\u00a0", " ")
+    """The PDF's text on one line, with French's narrow spaces as spaces."""
+    return " ".join(conftest.pdf_text(data).split()).replace("\u202f", " ").replace("\u00a0", " ")
 
 
 def dictate(utterances: list[str], *, minor: bool = False, started_at: datetime = STARTED) -> Dictation:

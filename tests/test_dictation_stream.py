@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
 import json
 
 import httpx
 import websockets
-from conftest import FIX_DURATION, Practice, bearer
+from conftest import FIX_DURATION, Practice, bearer, pdf_text
 from factories import CONTEXT
-from pypdf import PdfReader
 
 from chairside.client import load_audio, to_pcm
 
@@ -77,10 +75,6 @@ def test_typed_text_drives_a_prescription(practice):
     ready = [e for e in events if e["type"] == "document.ready"]
     assert len(ready) == 1 and ready[0]["status"] == "validated" and not ready[0]["print"]
     assert types.index("document.ready") < types.index("closed")  # delivered before the session closes
-
-
-def pdf_text(data: bytes) -> str:
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
 def test_speech_and_text_to_a_printed_pdf(practice, corpus):

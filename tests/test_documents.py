@@ -7,6 +7,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from conftest import pdf_text
 from factories import CONTEXT, context
 from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
@@ -62,10 +63,6 @@ def dictated(kind: str, ctx: DocumentContext | None = None) -> Dictation:
     for utterance in SCRIPTS[kind]:
         d.handle(utterance)
     return d
-
-
-def pdf_text(data: bytes) -> str:
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
 def validated(kind: str) -> Draft:

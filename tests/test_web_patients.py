@@ -6,7 +6,6 @@ refuses them; the practice's documents are listed and filtered."""
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import zipfile
@@ -14,8 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ROOT
-from pypdf import PdfReader
+from conftest import ROOT, pdf_text
 from test_web import CHROMIUM, SHOTS, expect, log_in
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (scripts/test installs it)")
@@ -65,10 +63,6 @@ STUB_PRINT = """() => {
     return this.classList.contains("print-frame") ? { focus() {}, print() { window.printed = (window.printed || 0) + 1; } } : win;
   } });
 }"""
-
-
-def pdf_text(data: bytes) -> str:
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
 def untranslated(page, *scripts: str) -> list[str]:
@@ -242,7 +236,7 @@ def test_an_assistant_is_not_offered_what_the_api_refuses(browser, practice):
     page.click("#p-erase")
     page.fill("#erase-confirm", "durand")
     page.click("#erase-go")
-    expect(page.locator("#erase-error")).to_have_text("Le serveur a refusé : a assistant may not do this")
+    expect(page.locator("#erase-error")).to_have_text("Le serveur a refusé : votre rôle ne le permet pas (demandez-le au chirurgien-dentiste).")
     expect(page.locator("#erase-dialog")).to_be_visible()
     page.keyboard.press("Escape")
     expect(page.locator("#erase-dialog")).to_be_hidden()

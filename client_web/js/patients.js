@@ -24,6 +24,7 @@ Object.assign(STRINGS.fr, {
   reissue_explained: "Une version {version} sera émise avec l'identité actuelle du patient et les coordonnées actuelles du cabinet, signée à votre nom. Les versions précédentes restent telles qu'elles ont été signées.",
   reissued: "{title} {number} réémis : version {version}.",
   refused: "Le serveur a refusé : {message}",
+  refused_role: "Le serveur a refusé : votre rôle ne le permet pas (demandez-le au chirurgien-dentiste).",
   erase_title: "Effacer le dossier de {name} ?",
   erase_intro: "Droit à l'effacement. C'est définitif : rien ne pourra être rétabli.",
   erase_gone_title: "Effacé tout de suite",
@@ -59,6 +60,7 @@ Object.assign(STRINGS.en, {
   reissue_explained: "Version {version} will be issued with the patient's and the practice's current details, signed in your name. The earlier versions stay as they were signed.",
   reissued: "{title} {number} re-issued: version {version}.",
   refused: "The server refused: {message}",
+  refused_role: "The server refused: your role does not allow it (ask the dentist).",
   erase_title: "Erase the file of {name}?",
   erase_intro: "Right to erasure. This is final: nothing can be restored.",
   erase_gone_title: "Erased at once",
@@ -207,7 +209,7 @@ async function loadDocuments() {
   const p = view.patient;
   view.documents = await (await api(`/v1/documents?patient=${p.id}`)).json();
   const action = (label, what, handler, d) => el("button", { type: "button", class: what, "aria-label": `${label} — ${d.title} ${d.number}`,
-    onclick: () => handler(d).catch((error) => notice(say("refused", { message: error.message }))) }, label);
+    onclick: () => handler(d).catch((error) => notice(refusedText(error))) }, label);
   const row = (d) => el("tr", { "data-document": d.id },
     el("th", { scope: "row" }, `${d.title} ${d.number}`),
     el("td", {}, `v${d.version}`),
@@ -308,7 +310,7 @@ async function reissue(event) {
     await loadDocuments();
     notice(say("reissued", { title: d.title, number: done.number, version: done.version }));
   } catch (error) {
-    $("#reissue-error").textContent = say("refused", { message: error.message });
+    $("#reissue-error").textContent = refusedText(error);
   } finally {
     $("#reissue-go").disabled = false;
   }
@@ -359,7 +361,7 @@ async function erase(event) {
     notice(erasedText(p, done));
     $("#search").focus();
   } catch (error) {
-    $("#erase-error").textContent = say("refused", { message: error.message });
+    $("#erase-error").textContent = refusedText(error);
     $("#erase-go").disabled = false;
   }
 }
@@ -371,7 +373,7 @@ if (isDentist) {
     el("button", { type: "button", id: "p-export", title: t("export_hint"), "aria-describedby": "p-export-hint" }, t("export")),
     el("button", { type: "button", id: "p-erase", class: "danger" }, t("erase")),
     el("span", { id: "p-export-hint", class: "sr-only" }, t("export_hint")));
-  $("#p-export").addEventListener("click", () => exportPatient().catch((error) => notice(say("refused", { message: error.message }))));
+  $("#p-export").addEventListener("click", () => exportPatient().catch((error) => notice(refusedText(error))));
   $("#p-erase").addEventListener("click", openErase);
 }
 $("#search-form").addEventListener("submit", (event) => { event.preventDefault(); clearTimeout(searchTimer); search().catch(showError); });
@@ -389,3 +391,10 @@ for (const dialog of ["#erase-dialog", "#reissue-dialog"]) $(dialog).addEventLis
 window.addEventListener("popstate", () => route().catch(showError));
 
 route().catch(showError);
+
+
+// A refusal of the server in the page's language: a role that may not, in
+// words; anything else with the server's own message.
+function refusedText(error) {
+  return error.status === 403 || error.code === "forbidden" ? say("refused_role") : say("refused", { message: error.message });
+}

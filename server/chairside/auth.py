@@ -136,7 +136,7 @@ def bearer(headers) -> str | None:
 def principal_of(request: Request, roles: tuple[str, ...], during_password_change: bool = False) -> Principal:
     who = services(request).tokens.verify(bearer(request.headers), during_password_change=during_password_change)
     if who.role not in roles:
-        raise AuthError(403, "forbidden", f"a {who.role} may not do this")
+        raise AuthError(403, "forbidden", f"{'an' if who.role[0] in 'aeiou' else 'a'} {who.role} may not do this")
     return who
 
 
