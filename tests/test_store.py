@@ -94,7 +94,7 @@ async def test_the_patient_safety_migration_applies_on_an_existing_database(clus
 
     url = await fresh_database(cluster)
     before = tmp_path / "migrations"
-    shutil.copytree(package.FOLDER, before, ignore=shutil.ignore_patterns("*.py", "__pycache__", "0006_*"))
+    shutil.copytree(package.FOLDER, before, ignore=lambda _, names: [n for n in names if not n.endswith(".sql") or n >= "0006"])
     pool = await asyncpg.create_pool(url, min_size=1, max_size=1)
     try:
         assert await migrate(pool, before) == ["0001_documents", "0002_sessions", "0003_accounts", "0004_rooms_auth", "0005_audit"]
@@ -102,7 +102,7 @@ async def test_the_patient_safety_migration_applies_on_an_existing_database(clus
         await pool.execute("INSERT INTO clinics (id, name) VALUES ($1, 'Cabinet')", clinic)
         await pool.execute("INSERT INTO patients (id, clinic_id, code, last_name, first_name, sex, birth_date, weight_kg)"
                            " VALUES ($1, $2, 'P-1', 'Durand', 'Paul', 'M', '1970-01-02', 80)", patient, clinic)
-        assert await migrate(pool) == ["0006_patient_safety"]
+        assert await migrate(pool) == ["0006_patient_safety", "0007_first_start"]
         row = await pool.fetchrow("SELECT * FROM patients WHERE id = $1", patient)
         read = Patient(**{k: row[k] for k in EDITABLE})
         assert (read.last_name, read.allergies, read.pregnancy_weeks, read.breastfeeding, read.anticoagulant, read.antiplatelet,

@@ -28,14 +28,16 @@ def browser(corpus):
     yield from chromium_hearing(recording)
 
 
-def chromium_hearing(recording: Path):
-    """Headless Chromium whose fake microphone plays ``recording`` (a WAV) once."""
+def chromium_hearing(recording: Path | None):
+    """Headless Chromium whose fake microphone plays ``recording`` (a WAV)
+    once; None: a browser with no microphone, for pages that need none."""
     from playwright.sync_api import sync_playwright
 
+    args = [] if recording is None else [
+        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={recording}%noloop", "--autoplay-policy=no-user-gesture-required"]
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
-            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-audio-capture={recording}%noloop", "--autoplay-policy=no-user-gesture-required"])
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
         yield browser
         browser.close()
 

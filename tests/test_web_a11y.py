@@ -9,7 +9,7 @@ import json
 
 import pytest
 from conftest import PASSWORD
-from test_web import CHROMIUM, expect
+from test_web import CHROMIUM, chromium_hearing
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (scripts/test installs it)")
 
@@ -24,12 +24,8 @@ PAGES = {  # role → the pages it has, and what shows they are drawn
 
 @pytest.fixture(scope="module")
 def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        yield browser
-        browser.close()
+    """One browser for the module; each test opens its own contexts."""
+    yield from chromium_hearing(None)
 
 
 def violations(page) -> list[str]:

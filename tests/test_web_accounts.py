@@ -12,7 +12,7 @@ import re
 import httpx
 import pytest
 from conftest import PASSWORD, bearer, create_practice, login, start_server, stop_server
-from test_web import CHROMIUM, SHOTS, expect
+from test_web import CHROMIUM, SHOTS, chromium_hearing, expect
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (scripts/test installs it)")
 
@@ -20,12 +20,7 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium
 @pytest.fixture(scope="module")
 def chromium():
     """One browser for the module; each test opens its own contexts."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        yield browser
-        browser.close()
+    yield from chromium_hearing(None)
 
 
 @pytest.fixture(scope="module")

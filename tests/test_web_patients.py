@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import ROOT, pdf_text
-from test_web import CHROMIUM, SHOTS, expect, log_in
+from test_web import CHROMIUM, SHOTS, chromium_hearing, expect, log_in
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (scripts/test installs it)")
 
@@ -24,12 +24,7 @@ SAID = "Paracétamol un gramme, un comprimé toutes les six heures si douleur, p
 @pytest.fixture(scope="module")
 def browser():
     """One headless Chromium for the module (no microphone needed)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        yield browser
-        browser.close()
+    yield from chromium_hearing(None)
 
 
 def signed_prescription(practice, patient_id: str) -> dict:
