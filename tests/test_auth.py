@@ -287,3 +287,11 @@ def test_an_admin_changes_the_practice_a_user_and_a_room_and_a_user_their_profil
     httpx.patch(http + "/v1/practice", headers=admin, json={"phone": "04 78 00 00 01"})
     httpx.patch(http + "/v1/me", headers=practice.headers("dentist"), json={"phone": ""})
     httpx.patch(http + f"/v1/users/{assistant}", headers=admin, json={"phone": ""})
+
+
+def test_health_says_only_ok_to_anyone_and_the_load_to_an_admin(practice):
+    http = practice.server.http
+    assert httpx.get(http + "/v1/health").json() == {"status": "ok"}
+    assert httpx.get(http + "/v1/health", headers=practice.headers("dentist")).json() == {"status": "ok"}
+    load = httpx.get(http + "/v1/health", headers=practice.headers("admin")).json()
+    assert load["status"] == "ok" and {"sessions_active", "screens", "asr_queue", "model"} <= set(load)

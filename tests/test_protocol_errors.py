@@ -36,9 +36,9 @@ async def start(ws, token: str, **fields) -> dict:
 
 def wait_no_sessions(server, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
-    while server.health()["sessions_active"] and time.monotonic() < deadline:
+    while server.load()["sessions_active"] and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert server.health()["sessions_active"] == 0
+    assert server.load()["sessions_active"] == 0
 
 
 def run(coro):
@@ -159,21 +159,57 @@ def test_idle_client_is_closed(strict_server):
     run(scenario())
 
 
-def test_sessions_over_the_limit_are_refused(strict_server):
+def test_sessions_over_the_limits_are_refused_after_authentication(strict_server):
+    """A slot is taken by an authenticated start only: a dentist's third
+    session is refused (too_many_sessions, 4429), and past the server's
+    maximum of 3 another dentist's start gets server_busy (1013)."""
+    first, second, third = (strict_server.new_token() for _ in range(3))
+
+    async def refused(token: str) -> tuple[dict, int]:
+        async with websockets.connect(strict_server.ws) as extra:
+            error = await start(extra, token)
+            with pytest.raises(websockets.ConnectionClosed):
+                await recv_json(extra)
+        return error, extra.close_code
+
     async def scenario():
         held = [await websockets.connect(strict_server.ws) for _ in range(3)]
         try:
-            for ws in held:
-                await start(ws, strict_server.token)
-            async with websockets.connect(strict_server.ws) as extra:
-                error = await recv_json(extra)
-                assert error["code"] == "server_busy" and error["fatal"]
-                with pytest.raises(websockets.ConnectionClosed):
-                    await recv_json(extra)
-            assert extra.close_code == 1013
+            for ws, token in zip(held, (first, first, second)):
+                assert (await start(ws, token))["type"] == "ready"
+            error, code = await refused(first)
+            assert (error["code"], error["fatal"], code) == ("too_many_sessions", True, 4429)
+            error, code = await refused(third)
+            assert (error["code"], error["fatal"], code) == ("server_busy", True, 1013)
         finally:
             for ws in held:
                 await ws.close()
+
+    run(scenario())
+    wait_no_sessions(strict_server)
+
+
+def test_idle_sockets_take_no_slot_and_are_closed_without_a_start(strict_server):
+    """The attack of the issue: as many sockets as the server has slots,
+    sending nothing or garbage — a real dentist still starts at once; the
+    sockets are closed after start_timeout_s (1.5 s here)."""
+    async def scenario():
+        idle = [await websockets.connect(strict_server.ws) for _ in range(5)]
+        await idle[0].send(json.dumps({"type": "stop"}))  # what resets an idle timer does not reset this one
+        await idle[1].send(json.dumps({"type": "start", "token": "not a token"}))
+        async with websockets.connect(strict_server.ws) as real:
+            assert (await start(real, strict_server.token))["type"] == "ready"
+            await real.send(json.dumps({"type": "stop"}))
+            await recv_until(real, "closed")
+        started = time.monotonic()
+        codes = []
+        for ws in idle:
+            with pytest.raises(websockets.ConnectionClosed):
+                while True:
+                    await recv_json(ws, timeout=5)
+            codes.append(ws.close_code)
+        assert codes == [1008, 4401, 1008, 1008, 1008], codes  # the bad token at once, the others at their deadline
+        assert time.monotonic() - started < 3
 
     run(scenario())
     wait_no_sessions(strict_server)

@@ -192,7 +192,7 @@ def test_a_stuck_screen_slows_nobody_and_gets_a_snapshot(small_queues):
             reading.append(await stuck.next())
         await healthy.close()
         await stuck.close()
-        return dentist, dictation_s, healthy, reading, practice.server.health()
+        return dentist, dictation_s, healthy, reading, practice.server.load()
 
     dentist, dictation_s, healthy, reading, health = asyncio.run(scenario())
     assert sum(e["type"] == "final" for e in dentist) == len(lines) + 1

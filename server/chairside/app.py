@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from . import __version__
-from .auth import Tokens
+from .auth import PRIVATE, AuthError, Tokens, bearer
 from .config import Settings
 from .documents.service import DocumentService
 from .http import api_routes
@@ -23,7 +23,7 @@ from .rooms.hub import RoomHub
 from .registry import SessionRegistry
 from .runtime import load_engine
 from .services import Services, services
-from .store.db import open_database
+from .store.db import open_database, reachable
 from .store.documents import DocumentStore
 from .store.journal import Journal
 from .transport.screens import room_events_endpoint
@@ -36,16 +36,23 @@ log = logging.getLogger(__name__)
 
 async def health(request: Request) -> JSONResponse:
     """
-    summary: Liveness and load (no patient data, no token needed).
+    summary: 'Liveness: {"status": "ok"} (no token needed, nothing else said), or 503 when PostgreSQL does not answer. With an admin''s token, this server''s load too.'
     tags: [meta]
     security: []
     responses:
-      200: {description: The server is up}
+      200: {description: 'The server is up (with an admin''s token: version, model, sessions, screens, recognizer queue and busy time)'}
+      503: {description: PostgreSQL does not answer}
     """
     svc = services(request)
-    return JSONResponse(
-        {
-            "status": "ok",
+    if not await reachable(svc.database.pool):
+        return JSONResponse({"status": "unavailable", "reason": "database unreachable"}, status_code=503, headers=PRIVATE)
+    body: dict = {"status": "ok"}
+    try:
+        admin = svc.tokens.verify(bearer(request.headers)).role == "admin"
+    except AuthError:
+        admin = False
+    if admin:  # the load says how busy the practice is: not for anyone on the network
+        body.update({
             "version": __version__,
             "model": svc.model_name,
             "sessions_active": len(svc.sessions),
@@ -53,8 +60,8 @@ async def health(request: Request) -> JSONResponse:
             "asr_queue": svc.engine.queued,
             "asr_decodes": svc.engine.decodes,
             "asr_busy_s": round(svc.engine.busy_s, 3),
-        }
-    )
+        })
+    return JSONResponse(body, headers=PRIVATE)
 
 
 async def _first_start(pool, settings: Settings, tokens: Tokens) -> None:
@@ -84,7 +91,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.services = svc = Services(
             settings=settings, database=database, engine=engine, vad=vad, model_name=model_name, documents=documents,
             journal=Journal(database.pool), tokens=await Tokens.load(database.pool, settings.token_ttl_s), rooms=rooms,
-            sessions=SessionRegistry(settings.max_sessions))
+            sessions=SessionRegistry(settings.max_sessions, settings.max_sessions_per_user, settings.max_sessions_per_practice))
         await rooms.start()
         await _first_start(database.pool, settings, svc.tokens)
         await engine.start()

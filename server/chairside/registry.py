@@ -1,7 +1,9 @@
 """The live dictations of this process, whatever their transport.
 
 One registry holds every WebSocket connection and WebRTC peer that carries
-(or is about to carry) a session: it enforces ``CHAIRSIDE_MAX_SESSIONS``,
+(or is about to carry) a session, admitted once its ``start`` is
+authenticated (:meth:`SessionRegistry.admit`): it enforces
+``CHAIRSIDE_MAX_SESSIONS`` and the caps per dentist and per practice,
 finds the connection of a session resumed elsewhere (take-over) and
 releases them all when the server stops.
 """
@@ -32,23 +34,35 @@ class Live(Protocol):
 
 
 class SessionRegistry:
-    def __init__(self, max_sessions: int) -> None:
+    def __init__(self, max_sessions: int, per_user: int = 0, per_practice: int = 0) -> None:
         self.max_sessions = max_sessions
+        self.per_user, self.per_practice = per_user, per_practice
         self._live: set[Live] = set()
+        self._owners: dict[int, tuple[str, str]] = {}  # id(connection) → (user, practice) of what was admitted
 
     def __len__(self) -> int:
         return len(self._live)
 
-    @property
-    def full(self) -> bool:
-        return len(self._live) >= self.max_sessions
-
-    def add(self, connection: Live) -> None:
-        """Count a connection in (the transport checked :attr:`full` first)."""
+    def admit(self, connection: Live, user_id: str, clinic_id: str) -> str | None:
+        """Take a slot for the authenticated ``start`` of this dentist (no
+        await: two starts cannot both take the last slot); why not, when
+        refused: ``server`` (full), ``practice`` or ``user`` (their cap)."""
+        if connection in self._live:
+            return None
+        owners = [self._owners[id(c)] for c in self._live if id(c) in self._owners]
+        if self.per_user and sum(user == user_id for user, _ in owners) >= self.per_user:
+            return "user"  # said first: the dentist can do something about it
+        if self.per_practice and sum(clinic == clinic_id for _, clinic in owners) >= self.per_practice:
+            return "practice"
+        if len(self._live) >= self.max_sessions:
+            return "server"
         self._live.add(connection)
+        self._owners[id(connection)] = (user_id, clinic_id)
+        return None
 
     def discard(self, connection: Live) -> None:
         self._live.discard(connection)
+        self._owners.pop(id(connection), None)
 
     async def take_over(self, session_id: str, keep: Live | None = None) -> None:
         """A session resumed while its old connection is still open here (the

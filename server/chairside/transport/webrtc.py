@@ -78,10 +78,7 @@ async def webrtc_offer(request: Request, who: Principal) -> Response:
         return error_response(400, "invalid_request", message if not isinstance(exc, json.JSONDecodeError) else "the body is not JSON")
     if not all(f"\nm={kind} " in "\n" + sdp for kind in ("audio", "application")):
         return error_response(400, "invalid_offer", "the offer needs an audio track and a data channel named \"events\"")
-    if state.sessions.full:
-        return error_response(503, "server_busy", f"the server already runs {state.settings.max_sessions} sessions; retry later")
-    peer = Peer(state)
-    state.sessions.add(peer)  # its slot is taken while the session opens
+    peer = Peer(state)  # its slot is taken once the start is authenticated, while the session opens (open_session)
     try:
         session = await open_session(state, start, bearer(request.headers), connection=peer)
     except Refused as exc:

@@ -51,12 +51,7 @@ async def stream_endpoint(websocket: WebSocket) -> None:
     state = services(websocket)
     settings = state.settings
     await websocket.accept()
-    if state.sessions.full:
-        await _send(websocket, ev.Error(code="server_busy", message=f"the server already runs {settings.max_sessions} sessions; retry later", fatal=True))
-        await websocket.close(CLOSE_TRY_LATER)
-        return
-    connection = _Connection(websocket)
-    state.sessions.add(connection)
+    connection = _Connection(websocket)  # a session slot only once its start is authenticated (opening.open_session)
     try:
         await connection.run()
     finally:
@@ -100,10 +95,16 @@ class _Connection:
         return self.session.id[:8] if self.session else "-"
 
     async def _receive_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.start_timeout_s  # to send an authenticated start, whatever else comes
         while True:
+            waiting = self.session is None
+            timeout = max(0.0, deadline - loop.time()) if waiting else self.settings.idle_timeout_s
             try:
-                message = await asyncio.wait_for(self.ws.receive(), timeout=self.settings.idle_timeout_s)
+                message = await asyncio.wait_for(self.ws.receive(), timeout=timeout)
             except asyncio.TimeoutError:
+                if waiting:
+                    raise _Fatal("start_timeout", f"no start within {self.settings.start_timeout_s:g} s of connecting", CLOSE_POLICY) from None
                 raise _Fatal("idle_timeout", f"nothing received for {self.settings.idle_timeout_s:g} s", CLOSE_POLICY) from None
             if message["type"] == "websocket.disconnect":
                 raise WebSocketDisconnect(message.get("code", 1000))
@@ -180,7 +181,7 @@ class _Connection:
         try:
             return await open_session(self.state, start, start.token or bearer(self.ws.headers), connection=self)
         except Refused as exc:
-            raise _Fatal(exc.code, exc.message, close_code(exc.status)) from None
+            raise _Fatal(exc.code, exc.message, CLOSE_TRY_LATER if exc.code == "server_busy" else close_code(exc.status)) from None
 
     async def taken_over(self) -> None:
         """Its session was resumed on another connection."""
