@@ -29,6 +29,10 @@ class Live(Protocol):
     async def taken_over(self) -> None:
         """Its session was resumed on another connection: close this one."""
 
+    async def finish(self) -> None:
+        """The server is stopping: end the utterance being spoken, send every
+        final and ``closed`` (reason ``shutdown``), then close (resumable)."""
+
     async def release(self) -> None:
         """The server is stopping: let go of the session and the connection."""
 
@@ -73,6 +77,20 @@ class SessionRegistry:
                 await other.session.close()
                 with contextlib.suppress(Exception):
                     await other.taken_over()
+
+    async def finish_all(self, timeout_s: float) -> None:
+        """The server is stopping (SIGTERM): every session finishes what was
+        said, within ``timeout_s``; what is left then is abandoned (resumable)."""
+        live = list(self._live)
+        if not live:
+            return
+        log.info("shutdown: finishing %d session(s)", len(live))
+        done, pending = await asyncio.wait([asyncio.create_task(c.finish()) for c in live], timeout=timeout_s)
+        for task in done:
+            if task.exception() is not None:
+                log.warning("shutdown: a session could not finish (%s)", type(task.exception()).__name__)
+        if pending:
+            log.warning("shutdown: %d session(s) not finished within %g s", len(pending), timeout_s)
 
     async def release_all(self) -> None:
         await asyncio.gather(*(c.release() for c in list(self._live)), return_exceptions=True)

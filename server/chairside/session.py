@@ -98,6 +98,7 @@ class Session:
         self._subscribers: list[Callable[[ev.SessionEvent], None]] = [self._to_client]
         self._journal_opened = False
         self._journal_ended = False
+        self._stopping: asyncio.Task | None = None  # the one stop (the client's, a limit's or the server's shutdown)
         self._document_jobs: asyncio.Queue[tuple[int | None, DocumentAsked] | None] = asyncio.Queue()
         self._document_worker: asyncio.Task | None = None
         # A long silence closes the line being dictated (stream time, so that
@@ -145,7 +146,10 @@ class Session:
     # -- in ----------------------------------------------------------------------
 
     def feed(self, samples: np.ndarray) -> None:
-        """16 kHz mono float32 audio; SessionLimit past the maximum duration."""
+        """16 kHz mono float32 audio; SessionLimit past the maximum duration.
+        Audio that comes once the session is stopping is not heard."""
+        if self._stopping is not None:
+            return
         self.listener.feed(samples)
         self._close_line_after_silence()
 
@@ -225,8 +229,18 @@ class Session:
 
     # -- end -------------------------------------------------------------------
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopping is not None
+
     async def stop(self, reason: str = "stop") -> None:
-        """Flush: end the open utterance, wait for every final, send ``closed``."""
+        """Flush: end the open utterance, wait for every final, send ``closed``
+        (once: a second caller waits for the first stop)."""
+        if self._stopping is None:
+            self._stopping = asyncio.create_task(self._stop(reason), name=f"stop-{self.id[:8]}")
+        await asyncio.shield(self._stopping)
+
+    async def _stop(self, reason: str) -> None:
         self.listener.finish()
         await self.listener.drained()
         if self._document_worker is not None:  # documents asked for before the stop are delivered

@@ -227,6 +227,21 @@ class Peer:
         """Its session was resumed on another connection."""
         await self.release()
 
+    async def finish(self) -> None:
+        """SIGTERM: the utterance being spoken ends, its finals and ``closed``
+        (reason ``shutdown``) go out on the channel, then the peer is released."""
+        if self.session is None or self._released:
+            return
+        if not self.session.stopping:
+            with contextlib.suppress(SessionLimit):
+                self.session.feed(self.resampler.flush())
+        await self.session.stop(reason="shutdown")
+        for _ in range(50):  # the sender releases the peer once `closed` has left
+            if self._released:
+                return
+            await asyncio.sleep(0.05)
+        await self.release()
+
     async def release(self) -> None:
         """Close everything, once: the session (abandoned if not stopped), the
         peer connection, the tasks."""

@@ -30,6 +30,7 @@ CLOSE_POLICY = 1008  # session too long, idle client
 CLOSE_TOO_BIG = 1009  # oversized frame
 CLOSE_INTERNAL = 1011  # recognition failed
 CLOSE_TRY_LATER = 1013  # server busy
+CLOSE_RESTART = 1012  # the server is stopping: the session can be resumed on it (or another replica)
 # Application close codes (4000-4999): 4000 + the HTTP status of the refusal
 # (4401 no valid token, 4403 a role that may not, 4404 not in the caller's practice).
 CLOSE_GONE = 4410  # the session's patient was erased meanwhile
@@ -173,7 +174,7 @@ class _Connection:
 
     def _flush(self) -> None:
         """The audio still in the resampler's filter, before a stop."""
-        if self.session is not None and self.resampler is not None:
+        if self.session is not None and self.resampler is not None and not self.session.stopping:
             with contextlib.suppress(SessionLimit):
                 self.session.feed(self.resampler.flush())
 
@@ -191,6 +192,18 @@ class _Connection:
     async def release(self) -> None:
         """The server is stopping: uvicorn closes the socket itself, and the
         session is released when the receive loop ends (``run``)."""
+
+    async def finish(self) -> None:
+        """SIGTERM: the utterance being spoken ends, its finals and ``closed``
+        (reason ``shutdown``) are sent, then the socket closes with 1012."""
+        if self.session is None:
+            return
+        self._flush()
+        await self.session.stop(reason="shutdown")
+        await self._drain()
+        self.close_code = CLOSE_RESTART
+        with contextlib.suppress(Exception):
+            await self.ws.close(CLOSE_RESTART, "the server is restarting: resume the session")
 
     async def _error(self, code: str, message: str) -> None:
         """A non-fatal error, in order with the session's other events."""
