@@ -55,6 +55,8 @@ class Principal:
     clinic_id: str
     role: str
     must_change_password: bool = False  # logged in with a temporary password
+    issued_at: int = 0  # the token's iat and exp (seconds since the epoch)
+    expires_at: int = 0
 
     @property
     def actor(self) -> dict:
@@ -120,7 +122,7 @@ class Tokens:
             raise AuthError(401, "invalid_token", "the token is not valid") from None
         if claims.get("role") not in ANYONE or not isinstance(claims.get("clinic"), str):
             raise AuthError(401, "invalid_token", "the token is not valid")
-        who = Principal(claims["sub"], claims["clinic"], claims["role"], claims.get("pwc") is True)
+        who = Principal(claims["sub"], claims["clinic"], claims["role"], claims.get("pwc") is True, claims["iat"], claims["exp"])
         if who.must_change_password and not during_password_change:
             raise AuthError(403, "password_change_required",
                             "change the temporary password first (POST /v1/auth/password), then log in again")

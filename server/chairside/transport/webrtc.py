@@ -30,9 +30,10 @@ from starlette.responses import JSONResponse, Response
 from .. import events as ev
 from ..audio import SAMPLE_RATE
 from ..audio.pcm import Resampler
-from ..auth import DICTATE, PRIVATE, Principal, authorized, bearer, error_response
+from ..auth import DICTATE, PRIVATE, AuthError, Principal, authorized, bearer, error_response
 from ..services import Services, services
 from ..session import Session, SessionLimit
+from .guard import TokenGuard
 from .opening import Refused, open_session
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ async def webrtc_offer(request: Request, who: Principal) -> Response:
         log.exception("webrtc: opening a session failed")
         await peer.release()
         return error_response(500, "internal_error", "the server failed to open the session")
+    peer.guard = TokenGuard(state.tokens, state.database.pool, who, state.settings.token_check_s)
     try:
         answer = await peer.connect(session, RTCSessionDescription(sdp=sdp, type="offer"))
     except Exception as exc:  # aiortc's parsing of a malformed SDP raises many kinds
@@ -119,6 +121,7 @@ class Peer:
         self.channel = None
         self.resampler = Resampler()  # Opus frames (48 kHz, stereo or mono) → 16 kHz mono float32
         self._tasks: set[asyncio.Task] = set()
+        self.guard: TokenGuard | None = None  # the dentist's token, renewed on the channel, checked until the end
         self._released = False
         self._grace: asyncio.TimerHandle | None = None
 
@@ -131,6 +134,8 @@ class Peer:
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         self._spawn(self._send_events(), "events")
         self._spawn(self._until_connected(), "connect")
+        if self.guard is not None:
+            self._spawn(self._guarded(), "guard")
         log.info("webrtc %s: started (%s)", session.id[:8], session.language)
         return self.pc.localDescription
 
@@ -199,6 +204,12 @@ class Peer:
             self._spawn(self.session.preview(), "preview")
         elif isinstance(parsed, ev.Accept):
             self._spawn(self.session.accept(parsed.index), "accept")
+        elif isinstance(parsed, ev.TokenRenewal):
+            try:
+                if self.guard is not None:
+                    self.guard.renew(parsed.token)
+            except AuthError as exc:
+                self._send(ev.Error(code=exc.code, message=f"{exc.message}; the current token stays in use until it expires"))
         else:
             self._spawn(self._stop(), "stop")
 
@@ -206,6 +217,13 @@ class Peer:
         with contextlib.suppress(SessionLimit):
             self.session.feed(self.resampler.flush())
         await self.session.stop()  # its events, `closed` last, go out on the channel
+
+    async def _guarded(self) -> None:
+        """Release the peer when its token expires unrenewed or its user is disabled."""
+        assert self.guard is not None
+        refused = await self.guard.until_refused()
+        log.info("webrtc %s: closing (%s)", self.session.id[:8], refused.code)
+        self._send(ev.Error(code=refused.code, message=refused.message, fatal=True))  # sent, then the peer is released
 
     def _send(self, event: ev.ServerEvent) -> None:
         self.session.events.put_nowait(event)

@@ -16,10 +16,11 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from .. import events as ev
 from ..audio.pcm import PcmDecoder, PcmError, Resampler
-from ..auth import bearer
+from ..auth import AuthError, bearer
 from ..services import services
 from ..session import Session, SessionLimit
 from ..store.journal import SessionErased
+from .guard import TokenGuard
 from .opening import CLOSE_TAKEN_OVER, Refused, open_session
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ CLOSE_RESTART = 1012  # the server is stopping: the session can be resumed on it
 # Application close codes (4000-4999): 4000 + the HTTP status of the refusal
 # (4401 no valid token, 4403 a role that may not, 4404 not in the caller's practice).
 CLOSE_GONE = 4410  # the session's patient was erased meanwhile
+TOKEN_REFUSALS = ("token_expired", "invalid_token")  # the session's token expired unrenewed, or its user was disabled: 4401
 
 
 def close_code(status: int) -> int:
@@ -72,6 +74,8 @@ class _Connection:
         self.decoder: PcmDecoder | None = None  # the client's PCM ...
         self.resampler: Resampler | None = None  # ... to 16 kHz mono float32
         self.sender: asyncio.Task | None = None
+        self.guard: TokenGuard | None = None  # the caller's token, renewed in-band, checked until the end
+        self.guarding: asyncio.Task | None = None
         self.close_code = CLOSE_NORMAL
 
     async def run(self) -> None:
@@ -141,6 +145,9 @@ class _Connection:
                 await self._error("already_started", "this connection already has a session; 'start' ignored")
                 return False
             self.session = await self._open(message)
+            self.guard = TokenGuard(self.state.tokens, self.state.database.pool,
+                                    self.state.tokens.verify(message.token or bearer(self.ws.headers)), self.settings.token_check_s)
+            self.guarding = asyncio.create_task(self._guard(), name=f"guard-{self.session.id[:8]}")
             self.decoder = PcmDecoder(message.encoding, message.channels)
             self.resampler = Resampler(message.sample_rate)
             self.sender = asyncio.create_task(self._send_events(), name=f"send-{self.session.id[:8]}")
@@ -163,6 +170,15 @@ class _Connection:
                 await self._error("not_started", "send a 'start' message before 'accept'")
             else:
                 await self.session.accept(message.index)
+            return False
+        if isinstance(message, ev.TokenRenewal):
+            if self.guard is None:
+                await self._error("not_started", "send a 'start' message (with its token) first")
+            else:
+                try:
+                    self.guard.renew(message.token)
+                except AuthError as exc:
+                    await self._error(exc.code, f"{exc.message}; the current token stays in use until it expires")
             return False
         # Stop
         if self.session is None:
@@ -205,6 +221,13 @@ class _Connection:
         with contextlib.suppress(Exception):
             await self.ws.close(CLOSE_RESTART, "the server is restarting: resume the session")
 
+    async def _guard(self) -> None:
+        """Close the session when its token expires unrenewed or its user is disabled."""
+        assert self.guard is not None and self.session is not None
+        refused = await self.guard.until_refused()
+        log.info("stream %s: closing (%s)", self._sid, refused.code)
+        self.session.events.put_nowait(ev.Error(code=refused.code, message=refused.message, fatal=True))
+
     async def _error(self, code: str, message: str) -> None:
         """A non-fatal error, in order with the session's other events."""
         event = ev.Error(code=code, message=message)
@@ -218,8 +241,8 @@ class _Connection:
         assert self.session is not None
         while (event := await self.session.events.get()) is not None:
             await _send(self.ws, event)
-            if isinstance(event, ev.Error) and event.fatal and event.code in ("internal_error", "session_erased"):
-                self.close_code = CLOSE_INTERNAL if event.code == "internal_error" else CLOSE_GONE
+            if isinstance(event, ev.Error) and event.fatal and event.code in ("internal_error", "session_erased", *TOKEN_REFUSALS):
+                self.close_code = {"internal_error": CLOSE_INTERNAL, "session_erased": CLOSE_GONE}.get(event.code, close_code(401))
                 await self.ws.close(self.close_code)  # ends the receive loop too
                 return
 
@@ -244,6 +267,8 @@ class _Connection:
                 await self.session.stop(reason=fatal.error.code)
 
     async def _release(self) -> None:
+        if self.guarding is not None:
+            self.guarding.cancel()
         if self.session is not None:
             await self.session.close()
         await self._drain()
