@@ -235,3 +235,44 @@ def test_vanishing_clients_leak_nothing_and_do_not_disturb_others(server, corpus
     wait_no_sessions(server)
     assert server.process.poll() is None
     assert "Traceback" not in server.log()
+
+
+def test_a_flood_of_messages_is_rate_limited_and_the_session_goes_on(server):
+    """60 typed texts at once: a burst of 30 is taken, the rest are refused
+    (rate_limited, not fatal); the session then goes on as usual."""
+    async def scenario():
+        async with websockets.connect(server.ws) as ws:
+            assert (await start(ws, server.token))["type"] == "ready"
+            for i in range(60):
+                await ws.send(json.dumps({"type": "text", "text": f"Ligne {i}."}))
+            await asyncio.sleep(0.5)
+            await ws.send(json.dumps({"type": "text", "text": "Après la rafale."}))
+            await ws.send(json.dumps({"type": "stop"}))
+            return await recv_until(ws, "closed", timeout=30)
+
+    events = run(scenario())
+    finals = [e["text"] for e in events if e["type"] == "final"]
+    refused = [e for e in events if e["type"] == "error" and e["code"] == "rate_limited"]
+    assert 30 <= len(finals) - 1 <= 36 and len(refused) == 60 - (len(finals) - 1) and not any(e["fatal"] for e in refused)
+    assert finals[-1] == "Après la rafale." and events[-1]["reason"] == "stop"
+
+
+def test_a_client_that_reads_too_slowly_loses_partials_then_its_session():
+    """The bounds of a session's queue of events: partials are shed first;
+    past EVENTS_MAX the session ends with one fatal client_too_slow."""
+    from chairside import events as ev
+    from chairside import session as module
+
+    s = module.Session.__new__(module.Session)  # only the queue and its bookkeeping are exercised
+    s.id, s.events, s.partials_dropped, s._too_slow = "0" * 32, asyncio.Queue(), 0, False
+    final = ev.Final(utterance=1, text="x", words=[], start=0, end=1, language="fr")
+    partial = ev.Partial(utterance=1, stable="", unstable="x", audio_end=1.0)
+    for _ in range(module.PARTIALS_DROPPED_FROM):
+        s._to_client(final)
+    s._to_client(partial)
+    assert s.events.qsize() == module.PARTIALS_DROPPED_FROM and s.partials_dropped == 1
+    for _ in range(module.EVENTS_MAX):
+        s._to_client(final)
+    assert s.events.qsize() == module.EVENTS_MAX + 1 and s._too_slow
+    last = [s.events.get_nowait() for _ in range(s.events.qsize())][-1]
+    assert (last.type, last.code, last.fatal) == ("error", "client_too_slow", True)

@@ -160,7 +160,7 @@ def test_a_screen_that_reconnects_gets_exactly_what_it_missed(practice):
 
 @pytest.fixture(scope="module")
 def small_queues(tmp_path_factory):
-    server = start_server(tmp_path_factory.mktemp("small-queues"), screen_queue="16")
+    server = start_server(tmp_path_factory.mktemp("small-queues"), screen_queue="16", requests_per_s="1000")  # a flood of lines, on purpose
     yield create_practice(server)
     stop_server(server)
 

@@ -198,6 +198,8 @@ class Peer:
             return
         if isinstance(parsed, ev.Start):
             self._send(ev.Error(code="already_started", message="the offer started this session; 'start' ignored"))
+        elif isinstance(parsed, (ev.Text, ev.Preview, ev.Accept)) and not self.session.allow_request():
+            self._send(ev.Error(code="rate_limited", message=f"too many messages: '{parsed.type}' ignored"))
         elif isinstance(parsed, ev.Text):
             self._spawn(self.session.add_text(parsed.text), "text")
         elif isinstance(parsed, ev.Preview):

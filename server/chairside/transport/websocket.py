@@ -153,21 +153,15 @@ class _Connection:
             self.sender = asyncio.create_task(self._send_events(), name=f"send-{self.session.id[:8]}")
             log.info("stream %s: started (%s, %d Hz, %s, %d ch)", self._sid, message.language, message.sample_rate, message.encoding, message.channels)
             return False
-        if isinstance(message, ev.Text):
+        if isinstance(message, (ev.Text, ev.Preview, ev.Accept)):
             if self.session is None:
-                await self._error("not_started", "send a 'start' message before text; text ignored")
-            else:
+                await self._error("not_started", f"send a 'start' message before '{message.type}'; ignored")
+            elif not self.session.allow_request():
+                await self._error("rate_limited", f"too many messages: '{message.type}' ignored (at most {self.settings.requests_per_s:g} a second)")
+            elif isinstance(message, ev.Text):
                 await self.session.add_text(message.text)
-            return False
-        if isinstance(message, ev.Preview):
-            if self.session is None:
-                await self._error("not_started", "send a 'start' message before 'preview'")
-            else:
+            elif isinstance(message, ev.Preview):
                 await self.session.preview()
-            return False
-        if isinstance(message, ev.Accept):
-            if self.session is None:
-                await self._error("not_started", "send a 'start' message before 'accept'")
             else:
                 await self.session.accept(message.index)
             return False
@@ -241,8 +235,9 @@ class _Connection:
         assert self.session is not None
         while (event := await self.session.events.get()) is not None:
             await _send(self.ws, event)
-            if isinstance(event, ev.Error) and event.fatal and event.code in ("internal_error", "session_erased", *TOKEN_REFUSALS):
-                self.close_code = {"internal_error": CLOSE_INTERNAL, "session_erased": CLOSE_GONE}.get(event.code, close_code(401))
+            if isinstance(event, ev.Error) and event.fatal and event.code in ("internal_error", "session_erased", "client_too_slow", *TOKEN_REFUSALS):
+                self.close_code = {"internal_error": CLOSE_INTERNAL, "session_erased": CLOSE_GONE,
+                                   "client_too_slow": CLOSE_POLICY}.get(event.code, close_code(401))
                 await self.ws.close(self.close_code)  # ends the receive loop too
                 return
 
