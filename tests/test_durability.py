@@ -291,3 +291,23 @@ def test_sigterm_mid_utterance_keeps_the_utterance(tmp_path, corpus):
         assert ready["type"] == "ready" and ready["resumed"] and ready["utterances"] == max(f["utterance"] for f in finals)
     finally:
         stop_server(server)
+
+
+def test_the_embedded_postgresql_dying_stops_the_server(tmp_path):
+    """Kill the embedded PostgreSQL: /v1/health says 503, and the server
+    stops with exit code 3 instead of serving errors forever."""
+    import httpx
+
+    server = start_server(tmp_path, database_check_s="0.5")
+    try:
+        pgdata = str(tmp_path / "pgdata")
+        postmasters = [p for p in psutil.process_iter(["cmdline"]) if "-D" in (p.info["cmdline"] or []) and pgdata in p.info["cmdline"]]
+        assert postmasters
+        for p in postmasters:
+            p.kill()
+        health = httpx.get(server.http + "/v1/health", timeout=10)
+        assert health.status_code == 503 and health.json() == {"status": "unavailable", "reason": "database unreachable"}
+        assert server.process.wait(timeout=30) == 3
+        assert "the embedded PostgreSQL is gone" in server.log()
+    finally:
+        stop_server(server)

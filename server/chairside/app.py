@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import os
+import signal
 from typing import AsyncIterator
 
 from starlette.applications import Starlette
@@ -64,6 +67,32 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse(body, headers=PRIVATE)
 
 
+async def _watch_database(app: Starlette, database, every_s: float) -> None:
+    """PostgreSQL not answering is logged (and /v1/health says 503); the
+    embedded one not answering three checks in a row is dead: the server
+    stops with exit code 3 rather than serve errors forever (a supervisor
+    restarts it, and the embedded PostgreSQL with it)."""
+    failures = 0
+    while True:
+        await asyncio.sleep(every_s)
+        if await reachable(database.pool):
+            if failures:
+                log.warning("database: PostgreSQL answers again")
+            failures = 0
+            continue
+        failures += 1
+        log.error("database: PostgreSQL does not answer (%d time(s) in a row)", failures)
+        if database.embedded is not None and failures >= 3:
+            log.critical("database: the embedded PostgreSQL is gone; stopping the server (exit code 3)")
+            app.state.exit_code = 3
+            server = getattr(app.state, "server", None)
+            if server is not None:
+                server.should_exit = True
+            else:
+                os.kill(os.getpid(), signal.SIGTERM)
+            return
+
+
 async def _first_start(pool, settings: Settings, tokens: Tokens) -> None:
     """On an empty store, where to set up the first practice (printed: the
     log is where a person installing Chairside looks)."""
@@ -93,6 +122,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             journal=Journal(database.pool), tokens=await Tokens.load(database.pool, settings.token_ttl_s), rooms=rooms,
             sessions=SessionRegistry(settings.max_sessions, settings.max_sessions_per_user, settings.max_sessions_per_practice))
         await rooms.start()
+        watchdog = asyncio.create_task(_watch_database(app, database, settings.database_check_s), name="database-watchdog")
         await _first_start(database.pool, settings, svc.tokens)
         await engine.start()
         await documents.warm_up()  # fonts and templates: the first document is not slower
@@ -100,6 +130,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
+            watchdog.cancel()
             await svc.sessions.release_all()
             await engine.close()
             await rooms.close()

@@ -69,7 +69,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=10,
     ), app, settings.shutdown_grace_s)
     server.run()
-    return 0
+    return getattr(app.state, "exit_code", 0)  # 3: the embedded PostgreSQL died
 
 
 async def _database_problem(settings) -> str | None:

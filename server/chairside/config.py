@@ -70,6 +70,7 @@ class Settings:
     max_sessions: int = _setting(8, "Concurrent streaming sessions; more are refused with `server_busy`. A slot is taken only once the session's `start` is authenticated.")
     max_sessions_per_user: int = _setting(2, "Concurrent sessions of one dentist (a resumed session and the one it replaces count twice); more are refused with `too_many_sessions`.")
     max_sessions_per_practice: int = _setting(0, "Concurrent sessions of one practice on this server (0: only `max_sessions` bounds them); more are refused with `server_busy`.")
+    database_check_s: float = _setting(5.0, "How often the server checks that PostgreSQL answers; the embedded one not answering three times in a row stops the server (exit code 3) rather than serving errors.")
     requests_per_s: float = _setting(10.0, "Typed `text`, `preview` and `accept` messages a session may send a second (a burst of three seconds' worth first); more are refused with `rate_limited`.")
     shutdown_grace_s: float = _setting(8.0, "On SIGTERM, how long open sessions have to finish what was said (finals sent, `closed` with reason `shutdown`) before the server stops.")
     start_timeout_s: float = _setting(5.0, "A /v1/stream connection that has not sent an authenticated `start` within this time is closed (`start_timeout`).")

@@ -18,6 +18,7 @@ class GracefulServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, app: Starlette, grace_s: float) -> None:
         super().__init__(config)
         self.app, self.grace_s = app, grace_s
+        app.state.server = self  # the database watchdog stops it when the embedded PostgreSQL is gone
 
     async def shutdown(self, sockets=None) -> None:
         for listening in self.servers:  # no new connection meanwhile
