@@ -177,9 +177,15 @@ class Peer:
             self._spawn(self.release(), "release")
 
     async def _receive_audio(self, track) -> None:
+        idle_s = self.state.settings.idle_timeout_s
         try:
             while True:
-                frame = await track.recv()
+                try:  # a muted track still brings silent frames: no frame at all is a peer gone quiet
+                    frame = await asyncio.wait_for(track.recv(), timeout=idle_s)
+                except asyncio.TimeoutError:
+                    log.info("webrtc %s: no audio for %g s; releasing", self.session.id[:8], idle_s)
+                    self._send(ev.Error(code="idle_timeout", message=f"no audio received for {idle_s:g} s", fatal=True))
+                    return
                 self.session.feed(self.resampler.push_frame(frame))
         except MediaStreamError:
             pass  # the track ended
