@@ -5,7 +5,9 @@ and other sessions unaffected.  Runs against a server with small limits
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import time
 
 import pytest
@@ -276,3 +278,49 @@ def test_a_client_that_reads_too_slowly_loses_partials_then_its_session():
     assert s.events.qsize() == module.EVENTS_MAX + 1 and s._too_slow
     last = [s.events.get_nowait() for _ in range(s.events.qsize())][-1]
     assert (last.type, last.code, last.fatal) == ("error", "client_too_slow", True)
+
+
+HOSTILE = [  # what 50 clients throw at /v1/stream before any start (none of it is fatal but the last)
+    b"", bytes(641), os.urandom(4096), b"\xff\xfe\xfd", "{", "[]", "null", '"start"', "{}", '{"type": "nope"}',
+    '{"type": 42}', '{"type": "text"}', '{"type": "text", "text": ' + json.dumps("x" * 20000) + "}",
+    '{"type": "accept", "index": 99999999999999999999999}', '{"type": "accept", "index": -1}', '{"type": "preview"}',
+    '{"type": "stop"}', '{"type": "token", "token": ""}', '{"type": "token", "token": "eyJhbGciOiJub25lIn0.e30."}',
+    '{"type": "start", "sample_rate": 1e308, "token": 5}', "\u0000" * 100, '{"type": "text", "text": "\\ud800"}',
+]
+
+
+def test_hostile_clients_leave_the_server_up_and_a_real_session_intact(server, corpus):
+    """10 000 malformed or hostile messages from 50 clients (binary before
+    start, bad JSON, wrong types, huge numbers, lone surrogates, empty and
+    odd frames, a start with a bad token last) while a dentist dictates: the
+    dentist's finals are as good as alone, and the server is still up."""
+    rec = corpus["fr_picovoice-cheetah_test_fr.wav"]
+
+    async def hostile(i: int) -> int:
+        sent = 0
+        try:
+            async with websockets.connect(server.ws, max_size=None) as ws:
+                for n in range(199):
+                    await ws.send(HOSTILE[(i + n) % len(HOSTILE)])
+                    sent += 1
+                await ws.send(json.dumps({"type": "start", "token": f"forged-{i}", "sample_rate": 7}))
+                sent += 1
+                with contextlib.suppress(websockets.ConnectionClosed, asyncio.TimeoutError):
+                    while True:
+                        await asyncio.wait_for(ws.recv(), 10)
+        except websockets.ConnectionClosed:
+            pass
+        return sent
+
+    async def scenario():
+        good = asyncio.create_task(stream_file(server.ws, rec.path, token=server.token))
+        sent = await asyncio.gather(*(hostile(i) for i in range(50)))
+        return sum(sent), await good
+
+    before = len(server.log())
+    sent, result = run(scenario())
+    assert sent == 10_000
+    assert "Traceback" not in server.log()[before:] and "unexpected failure" not in server.log()[before:]
+    assert wer([rec.transcript], [result.text], "fr") <= 0.3, result.text
+    assert server.health() == {"status": "ok"} and server.process.poll() is None
+    wait_no_sessions(server)
