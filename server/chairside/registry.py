@@ -47,10 +47,11 @@ class SessionRegistry:
     def __len__(self) -> int:
         return len(self._live)
 
-    def admit(self, connection: Live, user_id: str, clinic_id: str) -> str | None:
+    def admit(self, connection: Live, user_id: str, clinic_id: str, busy: bool = False) -> str | None:
         """Take a slot for the authenticated ``start`` of this dentist (no
         await: two starts cannot both take the last slot); why not, when
-        refused: ``server`` (full), ``practice`` or ``user`` (their cap)."""
+        refused: ``server`` (full, or ``busy``: the recognizer is behind),
+        ``practice`` or ``user`` (their cap)."""
         if connection in self._live:
             return None
         owners = [self._owners[id(c)] for c in self._live if id(c) in self._owners]
@@ -58,7 +59,7 @@ class SessionRegistry:
             return "user"  # said first: the dentist can do something about it
         if self.per_practice and sum(clinic == clinic_id for _, clinic in owners) >= self.per_practice:
             return "practice"
-        if len(self._live) >= self.max_sessions:
+        if len(self._live) >= self.max_sessions or (busy and self._live):
             return "server"
         self._live.add(connection)
         self._owners[id(connection)] = (user_id, clinic_id)

@@ -39,7 +39,8 @@ async def open_session(state: Services, start: ev.Start, token: str | None, *, c
     if who.role not in DICTATE:
         raise Refused(403, "forbidden", "only a dentist dictates; assistants watch rooms (/v1/rooms/{room}/events)")
     if connection is not None:  # a slot only now, for an authenticated dentist
-        refused = state.sessions.admit(connection, who.user_id, who.clinic_id)
+        busy = 0 < state.settings.busy_final_wait_s < state.engine.final_wait_s()  # finals already wait: a new session would slow them
+        refused = state.sessions.admit(connection, who.user_id, who.clinic_id, busy)
         if refused == "user":
             raise Refused(429, "too_many_sessions",
                           f"you already have {state.settings.max_sessions_per_user} sessions open; stop one (or resume it) first")
