@@ -128,12 +128,14 @@ def main() -> int:
     parser.add_argument("--garbage", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=90.0)
     parser.add_argument("--together", action="store_true", help="every dentist speaks at the same moments")
+    parser.add_argument("--busy-final-wait-s", type=float, default=0.5, help="the server's setting (its default; 0: never busy)")
     parser.add_argument("--json", type=Path, help="write the report here")
     args = parser.parse_args()
 
     speech = [load_audio(r.path) for name, r in recordings().items()
               if r.language == "fr" and not name.startswith(("noise", "silence", "dental"))]
-    server = start_server(Path(tempfile.mkdtemp(prefix="bench-load-")), max_sessions_per_user=str(args.sessions))
+    server = start_server(Path(tempfile.mkdtemp(prefix="bench-load-")), max_sessions_per_user=str(args.sessions),
+                          busy_final_wait_s=str(args.busy_final_wait_s))
     report = {"sessions": args.sessions, "garbage": args.garbage, "seconds": args.seconds, "together": args.together,
               "refused": 0, "errors": [], "utterances": 0, "finals_lost": 0, "final_after_end": [], "partial_lag": [],
               "garbage_connections": 0}
