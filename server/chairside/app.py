@@ -17,6 +17,7 @@ from .auth import Tokens
 from .config import Settings
 from .documents.service import DocumentService
 from .http import api_routes
+from .http.common import server_busy
 from .logs import protect as protect_logs
 from .openapi import openapi
 from .rooms.hub import RoomHub
@@ -25,6 +26,7 @@ from .runtime import load_engine
 from .services import Services, services
 from .store.db import open_database
 from .store.documents import DocumentStore
+from .store import passwords
 from .store.journal import Journal
 from .transport.screens import room_events_endpoint
 from .transport.webrtc import ice_servers, webrtc_offer
@@ -77,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         protect_logs()  # no patient data in the logs, whatever the level
         ice_servers(settings.webrtc_ice_servers)  # a malformed value stops the start-up, with what is wrong
+        passwords.configure(settings.password_workers)  # argon2 in worker threads, off the event loop
         engine, vad, model_name = load_engine(settings)  # ModelError stops start-up with its message
         database = await open_database(settings)  # DatabaseError / MigrationError stop start-up with their message
         documents = DocumentService(DocumentStore(database.pool), settings.timezone)
@@ -110,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *web_routes(),  # last: the pages at /
         ],
         middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={passwords.PasswordsBusy: server_busy},
         lifespan=lifespan,
     )
     return app
