@@ -18,6 +18,7 @@ from .config import Settings
 from .documents.service import DocumentService
 from .http import api_routes
 from .http.common import server_busy
+from .http.limits import BodyLimit
 from .logs import protect as protect_logs
 from .openapi import openapi
 from .rooms.hub import RoomHub
@@ -112,7 +113,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *api_routes(),  # the REST API, the documents' routes last
             *web_routes(),  # last: the pages at /
         ],
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit)],  # bodies capped per route before they are read
         exception_handlers={passwords.PasswordsBusy: server_busy},
         lifespan=lifespan,
     )
