@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import select
 import socket
 import threading
+import time
 
 import httpx
 import pytest
+from conftest import PASSWORD, login
 from starlette.routing import Route
 
 from chairside.app import create_app
@@ -112,3 +115,83 @@ def test_every_route_with_a_body_has_its_cap():
     assert limit.limit("PATCH", "/v1/patients/0123456789abcdef0123456789abcdef") == 64 * 1024
     assert limit.limit("POST", "/v1/webrtc/offer") == 256 * 1024
     assert limit.limit("POST", "/v1/patients/0123/export") == limit.limit("POST", "/v1/auth/login") == DEFAULT_BODY_LIMIT
+
+
+# -- failed logins slow the next ones down ------------------------------------------
+
+def refused(response: httpx.Response, status: int, code: str) -> httpx.Response:
+    assert response.status_code == status, (response.request.url, response.text)
+    assert response.json() == {"error": {"code": code, "message": response.json()["error"]["message"]}}
+    return response
+
+
+def own_account(practice, role: str = "assistant") -> str:
+    """A user of the practice for one test only (its own failed-login count), with its password chosen."""
+    email = f"essai.{os.urandom(4).hex()}@cabinet-republique.fr"
+    created = httpx.post(practice.server.http + "/v1/users", headers=practice.headers("admin"), timeout=30, json={
+        "email": email, "name": "Camille Essai", "role": role, "password": PASSWORD, "temporary_password": False})
+    assert created.status_code == 201, created.text
+    return email
+
+
+def attempt(server, email: str, password: str, address: str | None = None) -> httpx.Response:
+    headers = {"X-Forwarded-For": address} if address else {}  # uvicorn trusts it from 127.0.0.1 (a local proxy)
+    return httpx.post(server.http + "/v1/auth/login", json={"email": email, "password": password}, headers=headers, timeout=30)
+
+
+def test_guessing_an_account_gets_429_and_its_right_password_waits_too(practice):
+    server, email = practice.server, own_account(practice)
+    for _ in range(5):  # five failures are free
+        refused(attempt(server, email, "not the password"), 401, "invalid_credentials")
+    waiting = refused(attempt(server, email.upper(), PASSWORD), 429, "too_many_attempts")  # the right one, unchecked
+    assert 1 <= int(waiting.headers["retry-after"]) <= 2  # 2 s after the 5th failure, 4 s after the 6th …
+    assert waiting.headers["cache-control"] == "private, no-store"
+    assert login(server.http, practice.emails["assistant"], PASSWORD)  # another account, the same address: unaffected
+    time.sleep(int(waiting.headers["retry-after"]) + 0.1)
+    assert attempt(server, email, PASSWORD).status_code == 200  # the wait is over: checked, and the count starts again
+    refused(attempt(server, email, "not the password"), 401, "invalid_credentials")
+    assert attempt(server, email, PASSWORD).status_code == 200
+    log = server.log()
+    assert "login throttled: account " in log and " from 127.0.0.1, retry in " in log
+    assert email not in log and email.split("@")[0] not in log  # the e-mail is logged as a keyed hash
+
+
+def test_an_address_that_fails_too_often_waits_and_health_answers_meanwhile(practice):
+    """16 concurrent failed logins of unknown e-mails from one address (16
+    argon2 checks queued) while /v1/health is asked: it answers throughout;
+    4 more make the address's 20 failures: then it waits, even for a real
+    account's right password, while that account logs in from elsewhere."""
+    server, address = practice.server, f"203.0.113.{os.getpid() % 250 + 1}"
+
+    async def storm() -> tuple[list[int], int]:
+        async with httpx.AsyncClient(base_url=server.http, timeout=60) as client:
+            async def one(i: int) -> int:
+                answer = await client.post("/v1/auth/login", headers={"X-Forwarded-For": address},
+                                           json={"email": f"inconnu.{i}.{os.urandom(2).hex()}@example.fr", "password": "guess"})
+                return answer.status_code
+
+            logins = asyncio.gather(*(one(i) for i in range(16)))
+            healths = 0
+            while not logins.done():
+                assert (await client.get("/v1/health", timeout=10)).json()["status"] == "ok"
+                healths += 1
+                await asyncio.sleep(0.02)
+            return await logins, healths
+
+    statuses, healths = asyncio.run(storm())
+    assert statuses == [401] * 16 and healths >= 2
+    for i in range(4):
+        refused(attempt(server, f"inconnu.{i}@example.fr", "guess", address), 401, "invalid_credentials")
+    email = practice.emails["assistant"]
+    refused(attempt(server, email, PASSWORD, address), 429, "too_many_attempts")
+    assert attempt(server, email, PASSWORD, "198.51.100.7").status_code == 200
+    assert f"from {address}, retry in" in server.log()
+
+
+def test_the_back_off_doubles_from_2_s_to_15_minutes():
+    from chairside.throttle import backoff_s, retry_after
+
+    assert [backoff_s(n, free=5) for n in range(1, 10)] == [0, 0, 0, 0, 2, 4, 8, 16, 32]
+    assert backoff_s(14, free=5) == backoff_s(1000, free=5) == 900  # 2^10 s would be over 15 minutes
+    assert [backoff_s(n, free=20) for n in (19, 20, 21)] == [0, 2, 4]
+    assert (retry_after(0.01), retry_after(1.0), retry_after(1.2)) == ("1", "1", "2")

@@ -29,6 +29,7 @@ from .store.db import open_database
 from .store.documents import DocumentStore
 from .store import passwords
 from .store.journal import Journal
+from .throttle import LoginThrottle
 from .transport.screens import room_events_endpoint
 from .transport.webrtc import ice_servers, webrtc_offer
 from .transport.websocket import stream_endpoint
@@ -85,10 +86,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         database = await open_database(settings)  # DatabaseError / MigrationError stop start-up with their message
         documents = DocumentService(DocumentStore(database.pool), settings.timezone)
         rooms = RoomHub(database.pool, settings.screen_queue)
+        tokens = await Tokens.load(database.pool, settings.token_ttl_s)
         app.state.services = svc = Services(
             settings=settings, database=database, engine=engine, vad=vad, model_name=model_name, documents=documents,
-            journal=Journal(database.pool), tokens=await Tokens.load(database.pool, settings.token_ttl_s), rooms=rooms,
-            sessions=SessionRegistry(settings.max_sessions))
+            journal=Journal(database.pool), tokens=tokens, rooms=rooms, sessions=SessionRegistry(settings.max_sessions),
+            logins=LoginThrottle(database.pool, settings, tokens.pseudonym))
         await rooms.start()
         await _first_start(database.pool, settings, svc.tokens)
         await engine.start()

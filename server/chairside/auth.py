@@ -105,6 +105,13 @@ class Tokens:
         code = base64.b32encode(digest).decode("ascii")[:8]
         return f"{code[:4]}-{code[4:]}"
 
+    def pseudonym(self, kind: str, value: str) -> str:
+        """A keyed hash (HMAC-SHA256 with the signing key, 16 hex digits) of
+        personal data that logs and the login throttle name without saying
+        it (an e-mail, an address): the same on every replica, not
+        reversible by trying likely e-mails without the key."""
+        return hmac.new(self._secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:16]
+
     def verify(self, token: str | None, *, during_password_change: bool = False) -> Principal:
         """The caller of a valid token.  A token of an account that must change
         its temporary password is refused (403 ``password_change_required``)

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from ..auth import ANYONE, PRIVATE, Principal, authorized, error_response
 from ..services import services
 from ..store import accounts
+from ..throttle import TooManyAttempts, retry_after
 from .common import BadRequest, body, handles_bad_input, ok
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,9 @@ async def login(request: Request) -> Response:
       200: {description: 'The token: send it as "Authorization: Bearer <token>"', content: {application/json: {schema: {$ref: '#/components/schemas/Token'}}}}
       400: {description: Not a JSON object with email and password}
       401: {description: Wrong e-mail or password (the same answer for both)}
+      413: {description: A body over 16 KiB (not read)}
+      429: {description: 'Too many failed logins for this account or from this address: wait Retry-After seconds (the password is not checked meanwhile)'}
+      503: {description: 'Too many logins being checked at once: retry after Retry-After seconds'}
     """
     try:
         data = await body(request)
@@ -38,11 +42,26 @@ async def login(request: Request) -> Response:
     email, password = data.get("email"), data.get("password")
     if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
         return error_response(400, "invalid_request", "send {\"email\": …, \"password\": …}")
-    user = await accounts.authenticate(services(request).pool, email, password)
-    if user is None:
-        log.info("login refused")
-        return error_response(401, "invalid_credentials", "wrong e-mail or password")
+    svc = services(request)
+    address = request.client.host if request.client else "unknown"
+    keys = svc.logins.keys(email, address)
+    try:
+        async with svc.logins.turn(keys):
+            user = await accounts.authenticate(svc.pool, email, password)  # PasswordsBusy: 503, nothing counted
+            if user is None:
+                failures = await svc.logins.failed(keys)
+                log.info("login refused: account %s from %s (%d in a row)", keys.account_tag, address, failures)
+                return error_response(401, "invalid_credentials", "wrong e-mail or password")
+            await svc.logins.succeeded(keys)
+    except TooManyAttempts as exc:
+        log.warning("login throttled: account %s from %s, retry in %s s", keys.account_tag, address, retry_after(exc.wait_s))
+        return too_many_attempts(exc)
     return ok(_token(request, user.id, user.clinic_id, user.role, user.name, user.must_change_password))
+
+
+def too_many_attempts(exc: TooManyAttempts) -> Response:
+    return error_response(429, "too_many_attempts", "too many failed attempts: wait before trying again",
+                          {"Retry-After": retry_after(exc.wait_s)})
 
 
 def _token(request: Request, user_id: str, clinic_id: str, role: str, name: str, must_change_password: bool) -> dict:
@@ -82,6 +101,7 @@ async def change_password(request: Request, who: Principal) -> Response:
       204: {description: Changed}
       400: {description: 'A new password under 12 characters, or the same as the current one'}
       403: {description: The current password is wrong}
+      429: {description: 'Too many wrong passwords (they count as failed logins of the account): wait Retry-After seconds'}
     """
     data = await body(request)
     current, new = data.get("current_password"), data.get("new_password")
@@ -89,8 +109,19 @@ async def change_password(request: Request, who: Principal) -> Response:
         raise BadRequest("send current_password and new_password")
     if current == new:
         raise BadRequest("the new password is the current one")
-    if not await accounts.change_password(services(request).pool, who.user_id, current, new):
-        return error_response(403, "wrong_password", "the current password is wrong")
+    svc = services(request)
+    me = await accounts.profile(svc.pool, who.user_id)
+    address = request.client.host if request.client else "unknown"
+    keys = svc.logins.keys(me["email"] if me else who.user_id, address)
+    try:
+        async with svc.logins.turn(keys):  # a stolen token is no way to guess the password faster than a login
+            if not await accounts.change_password(svc.pool, who.user_id, current, new):
+                await svc.logins.failed(keys)
+                log.info("password change refused: account %s from %s", keys.account_tag, address)
+                return error_response(403, "wrong_password", "the current password is wrong")
+            await svc.logins.succeeded(keys)
+    except TooManyAttempts as exc:
+        return too_many_attempts(exc)
     return Response(status_code=204, headers=PRIVATE)
 
 
