@@ -15,6 +15,7 @@ import threading
 import time
 
 import httpx
+import jwt
 import pytest
 from conftest import PASSWORD, login
 from starlette.routing import Route
@@ -195,3 +196,76 @@ def test_the_back_off_doubles_from_2_s_to_15_minutes():
     assert backoff_s(14, free=5) == backoff_s(1000, free=5) == 900  # 2^10 s would be over 15 minutes
     assert [backoff_s(n, free=20) for n in (19, 20, 21)] == [0, 2, 4]
     assert (retry_after(0.01), retry_after(1.0), retry_after(1.2)) == ("1", "1", "2")
+
+
+# -- logout, revocation, the session's end ------------------------------------------
+
+def bearer_of(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_logout_revokes_every_token_of_the_user(practice):
+    http, email = practice.server.http, own_account(practice)
+    here, elsewhere = login(http, email, PASSWORD), login(http, email, PASSWORD)  # two devices
+    assert httpx.get(http + "/v1/me", headers=bearer_of(here)).status_code == 200
+    assert httpx.post(http + "/v1/auth/logout", headers=bearer_of(here)).status_code == 204
+    refused(httpx.get(http + "/v1/me", headers=bearer_of(here)), 401, "token_revoked")
+    refused(httpx.post(http + "/v1/auth/refresh", headers=bearer_of(here)), 401, "token_revoked")
+    refused(httpx.post(http + "/v1/auth/refresh", headers=bearer_of(elsewhere)), 401, "token_revoked")
+    refused(httpx.get(http + "/v1/rooms", headers=bearer_of(elsewhere)), 401, "token_revoked")
+    again = login(http, email, PASSWORD)  # a new login is a new session
+    assert httpx.get(http + "/v1/rooms", headers=bearer_of(again)).status_code == 200
+    assert httpx.post(http + "/v1/auth/refresh", headers=bearer_of(again)).status_code == 200
+
+
+def test_a_password_change_revokes_the_tokens_issued_before(practice):
+    http, email = practice.server.http, own_account(practice)
+    token, other = login(http, email, PASSWORD), login(http, email, PASSWORD)
+    changed = httpx.post(http + "/v1/auth/password", headers=bearer_of(token), timeout=30,
+                         json={"current_password": PASSWORD, "new_password": "a brand new passphrase"})
+    assert changed.status_code == 204
+    refused(httpx.get(http + "/v1/me", headers=bearer_of(token)), 401, "token_revoked")
+    refused(httpx.post(http + "/v1/auth/refresh", headers=bearer_of(other)), 401, "token_revoked")
+    fresh = login(http, email, "a brand new passphrase")  # at once after the change: valid
+    assert httpx.get(http + "/v1/me", headers=bearer_of(fresh)).json()["email"] == email
+
+
+@pytest.fixture(scope="module")
+def signing_key(server) -> bytes:
+    """The server's token-signing key, read from its store."""
+    import asyncpg
+
+    from chairside.store.db import start_embedded
+
+    pg = start_embedded(server.data_dir)
+    try:
+        async def key() -> bytes:
+            conn = await asyncpg.connect(pg.get_uri())
+            try:
+                return bytes(await conn.fetchval("SELECT secret FROM server_keys WHERE name = 'access_tokens'"))
+            finally:
+                await conn.close()
+
+        return asyncio.run(key())
+    finally:
+        pg.cleanup()
+
+
+def test_a_refresh_keeps_the_login_time_and_the_session_ends_after_12_hours(practice, signing_key):
+    http = practice.server.http
+    answer = httpx.post(http + "/v1/auth/login", json={"email": practice.emails["assistant"], "password": PASSWORD}, timeout=30).json()
+    logged_in = jwt.decode(answer["token"], options={"verify_signature": False})
+    assert logged_in["auth_time"] == logged_in["iat"] and answer["expires_in"] == 900
+    fresh = httpx.post(http + "/v1/auth/refresh", headers=bearer_of(answer["token"])).json()
+    assert jwt.decode(fresh["token"], options={"verify_signature": False})["auth_time"] == logged_in["auth_time"]
+
+    me = practice.get("/v1/me", "assistant").json()
+    now = int(time.time())
+
+    def token(auth_time: int) -> str:  # as the server signs them, logged in at auth_time
+        return jwt.encode({"iss": "chairside", "sub": me["id"], "clinic": me["clinic"]["id"], "role": "assistant", "iat": now,
+                           "iat_ms": now * 1000, "exp": now + 900, "auth_time": auth_time}, signing_key, algorithm="HS256")
+
+    near_the_end = httpx.post(http + "/v1/auth/refresh", headers=bearer_of(token(now - 12 * 3600 + 60)))
+    assert near_the_end.status_code == 200 and 0 < near_the_end.json()["expires_in"] <= 60  # not beyond the session's end
+    refused(httpx.post(http + "/v1/auth/refresh", headers=bearer_of(token(now - 12 * 3600 - 1))), 401, "session_expired")

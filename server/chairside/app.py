@@ -86,7 +86,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         database = await open_database(settings)  # DatabaseError / MigrationError stop start-up with their message
         documents = DocumentService(DocumentStore(database.pool), settings.timezone)
         rooms = RoomHub(database.pool, settings.screen_queue)
-        tokens = await Tokens.load(database.pool, settings.token_ttl_s)
+        tokens = await Tokens.load(database.pool, settings.token_ttl_s, settings.session_max_s)
         app.state.services = svc = Services(
             settings=settings, database=database, engine=engine, vad=vad, model_name=model_name, documents=documents,
             journal=Journal(database.pool), tokens=tokens, rooms=rooms, sessions=SessionRegistry(settings.max_sessions),

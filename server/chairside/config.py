@@ -35,6 +35,7 @@ class Settings:
     data_dir: str = _setting("", "Where Chairside keeps its data; empty means the user's data directory (e.g. ~/.local/share/chairside).")
     database_url: str = _setting("", "PostgreSQL to use (postgresql://user:password@host/db); empty means DATABASE_URL, and if that is empty too, the embedded PostgreSQL under <data_dir>/pgdata.")
     token_ttl_s: int = _setting(900, "Lifetime of an access token (seconds); a client refreshes it before it ends (POST /v1/auth/refresh).")
+    session_max_s: int = _setting(12 * 3600, "Longest session (seconds): tokens are refreshed until this long after the login (the password given), then the user logs in again.")
     document_retention_years: int = _setting(20, "When a patient is erased, validated documents issued less than this many years ago are kept (legal records); 0 erases them too.")
     screen_queue: int = _setting(256, "Events queued for one room screen; a screen further behind gets a fresh snapshot instead.")
     webrtc_ice_servers: str = _setting("", "STUN/TURN servers for WebRTC, as JSON: [{\"urls\": \"turn:turn.example:3478\", \"username\": \"…\", \"credential\": \"…\"}]; empty: host candidates only (the practice's network; nothing asked of outside servers).")

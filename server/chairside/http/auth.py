@@ -1,14 +1,16 @@
-"""Logging in: a token for a password, a fresh token for a valid one, one's
+"""Logging in: a token for a password (failed ones throttled:
+:mod:`chairside.throttle`), a fresh token for a valid one, logging out, one's
 own password, who one is."""
 
 from __future__ import annotations
 
 import logging
+import time
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..auth import ANYONE, PRIVATE, Principal, authorized, error_response
+from ..auth import ANYONE, PRIVATE, AuthError, Principal, authorized, error_response, refusal
 from ..services import services
 from ..store import accounts
 from ..throttle import TooManyAttempts, retry_after
@@ -64,26 +66,42 @@ def too_many_attempts(exc: TooManyAttempts) -> Response:
                           {"Retry-After": retry_after(exc.wait_s)})
 
 
-def _token(request: Request, user_id: str, clinic_id: str, role: str, name: str, must_change_password: bool) -> dict:
-    tokens = services(request).tokens
-    return {"token": tokens.issue(user_id, clinic_id, role, must_change_password), "token_type": "Bearer",
-            "expires_in": int(tokens.ttl_s),
+def _token(request: Request, user_id: str, clinic_id: str, role: str, name: str, must_change_password: bool,
+           auth_time: int | None = None) -> dict:
+    token, expires_in = services(request).tokens.issue(user_id, clinic_id, role, must_change_password, auth_time)
+    return {"token": token, "token_type": "Bearer", "expires_in": expires_in,
             "user": {"id": user_id, "clinic_id": clinic_id, "role": role, "name": name, "must_change_password": must_change_password}}
 
 
 @authorized(*ANYONE, during_password_change=True)
 async def refresh(request: Request, who: Principal) -> Response:
     """
-    summary: A fresh token for a valid one, while the user is still active.
+    summary: A fresh token for a valid one, while the user is still active and until CHAIRSIDE_SESSION_MAX_S (12 h) after the login.
     tags: [auth]
     responses:
-      200: {description: A new token, content: {application/json: {schema: {$ref: '#/components/schemas/Token'}}}}
-      401: {description: 'No token, an invalid or expired one, or a disabled user'}
+      200: {description: 'A new token (it keeps the login time: expires_in is shorter near the session''s end)', content: {application/json: {schema: {$ref: '#/components/schemas/Token'}}}}
+      401: {description: 'No token, an invalid, expired or revoked one (token_revoked: a logout or a password change since), a disabled user, or a session older than CHAIRSIDE_SESSION_MAX_S (session_expired): log in again'}
     """
-    row = await accounts.active_user(services(request).pool, who.user_id, who.clinic_id)
+    svc = services(request)
+    if time.time() >= who.auth_time + svc.tokens.session_max_s:
+        return refusal(AuthError(401, "session_expired", "the session has reached its longest duration: log in again"))
+    row = await accounts.active_user(svc.pool, who.user_id, who.clinic_id)
     if row is None:
         return error_response(401, "invalid_token", "this user can no longer log in")
-    return ok(_token(request, who.user_id, who.clinic_id, row["role"], row["name"], row["must_change_password"]))
+    return ok(_token(request, who.user_id, who.clinic_id, row["role"], row["name"], row["must_change_password"], who.auth_time))
+
+
+@authorized(*ANYONE, during_password_change=True)
+async def logout(request: Request, who: Principal) -> Response:
+    """
+    summary: Log out; the REST API refuses every token of the user issued until now (on every device), refresh included.
+    tags: [auth]
+    responses:
+      204: {description: Logged out}
+    """
+    await accounts.revoke_tokens(services(request).pool, who.user_id)
+    log.info("user %s logged out", who.user_id[:8])
+    return Response(status_code=204, headers=PRIVATE)
 
 
 @authorized(*ANYONE, during_password_change=True)
@@ -98,7 +116,7 @@ async def change_password(request: Request, who: Principal) -> Response:
         application/json:
           schema: {type: object, required: [current_password, new_password], properties: {current_password: {type: string}, new_password: {type: string, minLength: 12}}}
     responses:
-      204: {description: Changed}
+      204: {description: 'Changed; every token issued before is revoked (this one too): log in again with the new password'}
       400: {description: 'A new password under 12 characters, or the same as the current one'}
       403: {description: The current password is wrong}
       429: {description: 'Too many wrong passwords (they count as failed logins of the account): wait Retry-After seconds'}

@@ -166,8 +166,25 @@ async def change_password(pool: asyncpg.Pool, user_id: str, current: str, new: s
     if row is None or not await password_matches(row["password_hash"], current):
         return False
     new_hash = await hash_password(new)
-    await pool.execute("UPDATE users SET password_hash = $2, must_change_password = false WHERE id = $1", user_id, new_hash)
+    await pool.execute("UPDATE users SET password_hash = $2, must_change_password = false, tokens_valid_after = now()"
+                       " WHERE id = $1", user_id, new_hash)  # every token issued before is revoked
     return True
+
+
+async def revoke_tokens(pool: asyncpg.Pool, user_id: str) -> None:
+    """Refuse every token of the user issued until now (a logout)."""
+    await pool.execute("UPDATE users SET tokens_valid_after = now() WHERE id = $1", user_id)
+
+
+async def token_state(pool: asyncpg.Pool, user_id: str, clinic_id: str) -> tuple[bool, int | None] | None:
+    """Whether a user of this clinic may still use a token (not disabled),
+    and since when their tokens are valid (Unix milliseconds, None: any);
+    None when there is no such user.  One indexed read: it runs on every
+    authenticated request."""
+    row = await pool.fetchrow(
+        "SELECT disabled_at IS NULL AS active, ceil(extract(epoch FROM tokens_valid_after) * 1000)::bigint AS valid_after_ms"
+        " FROM users WHERE id = $1 AND clinic_id = $2", user_id, clinic_id)
+    return None if row is None else (row["active"], row["valid_after_ms"])
 
 
 async def active_user(pool: asyncpg.Pool, user_id: str, clinic_id: str) -> asyncpg.Record | None:
@@ -228,16 +245,19 @@ async def update_user(pool: asyncpg.Pool, clinic_id: str, user_id: str, changes:
         raise AccountError("disabled: must be true or false")
     await pool.execute(
         "UPDATE users SET name = $3, title = $4, rpps = $5, phone = $6, role = $7,"
-        " disabled_at = CASE WHEN $8::boolean IS NULL THEN disabled_at WHEN $8 THEN coalesce(disabled_at, now()) ELSE NULL END"
+        " disabled_at = CASE WHEN $8::boolean IS NULL THEN disabled_at WHEN $8 THEN coalesce(disabled_at, now()) ELSE NULL END,"
+        " tokens_valid_after = CASE WHEN $8 AND disabled_at IS NULL THEN now() ELSE tokens_valid_after END"  # disabling revokes
         " WHERE id = $1 AND clinic_id = $2",
         user_id, clinic_id, who.name, who.title, who.rpps or None, who.phone, role, disabled)
     return await user_of(pool, clinic_id, user_id)
 
 
 async def disable_user(pool: asyncpg.Pool, clinic_id: str, user_id: str) -> bool:
-    """Disable a user of this clinic (again is fine); False if there is no such user."""
+    """Disable a user of this clinic (again is fine), their tokens revoked; False if there is no such user."""
     done = await pool.fetchval(
-        "UPDATE users SET disabled_at = coalesce(disabled_at, now()) WHERE id = $1 AND clinic_id = $2 RETURNING id",
+        "UPDATE users SET disabled_at = coalesce(disabled_at, now()),"
+        " tokens_valid_after = CASE WHEN disabled_at IS NULL THEN now() ELSE tokens_valid_after END"
+        " WHERE id = $1 AND clinic_id = $2 RETURNING id",
         user_id, clinic_id)
     return done is not None
 
