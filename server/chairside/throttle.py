@@ -42,7 +42,7 @@ from .store import logins
 
 WINDOW_S = 15 * 60.0  # failures count together when they follow within this (after any wait)
 MAX_WAIT_S = 15 * 60.0  # the longest wait
-MAX_QUEUED = 4  # attempts on one account waiting for the one being checked, on a replica
+MAX_QUEUED = 16  # attempts on one account waiting for the one being checked, on a replica (beyond: 429 at once)
 
 
 def backoff_s(failures: int, free: int, cap: float = MAX_WAIT_S) -> float:
@@ -70,9 +70,9 @@ class Keys:
 
 
 class TooManyAttempts(Exception):
-    def __init__(self, wait_s: float) -> None:
-        super().__init__(f"retry in {wait_s:.0f} s")
-        self.wait_s = wait_s
+    def __init__(self, wait_s: float, message: str = "too many failed attempts: wait before trying again") -> None:
+        super().__init__(message)
+        self.wait_s, self.message = wait_s, message
 
 
 class LoginThrottle:
@@ -96,7 +96,7 @@ class LoginThrottle:
         while the account or the address must wait."""
         lock, users = self._queues.setdefault(keys.account, (asyncio.Lock(), [0]))
         if users[0] > MAX_QUEUED:
-            raise TooManyAttempts(1.0)
+            raise TooManyAttempts(1.0, "too many attempts at once for this account: retry in a moment")
         users[0] += 1
         try:
             async with lock:

@@ -62,8 +62,7 @@ async def login(request: Request) -> Response:
 
 
 def too_many_attempts(exc: TooManyAttempts) -> Response:
-    return error_response(429, "too_many_attempts", "too many failed attempts: wait before trying again",
-                          {"Retry-After": retry_after(exc.wait_s)})
+    return error_response(429, "too_many_attempts", exc.message, {"Retry-After": retry_after(exc.wait_s)})
 
 
 def _token(request: Request, user_id: str, clinic_id: str, role: str, name: str, must_change_password: bool,
