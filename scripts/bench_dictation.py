@@ -119,7 +119,7 @@ def main() -> int:
     import tempfile
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-dictation-"))
-    server = start_server(tmp)
+    server = start_server(tmp, requests_per_s=1000)  # typed commands one after another, as fast as answered: no rate limit
     practice = create_practice(server)
     try:
         spoken = [AUDIO / name for name in SPOKEN] * args.spoken_rounds

@@ -32,14 +32,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "server"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-import httpx  # noqa: E402
 import psutil  # noqa: E402
 import websockets  # noqa: E402
 
 from chairside.client import StreamResult, stream_file  # noqa: E402
 from chairside.evaluation import wer  # noqa: E402
 from chairside.text import word_key  # noqa: E402
-from conftest import recordings, start_server, stop_server  # noqa: E402
+from conftest import create_practice, recordings, start_server, stop_server  # noqa: E402
 
 DENTAL_VOCABULARY = [
     "ordonnance", "amoxicilline", "paracétamol", "ibuprofène", "clindamycine", "chlorhexidine", "comprimé",
@@ -152,16 +151,18 @@ def main() -> int:
     settings = Settings.from_env()
     corpus = recordings()
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
-    server = start_server(tmp)
-    room = httpx.get(server.http + "/v1/rooms", headers={"Authorization": f"Bearer {server.token}"}).json()[0]["id"] if args.room else None
+    server = start_server(tmp, max_sessions_per_user=max(8, args.streams))  # one dentist's token for every stream
+    practice = create_practice(server)
+    token = practice.tokens["dentist"]
+    room = practice.rooms[0] if args.room else None
     proc = psutil.Process(server.process.pid)
     report: dict = {"streams": args.streams, "room": args.room, "main_vocabulary": "none" if args.no_vocabulary else "default", "model": settings.model, "compute_type": settings.compute_type, "sets": {}}
     try:
         for lang in args.languages.split(","):
             files = [r for name, r in corpus.items() if r.language == lang and not name.startswith("dental")]
-            cpu0, busy0 = proc.cpu_times(), server.health()
-            results, wall = asyncio.run(run_set(server.ws, files, args.streams, [] if args.no_vocabulary else None, server.token, room))
-            cpu1, busy1 = proc.cpu_times(), server.health()
+            cpu0, busy0 = proc.cpu_times(), server.load()
+            results, wall = asyncio.run(run_set(server.ws, files, args.streams, [] if args.no_vocabulary else None, token, room))
+            cpu1, busy1 = proc.cpu_times(), server.load()
             audio = sum(r.audio_seconds for r in results)
             figures: dict[str, list[float]] = {}
             for r in results:
@@ -192,7 +193,7 @@ def main() -> int:
 
                 dental = [Recording(p, "fr", 0.0, refs[p.name]) for p in extra]
             for label, vocab in (("none", []), ("default", None), ("custom", DENTAL_VOCABULARY)):
-                results, _ = asyncio.run(run_set(server.ws, dental, args.streams, vocab, server.token))
+                results, _ = asyncio.run(run_set(server.ws, dental, args.streams, vocab, token))
                 report.setdefault("vocabulary", {})[label] = round(wer([d.transcript for d in dental], [r.text for r in results], "fr"), 4)
             report["vocabulary"]["files"] = len(dental)
         report["server_peak_rss_mb"] = round(_peak_rss_mb(server.process.pid), 1)

@@ -66,7 +66,12 @@ class ServerProcess:
         return f"ws://127.0.0.1:{self.port}/v1/stream"
 
     def health(self) -> dict:
+        """What anyone sees of /v1/health: {"status": "ok"}."""
         return httpx.get(self.http + "/v1/health", timeout=5).json()
+
+    def load(self) -> dict:
+        """/v1/health as an admin sees it: the server's load too."""
+        return httpx.get(self.http + "/v1/health", headers=bearer(self.admin_token), timeout=5).json()
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -75,11 +80,19 @@ class ServerProcess:
     def token(self) -> str:
         """A token of a dentist of a bare practice (no RPPS, no patient:
         enough to dictate, not to validate documents)."""
+        return self.new_token()
+
+    @functools.cached_property
+    def admin_token(self) -> str:
+        return self.new_token("admin")
+
+    def new_token(self, role: str = "dentist") -> str:
+        """A token of a new user of a new bare practice."""
         tag = os.urandom(3).hex()
         clinic = self.admin("create-clinic", f"Cabinet {tag}")
-        email = f"dentiste.{tag}@cabinet.fr"
-        self.admin("create-user", "--clinic", clinic, "--email", email, "--name", "Dr Sans RPPS", "--role", "dentist",
-                   "--password-stdin", password=PASSWORD)
+        email = f"{role}.{tag}@cabinet.fr"
+        self.admin("create-user", "--clinic", clinic, "--email", email, "--name", "Dr Sans RPPS" if role == "dentist" else "Admin",
+                   "--role", role, "--password-stdin", password=PASSWORD)
         return login(self.http, email, PASSWORD)
 
     def admin(self, *args: str, password: str | None = None) -> str:
@@ -158,6 +171,9 @@ def start_server(tmp: Path, **env_settings: str) -> ServerProcess:
     env = {**os.environ, "CHAIRSIDE_PORT": str(port), "CHAIRSIDE_HOST": "127.0.0.1",
            "CHAIRSIDE_DATA_DIR": str(tmp), "CHAIRSIDE_MODELS_DIR": str(Settings.from_env().models_path)}
     env.pop("DATABASE_URL", None)
+    # Tests and benchmarks stream several sessions with one dentist's token; the
+    # cap per dentist (2 by default) is tested on the strict server.
+    env_settings = {"max_sessions_per_user": "8", **env_settings}
     env.update({f"CHAIRSIDE_{k.upper()}": str(v) for k, v in env_settings.items()})
     log_path = tmp / f"server-{port}.log"
     process = subprocess.Popen(
@@ -205,7 +221,8 @@ def strict_server(tmp_path_factory) -> ServerProcess:
     """A server with small limits, to test them quickly."""
     srv = start_server(
         tmp_path_factory.mktemp("strict"),
-        idle_timeout_s="2", max_session_s="4", max_sessions="3", max_frame_bytes="65536",
+        idle_timeout_s="2", max_session_s="4", max_sessions="3", max_frame_bytes="65536", start_timeout_s="1.5",
+        max_sessions_per_user="2",
     )
     yield srv
     stop_server(srv)

@@ -290,3 +290,73 @@ def test_an_admin_changes_the_practice_a_user_and_a_room_and_a_user_their_profil
     httpx.patch(http + "/v1/practice", headers=admin, json={"phone": "04 78 00 00 01"})
     httpx.patch(http + "/v1/me", headers=practice.headers("dentist"), json={"phone": ""})
     httpx.patch(http + f"/v1/users/{assistant}", headers=admin, json={"phone": ""})
+
+
+def test_health_says_only_ok_to_anyone_and_the_load_to_an_admin(practice):
+    http = practice.server.http
+    assert httpx.get(http + "/v1/health").json() == {"status": "ok"}
+    assert httpx.get(http + "/v1/health", headers=practice.headers("dentist")).json() == {"status": "ok"}
+    load = httpx.get(http + "/v1/health", headers=practice.headers("admin")).json()
+    assert load["status"] == "ok" and {"sessions_active", "screens", "asr_queue", "model"} <= set(load)
+
+
+def test_open_connections_honour_their_tokens(tmp_path_factory):
+    """On a server whose tokens last 4 s: a dictation whose token is not
+    renewed is closed (token_expired, 4401); one that sends a fresh token
+    ({"type": "token"}) goes on; a screen whose user is disabled is closed
+    within seconds (invalid_token, 4401)."""
+    from conftest import start_server, stop_server
+
+    server = start_server(tmp_path_factory.mktemp("short-tokens"), token_ttl_s="4", token_check_s="0.5")
+    try:
+        practice = create_practice(server)
+        http = server.http
+        room = f"ws://127.0.0.1:{server.port}/v1/rooms/{practice.rooms[0]}/events"
+
+        async def dictation(renew: bool) -> tuple[list[dict], int, float]:
+            token = login(http, practice.emails["dentist"], PASSWORD)
+            started = time.monotonic()
+            events = []
+            async with websockets.connect(server.ws) as ws:
+                await ws.send(json.dumps({"type": "start", "token": token}))
+                if renew:
+                    await asyncio.sleep(2)
+                    fresh = httpx.post(http + "/v1/auth/refresh", headers=bearer(token)).json()["token"]
+                    await ws.send(json.dumps({"type": "token", "token": fresh}))
+                    await asyncio.sleep(3)  # past the first token's end
+                    await ws.send(json.dumps({"type": "text", "text": "Bonjour."}))
+                    await ws.send(json.dumps({"type": "stop"}))
+                try:
+                    async for message in ws:
+                        events.append(json.loads(message))
+                except websockets.ConnectionClosed:
+                    pass
+                return events, ws.close_code, time.monotonic() - started
+
+        async def screen_of_a_disabled_user() -> tuple[dict, int, float]:
+            token = login(http, practice.emails["assistant"], PASSWORD)
+            async with websockets.connect(room) as ws:
+                await ws.send(json.dumps({"type": "hello", "token": token}))
+                await asyncio.sleep(0.5)
+                assistant = practice.get("/v1/me", "assistant").json()["id"]
+                admin = bearer(login(http, practice.emails["admin"], PASSWORD))
+                assert httpx.delete(f"{http}/v1/users/{assistant}", headers=admin).status_code == 204
+                disabled = time.monotonic()
+                last = None
+                try:
+                    async for message in ws:
+                        last = json.loads(message)
+                except websockets.ConnectionClosed:
+                    pass
+                return last, ws.close_code, time.monotonic() - disabled
+
+        async def scenario():
+            return await asyncio.gather(dictation(False), dictation(True), screen_of_a_disabled_user())
+
+        (expired, code, lasted), (renewed, renewed_code, _), (last, screen_code, after) = asyncio.run(scenario())
+        assert expired[-1]["type"] == "error" and expired[-1]["code"] == "token_expired" and code == 4401 and 3 < lasted < 9
+        assert renewed[-1]["type"] == "closed" and renewed[-1]["reason"] == "stop" and renewed_code == 1000, renewed[-3:]
+        assert any(e["type"] == "final" and e["text"] == "Bonjour." for e in renewed)
+        assert last["code"] == "invalid_token" and screen_code == 4401 and after < 2  # the token itself still had time
+    finally:
+        stop_server(server)

@@ -228,3 +228,86 @@ def test_resuming_a_session_still_open_takes_it_over(practice):
     assert resumed["resumed"] and resumed["session_id"] == ready["session_id"] and resumed["utterances"] == 1
     assert draft["change"] == {"op": "resume"} and draft["draft"]["kind"] == "prescription"
     assert old_close == 4409
+
+
+def test_sigterm_mid_utterance_keeps_the_utterance(tmp_path, corpus):
+    """SIGTERM while the dentist speaks: the utterance being spoken is
+    finished — its final is sent and journaled — then `closed` with reason
+    `shutdown` and close code 1012; the server exits cleanly, and the
+    session resumes on the restarted server with its utterances."""
+    server = start_server(tmp_path)
+    token = server.token
+    pcm = to_pcm(load_audio(corpus["dental_s1.wav"].path))
+    chunk = 3200  # 100 ms of 16-bit mono at 16 kHz
+
+    async def dictate_until_terminated() -> tuple[list[dict], int]:
+        events: list[dict] = []
+        async with websockets.connect(server.ws) as ws:
+            await ws.send(json.dumps({"type": "start", "token": token, "sample_rate": 16000}))
+            events.append(json.loads(await ws.recv()))
+            speaking: int | None = None
+
+            async def send() -> None:
+                for i in range(0, len(pcm), chunk):
+                    await ws.send(pcm[i:i + chunk])
+                    await asyncio.sleep(0.1)
+
+            sender = asyncio.create_task(send())
+            try:
+                async for message in ws:
+                    event = json.loads(message)
+                    events.append(event)
+                    if speaking is None and event["type"] == "partial" and event["utterance"] >= 2 and event["unstable"]:
+                        speaking = event["utterance"]  # mid-utterance: the server is told to stop
+                        server.process.send_signal(signal.SIGTERM)
+            except websockets.ConnectionClosed:
+                pass
+            finally:
+                sender.cancel()
+            return events, ws.close_code
+
+    try:
+        events, code = asyncio.run(dictate_until_terminated())
+        assert server.process.wait(timeout=30) in (0, -signal.SIGTERM), server.log()[-2000:]  # uvicorn re-raises the signal once done
+    finally:
+        stop_server(server)
+    assert "shutdown: finishing 1 session(s)" in server.log() and "not finished" not in server.log()
+    session_id = events[0]["session_id"]
+    speaking = next(e["utterance"] for e in events if e["type"] == "partial" and e["utterance"] >= 2 and e["unstable"])
+    finals = [e for e in events if e["type"] == "final" and e["end_of_utterance"]]
+    assert speaking in [f["utterance"] for f in finals], events  # the utterance being spoken was finished
+    assert events[-1]["type"] == "closed" and events[-1]["reason"] == "shutdown" and code == 1012, (events[-3:], code)
+
+    server = start_server(tmp_path)  # the server starts again on the same data
+    try:
+        async def resume() -> dict:
+            async with websockets.connect(server.ws) as ws:
+                await ws.send(json.dumps({"type": "start", "token": token, "resume": session_id}))
+                ready = json.loads(await ws.recv())
+                await ws.send(json.dumps({"type": "stop"}))
+                return ready
+
+        ready = asyncio.run(resume())
+        assert ready["type"] == "ready" and ready["resumed"] and ready["utterances"] == max(f["utterance"] for f in finals)
+    finally:
+        stop_server(server)
+
+
+def test_the_embedded_postgresql_dying_stops_the_server(tmp_path):
+    """Kill the embedded PostgreSQL: /v1/health says 503, and the server
+    stops with exit code 3 instead of serving errors forever."""
+    import httpx
+
+    server = start_server(tmp_path, database_check_s="0.5")
+    try:
+        pgdata = str(tmp_path / "pgdata")
+        postmasters = [p for p in psutil.process_iter(["cmdline"]) if "-D" in (p.info["cmdline"] or []) and pgdata in p.info["cmdline"]]
+        assert postmasters
+        for p in postmasters:
+            p.kill()
+        health = httpx.get(server.http + "/v1/health", timeout=10)
+        assert health.status_code == 503 and health.json() == {"status": "unavailable", "reason": "database unreachable"}
+        assert server.process.wait(timeout=30) == 3
+        assert "the embedded PostgreSQL is gone" in server.log()
+    finally:
+        stop_server(server)

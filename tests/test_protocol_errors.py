@@ -5,7 +5,9 @@ and other sessions unaffected.  Runs against a server with small limits
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import time
 
 import pytest
@@ -36,9 +38,9 @@ async def start(ws, token: str, **fields) -> dict:
 
 def wait_no_sessions(server, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
-    while server.health()["sessions_active"] and time.monotonic() < deadline:
+    while server.load()["sessions_active"] and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert server.health()["sessions_active"] == 0
+    assert server.load()["sessions_active"] == 0
 
 
 def run(coro):
@@ -159,21 +161,57 @@ def test_idle_client_is_closed(strict_server):
     run(scenario())
 
 
-def test_sessions_over_the_limit_are_refused(strict_server):
+def test_sessions_over_the_limits_are_refused_after_authentication(strict_server):
+    """A slot is taken by an authenticated start only: a dentist's third
+    session is refused (too_many_sessions, 4429), and past the server's
+    maximum of 3 another dentist's start gets server_busy (1013)."""
+    first, second, third = (strict_server.new_token() for _ in range(3))
+
+    async def refused(token: str) -> tuple[dict, int]:
+        async with websockets.connect(strict_server.ws) as extra:
+            error = await start(extra, token)
+            with pytest.raises(websockets.ConnectionClosed):
+                await recv_json(extra)
+        return error, extra.close_code
+
     async def scenario():
         held = [await websockets.connect(strict_server.ws) for _ in range(3)]
         try:
-            for ws in held:
-                await start(ws, strict_server.token)
-            async with websockets.connect(strict_server.ws) as extra:
-                error = await recv_json(extra)
-                assert error["code"] == "server_busy" and error["fatal"]
-                with pytest.raises(websockets.ConnectionClosed):
-                    await recv_json(extra)
-            assert extra.close_code == 1013
+            for ws, token in zip(held, (first, first, second)):
+                assert (await start(ws, token))["type"] == "ready"
+            error, code = await refused(first)
+            assert (error["code"], error["fatal"], code) == ("too_many_sessions", True, 4429)
+            error, code = await refused(third)
+            assert (error["code"], error["fatal"], code) == ("server_busy", True, 1013)
         finally:
             for ws in held:
                 await ws.close()
+
+    run(scenario())
+    wait_no_sessions(strict_server)
+
+
+def test_idle_sockets_take_no_slot_and_are_closed_without_a_start(strict_server):
+    """The attack of the issue: as many sockets as the server has slots,
+    sending nothing or garbage — a real dentist still starts at once; the
+    sockets are closed after start_timeout_s (1.5 s here)."""
+    async def scenario():
+        idle = [await websockets.connect(strict_server.ws) for _ in range(5)]
+        await idle[0].send(json.dumps({"type": "stop"}))  # what resets an idle timer does not reset this one
+        await idle[1].send(json.dumps({"type": "start", "token": "not a token"}))
+        async with websockets.connect(strict_server.ws) as real:
+            assert (await start(real, strict_server.token))["type"] == "ready"
+            await real.send(json.dumps({"type": "stop"}))
+            await recv_until(real, "closed")
+        started = time.monotonic()
+        codes = []
+        for ws in idle:
+            with pytest.raises(websockets.ConnectionClosed):
+                while True:
+                    await recv_json(ws, timeout=5)
+            codes.append(ws.close_code)
+        assert codes == [1008, 4401, 1008, 1008, 1008], codes  # the bad token at once, the others at their deadline
+        assert time.monotonic() - started < 3
 
     run(scenario())
     wait_no_sessions(strict_server)
@@ -199,3 +237,90 @@ def test_vanishing_clients_leak_nothing_and_do_not_disturb_others(server, corpus
     wait_no_sessions(server)
     assert server.process.poll() is None
     assert "Traceback" not in server.log()
+
+
+def test_a_flood_of_messages_is_rate_limited_and_the_session_goes_on(server):
+    """60 typed texts at once: a burst of 30 is taken, the rest are refused
+    (rate_limited, not fatal); the session then goes on as usual."""
+    async def scenario():
+        async with websockets.connect(server.ws) as ws:
+            assert (await start(ws, server.token))["type"] == "ready"
+            for i in range(60):
+                await ws.send(json.dumps({"type": "text", "text": f"Ligne {i}."}))
+            await asyncio.sleep(0.5)
+            await ws.send(json.dumps({"type": "text", "text": "Après la rafale."}))
+            await ws.send(json.dumps({"type": "stop"}))
+            return await recv_until(ws, "closed", timeout=30)
+
+    events = run(scenario())
+    finals = [e["text"] for e in events if e["type"] == "final"]
+    refused = [e for e in events if e["type"] == "error" and e["code"] == "rate_limited"]
+    assert 30 <= len(finals) - 1 <= 36 and len(refused) == 60 - (len(finals) - 1) and not any(e["fatal"] for e in refused)
+    assert finals[-1] == "Après la rafale." and events[-1]["reason"] == "stop"
+
+
+def test_a_client_that_reads_too_slowly_loses_partials_then_its_session():
+    """The bounds of a session's queue of events: partials are shed first;
+    past EVENTS_MAX the session ends with one fatal client_too_slow."""
+    from chairside import events as ev
+    from chairside import session as module
+
+    s = module.Session.__new__(module.Session)  # only the queue and its bookkeeping are exercised
+    s.id, s.events, s.partials_dropped, s._too_slow = "0" * 32, asyncio.Queue(), 0, False
+    final = ev.Final(utterance=1, text="x", words=[], start=0, end=1, language="fr")
+    partial = ev.Partial(utterance=1, stable="", unstable="x", audio_end=1.0)
+    for _ in range(module.PARTIALS_DROPPED_FROM):
+        s._to_client(final)
+    s._to_client(partial)
+    assert s.events.qsize() == module.PARTIALS_DROPPED_FROM and s.partials_dropped == 1
+    for _ in range(module.EVENTS_MAX):
+        s._to_client(final)
+    assert s.events.qsize() == module.EVENTS_MAX + 1 and s._too_slow
+    last = [s.events.get_nowait() for _ in range(s.events.qsize())][-1]
+    assert (last.type, last.code, last.fatal) == ("error", "client_too_slow", True)
+
+
+HOSTILE = [  # what 50 clients throw at /v1/stream before any start (none of it is fatal but the last)
+    b"", bytes(641), os.urandom(4096), b"\xff\xfe\xfd", "{", "[]", "null", '"start"', "{}", '{"type": "nope"}',
+    '{"type": 42}', '{"type": "text"}', '{"type": "text", "text": ' + json.dumps("x" * 20000) + "}",
+    '{"type": "accept", "index": 99999999999999999999999}', '{"type": "accept", "index": -1}', '{"type": "preview"}',
+    '{"type": "stop"}', '{"type": "token", "token": ""}', '{"type": "token", "token": "eyJhbGciOiJub25lIn0.e30."}',
+    '{"type": "start", "sample_rate": 1e308, "token": 5}', "\u0000" * 100, '{"type": "text", "text": "\\ud800"}',
+]
+
+
+def test_hostile_clients_leave_the_server_up_and_a_real_session_intact(server, corpus):
+    """10 000 malformed or hostile messages from 50 clients (binary before
+    start, bad JSON, wrong types, huge numbers, lone surrogates, empty and
+    odd frames, a start with a bad token last) while a dentist dictates: the
+    dentist's finals are as good as alone, and the server is still up."""
+    rec = corpus["fr_picovoice-cheetah_test_fr.wav"]
+
+    async def hostile(i: int) -> int:
+        sent = 0
+        try:
+            async with websockets.connect(server.ws, max_size=None) as ws:
+                for n in range(199):
+                    await ws.send(HOSTILE[(i + n) % len(HOSTILE)])
+                    sent += 1
+                await ws.send(json.dumps({"type": "start", "token": f"forged-{i}", "sample_rate": 7}))
+                sent += 1
+                with contextlib.suppress(websockets.ConnectionClosed, asyncio.TimeoutError):
+                    while True:
+                        await asyncio.wait_for(ws.recv(), 10)
+        except websockets.ConnectionClosed:
+            pass
+        return sent
+
+    async def scenario():
+        good = asyncio.create_task(stream_file(server.ws, rec.path, token=server.token))
+        sent = await asyncio.gather(*(hostile(i) for i in range(50)))
+        return sum(sent), await good
+
+    before = len(server.log())
+    sent, result = run(scenario())
+    assert sent == 10_000
+    assert "Traceback" not in server.log()[before:] and "unexpected failure" not in server.log()[before:]
+    assert wer([rec.transcript], [result.text], "fr") <= 0.3, result.text
+    assert server.health() == {"status": "ok"} and server.process.poll() is None
+    wait_no_sessions(server)

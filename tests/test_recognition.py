@@ -147,3 +147,24 @@ def test_a_short_word_said_alone_is_kept():
     collected, _ = asyncio.run(listen(audio, Settings.from_env(partial_interval_s=1000.0)))
     texts = [f.text for f in collected.finals if f.text]
     assert any(t.strip(" .").upper() == "ITT" for t in texts), texts
+
+
+def test_the_engine_knows_how_long_finals_wait(corpus):
+    """More finals asked at once than there are decoders: the later ones wait, and
+    final_wait_s says so (what admission reads to refuse new sessions)."""
+    from chairside.asr.engine import DecodeRequest
+
+    audio = load_audio(corpus["fr_picovoice-cheetah_test_fr.wav"].path)[: 16000 * 3]
+
+    async def run() -> tuple[float, float]:
+        engine, _, _ = load_engine(Settings.from_env())
+        await engine.start()
+        try:
+            idle = engine.final_wait_s()
+            await asyncio.gather(*(engine.decode(DecodeRequest(audio=audio, language="fr", priority=FINAL)) for _ in range(engine.workers + 2)))
+            return idle, engine.final_wait_s()
+        finally:
+            await engine.close()
+
+    idle, busy = asyncio.run(run())
+    assert idle == 0.0 and busy > 0.05, busy

@@ -160,7 +160,7 @@ def test_a_screen_that_reconnects_gets_exactly_what_it_missed(practice):
 
 @pytest.fixture(scope="module")
 def small_queues(tmp_path_factory):
-    server = start_server(tmp_path_factory.mktemp("small-queues"), screen_queue="16")
+    server = start_server(tmp_path_factory.mktemp("small-queues"), screen_queue="16", requests_per_s="1000")  # a flood of lines, on purpose
     yield create_practice(server)
     stop_server(server)
 
@@ -192,7 +192,7 @@ def test_a_stuck_screen_slows_nobody_and_gets_a_snapshot(small_queues):
             reading.append(await stuck.next())
         await healthy.close()
         await stuck.close()
-        return dentist, dictation_s, healthy, reading, practice.server.health()
+        return dentist, dictation_s, healthy, reading, practice.server.load()
 
     dentist, dictation_s, healthy, reading, health = asyncio.run(scenario())
     assert sum(e["type"] == "final" for e in dentist) == len(lines) + 1

@@ -69,3 +69,24 @@ def test_stop_flushes_an_open_utterance(corpus):
     assert kinds[0] == "Ready" and kinds[-1] == "Closed"
     final = next(e for e in events if isinstance(e, ev.Final))
     assert final.text and final.end == pytest.approx(3.2, abs=0.05)
+
+
+def test_admission_refuses_when_the_recognizer_is_behind():
+    """The registry's caps, and the load: while finals wait for the recognizer
+    a new session is refused (the open ones are served first), unless none is
+    open."""
+    from chairside.registry import SessionRegistry
+
+    class Conn:
+        session = None
+
+    registry = SessionRegistry(max_sessions=3, per_user=2, per_practice=0)
+    a, b, c, d = Conn(), Conn(), Conn(), Conn()
+    assert registry.admit(a, "u1", "p1", busy=True) is None  # nothing open: served, whatever the load
+    assert registry.admit(b, "u2", "p1", busy=True) == "server"
+    assert registry.admit(b, "u1", "p1") is None
+    assert registry.admit(c, "u1", "p1") == "user"
+    assert registry.admit(c, "u2", "p2") is None
+    assert registry.admit(d, "u3", "p3") == "server" and len(registry) == 3
+    registry.discard(a)
+    assert registry.admit(d, "u3", "p3") is None

@@ -109,13 +109,16 @@ async function logout() {
   location.replace("index.html");
 }
 
-// Tokens last 15 minutes: refresh them a minute before they end.
+// Tokens last 15 minutes: refresh them a minute before they end. An open
+// dictation or screen is told (the "chairside:token" event): it sends the
+// fresh token on its connection, which the server would close otherwise.
 function keepTokenFresh() {
   setInterval(async () => {
     const expires = Number(sessionStorage.getItem("chairside.expires") || 0);
     if (auth.token && expires - Date.now() < 60_000) {
       const fresh = await (await api("/v1/auth/refresh", { method: "POST" })).json();
       auth.save(fresh);
+      window.dispatchEvent(new CustomEvent("chairside:token"));
     }
   }, 20_000);
 }

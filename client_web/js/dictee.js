@@ -297,6 +297,8 @@ $("#edit-patient").addEventListener("click", async () => {
 $("#start").addEventListener("click", start);
 $("#stop").addEventListener("click", stop);
 $("#preview").addEventListener("click", () => state.transport && state.transport.send({ type: "preview" }));
+// the token was refreshed: the open dictation carries on with it (the server closes a connection whose token expired)
+window.addEventListener("chairside:token", () => state.transport && state.transport.send({ type: "token", token: auth.token }));
 $("#type-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const text = $("#type-text").value.trim();

@@ -16,8 +16,13 @@ async function showRooms() {
     el("div", { class: "card" }, el("div", { class: "room" }, room.name), el("div", { class: room.live ? "live" : "muted" }, room.live ? t("live") : t("free"))))));
 }
 
+let socket = null;  // the room's connection, told of a refreshed token
+window.addEventListener("chairside:token", () => {
+  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "token", token: auth.token }));
+});
+
 function connect() {
-  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/v1/rooms/${roomId}/events`);
+  const ws = socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/v1/rooms/${roomId}/events`);
   ws.onopen = () => ws.send(JSON.stringify({ type: "hello", token: auth.token, ...(view.lastSeq !== null ? { last_seq: view.lastSeq } : {}) }));
   ws.onmessage = (message) => {
     view.retry = 500;

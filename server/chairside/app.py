@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import os
+import signal
 from typing import AsyncIterator
 
 from starlette.applications import Starlette
@@ -13,7 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from . import __version__
-from .auth import Tokens
+from .auth import PRIVATE, AuthError, Tokens, bearer
 from .config import Settings
 from .documents.service import DocumentService
 from .http import api_routes
@@ -25,7 +28,7 @@ from .rooms.hub import RoomHub
 from .registry import SessionRegistry
 from .runtime import load_engine
 from .services import Services, services
-from .store.db import open_database
+from .store.db import open_database, reachable
 from .store.documents import DocumentStore
 from .store import passwords
 from .store.journal import Journal
@@ -40,16 +43,23 @@ log = logging.getLogger(__name__)
 
 async def health(request: Request) -> JSONResponse:
     """
-    summary: Liveness and load (no patient data, no token needed).
+    summary: 'Liveness: {"status": "ok"} (no token needed, nothing else said), or 503 when PostgreSQL does not answer. With an admin''s token, this server''s load too.'
     tags: [meta]
     security: []
     responses:
-      200: {description: The server is up}
+      200: {description: 'The server is up (with an admin''s token: version, model, sessions, screens, recognizer queue and busy time)'}
+      503: {description: PostgreSQL does not answer}
     """
     svc = services(request)
-    return JSONResponse(
-        {
-            "status": "ok",
+    if not await reachable(svc.database.pool):
+        return JSONResponse({"status": "unavailable", "reason": "database unreachable"}, status_code=503, headers=PRIVATE)
+    body: dict = {"status": "ok"}
+    try:
+        admin = svc.tokens.verify(bearer(request.headers)).role == "admin"
+    except AuthError:
+        admin = False
+    if admin:  # the load says how busy the practice is: not for anyone on the network
+        body.update({
             "version": __version__,
             "model": svc.model_name,
             "sessions_active": len(svc.sessions),
@@ -57,8 +67,34 @@ async def health(request: Request) -> JSONResponse:
             "asr_queue": svc.engine.queued,
             "asr_decodes": svc.engine.decodes,
             "asr_busy_s": round(svc.engine.busy_s, 3),
-        }
-    )
+        })
+    return JSONResponse(body, headers=PRIVATE)
+
+
+async def _watch_database(app: Starlette, database, every_s: float) -> None:
+    """PostgreSQL not answering is logged (and /v1/health says 503); the
+    embedded one not answering three checks in a row is dead: the server
+    stops with exit code 3 rather than serve errors forever (a supervisor
+    restarts it, and the embedded PostgreSQL with it)."""
+    failures = 0
+    while True:
+        await asyncio.sleep(every_s)
+        if await reachable(database.pool):
+            if failures:
+                log.warning("database: PostgreSQL answers again")
+            failures = 0
+            continue
+        failures += 1
+        log.error("database: PostgreSQL does not answer (%d time(s) in a row)", failures)
+        if database.embedded is not None and failures >= 3:
+            log.critical("database: the embedded PostgreSQL is gone; stopping the server (exit code 3)")
+            app.state.exit_code = 3
+            server = getattr(app.state, "server", None)
+            if server is not None:
+                server.should_exit = True
+            else:
+                os.kill(os.getpid(), signal.SIGTERM)
+            return
 
 
 async def _first_start(pool, settings: Settings, tokens: Tokens) -> None:
@@ -89,9 +125,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         tokens = await Tokens.load(database.pool, settings.token_ttl_s, settings.session_max_s)
         app.state.services = svc = Services(
             settings=settings, database=database, engine=engine, vad=vad, model_name=model_name, documents=documents,
-            journal=Journal(database.pool), tokens=tokens, rooms=rooms, sessions=SessionRegistry(settings.max_sessions),
+            journal=Journal(database.pool), tokens=tokens, rooms=rooms,
+            sessions=SessionRegistry(settings.max_sessions, settings.max_sessions_per_user, settings.max_sessions_per_practice),
             logins=LoginThrottle(database.pool, settings, tokens.pseudonym))
         await rooms.start()
+        watchdog = asyncio.create_task(_watch_database(app, database, settings.database_check_s), name="database-watchdog")
         await _first_start(database.pool, settings, svc.tokens)
         await engine.start()
         await documents.warm_up()  # fonts and templates: the first document is not slower
@@ -99,6 +137,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
+            watchdog.cancel()
             await svc.sessions.release_all()
             await engine.close()
             await rooms.close()

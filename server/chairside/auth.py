@@ -11,8 +11,9 @@ Tokens are stateless, so revoking them is a time: a logout, a password
 change or disabling the user sets the user's ``tokens_valid_after``, and
 :func:`authorized` refuses (401 ``token_revoked``) a token issued before it
 (its ``iat_ms``), or any token of a disabled user — one indexed read per
-request (about 0.3 ms against the pool, measured: docs/benchmarks.md
-"Issue 15").  The WebSockets check the token's signature when they open.  Tokens travel in the
+request (0.1–0.3 ms against the pool, measured: docs/benchmarks.md
+"Issue 15").  Open WebSockets and WebRTC peers are watched by
+:mod:`chairside.transport.guard` (expiry, a disabled user).  Tokens travel in the
 ``Authorization: Bearer`` header of HTTP calls and WebSocket handshakes, or in
 the first message of a WebSocket (browsers cannot set headers there): never
 in a URL, which proxies and access logs keep.
@@ -63,6 +64,8 @@ class Principal:
     clinic_id: str
     role: str
     must_change_password: bool = False  # logged in with a temporary password
+    issued_at: int = 0  # the token's iat and exp (seconds since the epoch)
+    expires_at: int = 0
     issued_ms: int = 0  # when the token was issued (Unix milliseconds): refused if the user's tokens were revoked since
     auth_time: int = 0  # when the user gave their password (Unix seconds): refreshes end CHAIRSIDE_SESSION_MAX_S after it
 
@@ -147,9 +150,9 @@ class Tokens:
             raise AuthError(401, "invalid_token", "the token is not valid")
         iat = claims["iat"]
         issued_ms, auth_time = claims.get("iat_ms"), claims.get("auth_time")
-        who = Principal(claims["sub"], claims["clinic"], claims["role"], claims.get("pwc") is True,
-                        issued_ms if isinstance(issued_ms, int) else int(iat) * 1000,  # a token of before issue 15: its second
-                        auth_time if isinstance(auth_time, int) else int(iat))
+        who = Principal(claims["sub"], claims["clinic"], claims["role"], claims.get("pwc") is True, iat, claims["exp"],
+                        issued_ms=issued_ms if isinstance(issued_ms, int) else int(iat) * 1000,  # a token of before issue 15: its second
+                        auth_time=auth_time if isinstance(auth_time, int) else int(iat))
         if who.must_change_password and not during_password_change:
             raise AuthError(403, "password_change_required",
                             "change the temporary password first (POST /v1/auth/password), then log in again")

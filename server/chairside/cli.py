@@ -35,6 +35,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
+    from .serving import GracefulServer
     from .asr import models
     from .logs import quiet_libraries
 
@@ -56,8 +57,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     quiet_libraries()
-    uvicorn.run(
-        create_app(settings),
+    app = create_app(settings)
+    server = GracefulServer(uvicorn.Config(
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
@@ -65,8 +67,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ws_ping_interval=20,
         ws_ping_timeout=20,
         timeout_graceful_shutdown=10,
-    )
-    return 0
+    ), app, settings.shutdown_grace_s)
+    server.run()
+    return getattr(app.state, "exit_code", 0)  # 3: the embedded PostgreSQL died
 
 
 async def _database_problem(settings) -> str | None:

@@ -72,9 +72,17 @@ class Accept(_Message):
     index: int = Field(ge=0, le=999)  # the line, 0-based as in draft.updated's change.index
 
 
-ClientMessage = Annotated[Union[Start, Stop, Text, Preview, Accept], Field(discriminator="type")]
+class TokenRenewal(_Message):
+    """A fresh token for the open connection (``POST /v1/auth/refresh``'s),
+    sent before the one it started with expires; on screens too."""
+
+    type: Literal["token"]
+    token: str = Field(min_length=1, max_length=4096)
+
+
+ClientMessage = Annotated[Union[Start, Stop, Text, Preview, Accept, TokenRenewal], Field(discriminator="type")]
 _client_adapter: TypeAdapter = TypeAdapter(ClientMessage)
-CLIENT_TYPES = ("start", "stop", "text", "preview", "accept")
+CLIENT_TYPES = ("start", "stop", "text", "preview", "accept", "token")
 
 
 class ProtocolError(Exception):
@@ -86,7 +94,7 @@ class ProtocolError(Exception):
         self.message = message
 
 
-def parse_client_message(text: str) -> Start | Stop | Text | Preview | Accept:
+def parse_client_message(text: str) -> Start | Stop | Text | Preview | Accept | TokenRenewal:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

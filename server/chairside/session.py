@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Callable, assert_never
 
 import numpy as np
@@ -41,6 +42,10 @@ from .store.journal import Journal, Resumed, SessionErased
 __all__ = ["Session", "SessionLimit"]
 
 log = logging.getLogger(__name__)
+
+# Bounds of what a client may leave waiting or ask for (issue 15).
+EVENTS_MAX = 2000  # events waiting to be sent: beyond, the session ends (client_too_slow)
+PARTIALS_DROPPED_FROM = 200  # with this many waiting, partials are not queued (the finals replace them)
 
 
 def streaming_options(start: ev.Start, settings: Settings) -> StreamingOptions:
@@ -98,6 +103,11 @@ class Session:
         self._subscribers: list[Callable[[ev.SessionEvent], None]] = [self._to_client]
         self._journal_opened = False
         self._journal_ended = False
+        self._stopping: asyncio.Task | None = None  # the one stop (the client's, a limit's or the server's shutdown)
+        self.partials_dropped = 0  # for a client reading too slowly (_to_client)
+        self._too_slow = False
+        self.requests_per_s = settings.requests_per_s  # typed text, preview, accept: a burst of 3 s worth, then this rate
+        self._requests, self._requests_at = 3 * self.requests_per_s, time.monotonic()  # allow_request's bucket
         self._document_jobs: asyncio.Queue[tuple[int | None, DocumentAsked] | None] = asyncio.Queue()
         self._document_worker: asyncio.Task | None = None
         # A long silence closes the line being dictated (stream time, so that
@@ -145,7 +155,10 @@ class Session:
     # -- in ----------------------------------------------------------------------
 
     def feed(self, samples: np.ndarray) -> None:
-        """16 kHz mono float32 audio; SessionLimit past the maximum duration."""
+        """16 kHz mono float32 audio; SessionLimit past the maximum duration.
+        Audio that comes once the session is stopping is not heard."""
+        if self._stopping is not None:
+            return
         self.listener.feed(samples)
         self._close_line_after_silence()
 
@@ -225,8 +238,18 @@ class Session:
 
     # -- end -------------------------------------------------------------------
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopping is not None
+
     async def stop(self, reason: str = "stop") -> None:
-        """Flush: end the open utterance, wait for every final, send ``closed``."""
+        """Flush: end the open utterance, wait for every final, send ``closed``
+        (once: a second caller waits for the first stop)."""
+        if self._stopping is None:
+            self._stopping = asyncio.create_task(self._stop(reason), name=f"stop-{self.id[:8]}")
+        await asyncio.shield(self._stopping)
+
+    async def _stop(self, reason: str) -> None:
         self.listener.finish()
         await self.listener.drained()
         if self._document_worker is not None:  # documents asked for before the stop are delivered
@@ -271,8 +294,33 @@ class Session:
             subscriber(event)
 
     def _to_client(self, event: ev.SessionEvent) -> None:
-        if isinstance(event, ev.SERVER_EVENTS):  # not the room's own (session started/ended)
-            self.events.put_nowait(event)
+        """Queue an event for the client, within bounds: a client that reads
+        too slowly first loses partials (the finals replace them), then the
+        session ends (``client_too_slow``; it can be resumed)."""
+        if not isinstance(event, ev.SERVER_EVENTS):  # not the room's own (session started/ended)
+            return
+        waiting = self.events.qsize()
+        if isinstance(event, ev.Partial) and waiting >= PARTIALS_DROPPED_FROM:
+            self.partials_dropped += 1
+            return
+        if waiting >= EVENTS_MAX:
+            if not self._too_slow:
+                self._too_slow = True
+                log.warning("session %s: the client reads too slowly (%d events waiting); ending it", self.id[:8], waiting)
+                self.events.put_nowait(ev.Error(code="client_too_slow", message=f"{waiting} events waiting: the connection is too slow; resume the session", fatal=True))
+            return
+        self.events.put_nowait(event)
+
+    def allow_request(self) -> bool:
+        """A client's `text`, `preview` or `accept`: within the session's rate
+        (a burst of three seconds' worth, then ``requests_per_s`` a second)?"""
+        now = time.monotonic()
+        self._requests = min(3 * self.requests_per_s, self._requests + (now - self._requests_at) * self.requests_per_s)
+        self._requests_at = now
+        if self._requests < 1:
+            return False
+        self._requests -= 1
+        return True
 
     async def _commit_final(self, final: ev.Final) -> None:
         """Write a final to the journal, then send it (under ``_commit``)."""

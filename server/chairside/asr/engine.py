@@ -4,6 +4,7 @@ session, decoding off the event loop in priority order (finals first)."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import heapq
 import itertools
 import logging
@@ -112,7 +113,8 @@ class AsrEngine:
             raise ModelError(f"cannot load the speech model in {model_dir}: {exc}") from exc
         self.load_s = time.perf_counter() - started
         self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="asr")
-        self._queue: list[tuple[int, int, DecodeRequest, asyncio.Future]] = []
+        self._queue: list[tuple[int, int, float, DecodeRequest, asyncio.Future]] = []
+        self._final_waits: collections.deque[tuple[float, float]] = collections.deque(maxlen=64)  # (when, how long a final waited)
         self._counter = itertools.count()
         self._ready: asyncio.Event | None = None
         self._dispatchers: list[asyncio.Task] = []
@@ -143,7 +145,7 @@ class AsrEngine:
         if not self._dispatchers:
             await self.start()
         future: asyncio.Future = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._queue, (request.priority, next(self._counter), request, future))
+        heapq.heappush(self._queue, (request.priority, next(self._counter), time.perf_counter(), request, future))
         assert self._ready is not None
         self._ready.set()
         return await future
@@ -152,6 +154,14 @@ class AsrEngine:
     def queued(self) -> int:
         return len(self._queue)
 
+    def final_wait_s(self, window_s: float = 30.0) -> float:
+        """How long finals waited for a decoder lately (the 90th percentile
+        over the last ``window_s``; 0 when none did): the server is busy when
+        it grows, as new sessions would make it grow more."""
+        now = time.perf_counter()
+        waits = sorted(w for at, w in self._final_waits if now - at <= window_s)
+        return waits[max(0, -(-9 * len(waits) // 10) - 1)] if waits else 0.0  # the nearest rank
+
     async def _dispatch(self) -> None:
         loop = asyncio.get_running_loop()
         assert self._ready is not None
@@ -159,9 +169,12 @@ class AsrEngine:
             while not self._queue:
                 self._ready.clear()
                 await self._ready.wait()
-            _, _, request, future = heapq.heappop(self._queue)
+            priority, _, queued_at, request, future = heapq.heappop(self._queue)
             if future.cancelled():
                 continue
+            if priority == FINAL:
+                now = time.perf_counter()
+                self._final_waits.append((now, now - queued_at))
             try:
                 result = await loop.run_in_executor(self._executor, self.decode_sync, request)
             except asyncio.CancelledError:  # engine closing: nobody waits forever

@@ -112,6 +112,14 @@ async def open_database(settings: Settings, *, min_size: int = 1, max_size: int 
     return Database(pool=pool, url=url, embedded=embedded, applied=applied)
 
 
+async def reachable(pool: asyncpg.Pool, timeout_s: float = 2.0) -> bool:
+    """Whether PostgreSQL answers a trivial query within ``timeout_s``."""
+    try:
+        return await asyncio.wait_for(pool.fetchval("SELECT 1", timeout=timeout_s), timeout_s) == 1
+    except (asyncio.TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        return False
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     """JSON columns in and out as Python data; ids as 32 hex digits."""
     for kind in ("json", "jsonb"):

@@ -38,6 +38,15 @@ async def open_session(state: Services, start: ev.Start, token: str | None, *, c
         raise Refused(exc.status, exc.code, exc.message) from None
     if who.role not in DICTATE:
         raise Refused(403, "forbidden", "only a dentist dictates; assistants watch rooms (/v1/rooms/{room}/events)")
+    if connection is not None:  # a slot only now, for an authenticated dentist
+        busy = 0 < state.settings.busy_final_wait_s < state.engine.final_wait_s()  # finals already wait: a new session would slow them
+        refused = state.sessions.admit(connection, who.user_id, who.clinic_id, busy)
+        if refused == "user":
+            raise Refused(429, "too_many_sessions",
+                          f"you already have {state.settings.max_sessions_per_user} sessions open; stop one (or resume it) first")
+        if refused is not None:
+            raise Refused(503, "server_busy", "the server runs its maximum of sessions"
+                          + (" for your practice" if refused == "practice" else "") + "; retry later")
     pool = state.database.pool
     resumed = None
     if start.resume:

@@ -27,6 +27,7 @@ from ..rooms.views import replay, snapshot
 from ..services import services
 from ..store import audit
 from ..store import rooms as room_store
+from .guard import TokenGuard
 from .websocket import CLOSE_POLICY, close_code
 
 log = logging.getLogger(__name__)
@@ -64,24 +65,39 @@ async def room_events_endpoint(websocket: WebSocket) -> None:
     screen = Screen(room, state.settings.screen_queue)
     hub = state.rooms
     await hub.watch(screen)
-    receiver = asyncio.create_task(_until_gone(websocket))
+    guard = TokenGuard(state.tokens, pool, who, state.settings.token_check_s)
+    receiver = asyncio.create_task(_until_gone(websocket, guard))
     sender = asyncio.create_task(_feed(websocket, screen, pool, hello.last_seq))
+    guarding = asyncio.create_task(guard.until_refused())
     try:
-        await asyncio.wait([receiver, sender], return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait([receiver, sender, guarding], return_when=asyncio.FIRST_COMPLETED)
+        if guarding.done():  # the token expired unrenewed, or the user was disabled
+            refused = guarding.result()
+            log.info("room %s: closing a screen (%s)", room[:8], refused.code)
+            await _refuse(websocket, refused.code, refused.message, close_code(refused.status))
     finally:
         hub.leave(screen)
-        for task in (receiver, sender):
+        for task in (receiver, sender, guarding):
             task.cancel()
-        await asyncio.gather(receiver, sender, return_exceptions=True)
+        await asyncio.gather(receiver, sender, guarding, return_exceptions=True)
         with contextlib.suppress(Exception):
             await websocket.close()
 
 
-async def _until_gone(ws: WebSocket) -> None:
-    """Read (and ignore) what the screen sends, until it leaves."""
+async def _until_gone(ws: WebSocket, guard: TokenGuard) -> None:
+    """Read what the screen sends until it leaves: a fresh token renews the
+    connection's ({"type": "token", "token": …}); anything else is ignored."""
     with contextlib.suppress(WebSocketDisconnect):
-        while (await ws.receive())["type"] != "websocket.disconnect":
-            pass
+        while (message := await ws.receive())["type"] != "websocket.disconnect":
+            text = message.get("text")
+            if not text or '"token"' not in text:
+                continue
+            try:
+                renewal = ev.parse_client_message(text)
+                if isinstance(renewal, ev.TokenRenewal):
+                    guard.renew(renewal.token)
+            except (ev.ProtocolError, AuthError) as exc:
+                await ws.send_text(ev.Error(code=getattr(exc, "code", "invalid_message"), message=str(exc)).model_dump_json())
 
 
 async def _feed(ws: WebSocket, screen: Screen, pool, last_seq: int | None) -> None:

@@ -30,9 +30,10 @@ from starlette.responses import JSONResponse, Response
 from .. import events as ev
 from ..audio import SAMPLE_RATE
 from ..audio.pcm import Resampler
-from ..auth import DICTATE, PRIVATE, Principal, authorized, bearer, error_response
+from ..auth import DICTATE, PRIVATE, AuthError, Principal, authorized, bearer, error_response
 from ..services import Services, services
 from ..session import Session, SessionLimit
+from .guard import TokenGuard
 from .opening import Refused, open_session
 
 log = logging.getLogger(__name__)
@@ -78,10 +79,7 @@ async def webrtc_offer(request: Request, who: Principal) -> Response:
         return error_response(400, "invalid_request", message if not isinstance(exc, json.JSONDecodeError) else "the body is not JSON")
     if not all(f"\nm={kind} " in "\n" + sdp for kind in ("audio", "application")):
         return error_response(400, "invalid_offer", "the offer needs an audio track and a data channel named \"events\"")
-    if state.sessions.full:
-        return error_response(503, "server_busy", f"the server already runs {state.settings.max_sessions} sessions; retry later")
-    peer = Peer(state)
-    state.sessions.add(peer)  # its slot is taken while the session opens
+    peer = Peer(state)  # its slot is taken once the start is authenticated, while the session opens (open_session)
     try:
         session = await open_session(state, start, bearer(request.headers), connection=peer)
     except Refused as exc:
@@ -91,6 +89,7 @@ async def webrtc_offer(request: Request, who: Principal) -> Response:
         log.exception("webrtc: opening a session failed")
         await peer.release()
         return error_response(500, "internal_error", "the server failed to open the session")
+    peer.guard = TokenGuard(state.tokens, state.database.pool, who, state.settings.token_check_s)
     try:
         answer = await peer.connect(session, RTCSessionDescription(sdp=sdp, type="offer"))
     except Exception as exc:  # aiortc's parsing of a malformed SDP raises many kinds
@@ -122,6 +121,7 @@ class Peer:
         self.channel = None
         self.resampler = Resampler()  # Opus frames (48 kHz, stereo or mono) → 16 kHz mono float32
         self._tasks: set[asyncio.Task] = set()
+        self.guard: TokenGuard | None = None  # the dentist's token, renewed on the channel, checked until the end
         self._released = False
         self._grace: asyncio.TimerHandle | None = None
 
@@ -134,6 +134,8 @@ class Peer:
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         self._spawn(self._send_events(), "events")
         self._spawn(self._until_connected(), "connect")
+        if self.guard is not None:
+            self._spawn(self._guarded(), "guard")
         log.info("webrtc %s: started (%s)", session.id[:8], session.language)
         return self.pc.localDescription
 
@@ -175,9 +177,15 @@ class Peer:
             self._spawn(self.release(), "release")
 
     async def _receive_audio(self, track) -> None:
+        idle_s = self.state.settings.idle_timeout_s
         try:
             while True:
-                frame = await track.recv()
+                try:  # a muted track still brings silent frames: no frame at all is a peer gone quiet
+                    frame = await asyncio.wait_for(track.recv(), timeout=idle_s)
+                except asyncio.TimeoutError:
+                    log.info("webrtc %s: no audio for %g s; releasing", self.session.id[:8], idle_s)
+                    self._send(ev.Error(code="idle_timeout", message=f"no audio received for {idle_s:g} s", fatal=True))
+                    return
                 self.session.feed(self.resampler.push_frame(frame))
         except MediaStreamError:
             pass  # the track ended
@@ -196,12 +204,20 @@ class Peer:
             return
         if isinstance(parsed, ev.Start):
             self._send(ev.Error(code="already_started", message="the offer started this session; 'start' ignored"))
+        elif isinstance(parsed, (ev.Text, ev.Preview, ev.Accept)) and not self.session.allow_request():
+            self._send(ev.Error(code="rate_limited", message=f"too many messages: '{parsed.type}' ignored"))
         elif isinstance(parsed, ev.Text):
             self._spawn(self.session.add_text(parsed.text), "text")
         elif isinstance(parsed, ev.Preview):
             self._spawn(self.session.preview(), "preview")
         elif isinstance(parsed, ev.Accept):
             self._spawn(self.session.accept(parsed.index), "accept")
+        elif isinstance(parsed, ev.TokenRenewal):
+            try:
+                if self.guard is not None:
+                    self.guard.renew(parsed.token)
+            except AuthError as exc:
+                self._send(ev.Error(code=exc.code, message=f"{exc.message}; the current token stays in use until it expires"))
         else:
             self._spawn(self._stop(), "stop")
 
@@ -209,6 +225,13 @@ class Peer:
         with contextlib.suppress(SessionLimit):
             self.session.feed(self.resampler.flush())
         await self.session.stop()  # its events, `closed` last, go out on the channel
+
+    async def _guarded(self) -> None:
+        """Release the peer when its token expires unrenewed or its user is disabled."""
+        assert self.guard is not None
+        refused = await self.guard.until_refused()
+        log.info("webrtc %s: closing (%s)", self.session.id[:8], refused.code)
+        self._send(ev.Error(code=refused.code, message=refused.message, fatal=True))  # sent, then the peer is released
 
     def _send(self, event: ev.ServerEvent) -> None:
         self.session.events.put_nowait(event)
@@ -228,6 +251,21 @@ class Peer:
 
     async def taken_over(self) -> None:
         """Its session was resumed on another connection."""
+        await self.release()
+
+    async def finish(self) -> None:
+        """SIGTERM: the utterance being spoken ends, its finals and ``closed``
+        (reason ``shutdown``) go out on the channel, then the peer is released."""
+        if self.session is None or self._released:
+            return
+        if not self.session.stopping:
+            with contextlib.suppress(SessionLimit):
+                self.session.feed(self.resampler.flush())
+        await self.session.stop(reason="shutdown")
+        for _ in range(50):  # the sender releases the peer once `closed` has left
+            if self._released:
+                return
+            await asyncio.sleep(0.05)
         await self.release()
 
     async def release(self) -> None:

@@ -16,10 +16,11 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from .. import events as ev
 from ..audio.pcm import PcmDecoder, PcmError, Resampler
-from ..auth import bearer
+from ..auth import AuthError, bearer
 from ..services import services
 from ..session import Session, SessionLimit
 from ..store.journal import SessionErased
+from .guard import TokenGuard
 from .opening import CLOSE_TAKEN_OVER, Refused, open_session
 
 log = logging.getLogger(__name__)
@@ -30,9 +31,11 @@ CLOSE_POLICY = 1008  # session too long, idle client
 CLOSE_TOO_BIG = 1009  # oversized frame
 CLOSE_INTERNAL = 1011  # recognition failed
 CLOSE_TRY_LATER = 1013  # server busy
+CLOSE_RESTART = 1012  # the server is stopping: the session can be resumed on it (or another replica)
 # Application close codes (4000-4999): 4000 + the HTTP status of the refusal
 # (4401 no valid token, 4403 a role that may not, 4404 not in the caller's practice).
 CLOSE_GONE = 4410  # the session's patient was erased meanwhile
+TOKEN_REFUSALS = ("token_expired", "invalid_token")  # the session's token expired unrenewed, or its user was disabled: 4401
 
 
 def close_code(status: int) -> int:
@@ -51,12 +54,7 @@ async def stream_endpoint(websocket: WebSocket) -> None:
     state = services(websocket)
     settings = state.settings
     await websocket.accept()
-    if state.sessions.full:
-        await _send(websocket, ev.Error(code="server_busy", message=f"the server already runs {settings.max_sessions} sessions; retry later", fatal=True))
-        await websocket.close(CLOSE_TRY_LATER)
-        return
-    connection = _Connection(websocket)
-    state.sessions.add(connection)
+    connection = _Connection(websocket)  # a session slot only once its start is authenticated (opening.open_session)
     try:
         await connection.run()
     finally:
@@ -76,6 +74,8 @@ class _Connection:
         self.decoder: PcmDecoder | None = None  # the client's PCM ...
         self.resampler: Resampler | None = None  # ... to 16 kHz mono float32
         self.sender: asyncio.Task | None = None
+        self.guard: TokenGuard | None = None  # the caller's token, renewed in-band, checked until the end
+        self.guarding: asyncio.Task | None = None
         self.close_code = CLOSE_NORMAL
 
     async def run(self) -> None:
@@ -100,10 +100,16 @@ class _Connection:
         return self.session.id[:8] if self.session else "-"
 
     async def _receive_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.start_timeout_s  # to send an authenticated start, whatever else comes
         while True:
+            waiting = self.session is None
+            timeout = max(0.0, deadline - loop.time()) if waiting else self.settings.idle_timeout_s
             try:
-                message = await asyncio.wait_for(self.ws.receive(), timeout=self.settings.idle_timeout_s)
+                message = await asyncio.wait_for(self.ws.receive(), timeout=timeout)
             except asyncio.TimeoutError:
+                if waiting:
+                    raise _Fatal("start_timeout", f"no start within {self.settings.start_timeout_s:g} s of connecting", CLOSE_POLICY) from None
                 raise _Fatal("idle_timeout", f"nothing received for {self.settings.idle_timeout_s:g} s", CLOSE_POLICY) from None
             if message["type"] == "websocket.disconnect":
                 raise WebSocketDisconnect(message.get("code", 1000))
@@ -139,28 +145,34 @@ class _Connection:
                 await self._error("already_started", "this connection already has a session; 'start' ignored")
                 return False
             self.session = await self._open(message)
+            self.guard = TokenGuard(self.state.tokens, self.state.database.pool,
+                                    self.state.tokens.verify(message.token or bearer(self.ws.headers)), self.settings.token_check_s)
+            self.guarding = asyncio.create_task(self._guard(), name=f"guard-{self.session.id[:8]}")
             self.decoder = PcmDecoder(message.encoding, message.channels)
             self.resampler = Resampler(message.sample_rate)
             self.sender = asyncio.create_task(self._send_events(), name=f"send-{self.session.id[:8]}")
             log.info("stream %s: started (%s, %d Hz, %s, %d ch)", self._sid, message.language, message.sample_rate, message.encoding, message.channels)
             return False
-        if isinstance(message, ev.Text):
+        if isinstance(message, (ev.Text, ev.Preview, ev.Accept)):
             if self.session is None:
-                await self._error("not_started", "send a 'start' message before text; text ignored")
-            else:
+                await self._error("not_started", f"send a 'start' message before '{message.type}'; ignored")
+            elif not self.session.allow_request():
+                await self._error("rate_limited", f"too many messages: '{message.type}' ignored (at most {self.settings.requests_per_s:g} a second)")
+            elif isinstance(message, ev.Text):
                 await self.session.add_text(message.text)
-            return False
-        if isinstance(message, ev.Preview):
-            if self.session is None:
-                await self._error("not_started", "send a 'start' message before 'preview'")
-            else:
+            elif isinstance(message, ev.Preview):
                 await self.session.preview()
-            return False
-        if isinstance(message, ev.Accept):
-            if self.session is None:
-                await self._error("not_started", "send a 'start' message before 'accept'")
             else:
                 await self.session.accept(message.index)
+            return False
+        if isinstance(message, ev.TokenRenewal):
+            if self.guard is None:
+                await self._error("not_started", "send a 'start' message (with its token) first")
+            else:
+                try:
+                    self.guard.renew(message.token)
+                except AuthError as exc:
+                    await self._error(exc.code, f"{exc.message}; the current token stays in use until it expires")
             return False
         # Stop
         if self.session is None:
@@ -172,7 +184,7 @@ class _Connection:
 
     def _flush(self) -> None:
         """The audio still in the resampler's filter, before a stop."""
-        if self.session is not None and self.resampler is not None:
+        if self.session is not None and self.resampler is not None and not self.session.stopping:
             with contextlib.suppress(SessionLimit):
                 self.session.feed(self.resampler.flush())
 
@@ -180,7 +192,7 @@ class _Connection:
         try:
             return await open_session(self.state, start, start.token or bearer(self.ws.headers), connection=self)
         except Refused as exc:
-            raise _Fatal(exc.code, exc.message, close_code(exc.status)) from None
+            raise _Fatal(exc.code, exc.message, CLOSE_TRY_LATER if exc.code == "server_busy" else close_code(exc.status)) from None
 
     async def taken_over(self) -> None:
         """Its session was resumed on another connection."""
@@ -190,6 +202,25 @@ class _Connection:
     async def release(self) -> None:
         """The server is stopping: uvicorn closes the socket itself, and the
         session is released when the receive loop ends (``run``)."""
+
+    async def finish(self) -> None:
+        """SIGTERM: the utterance being spoken ends, its finals and ``closed``
+        (reason ``shutdown``) are sent, then the socket closes with 1012."""
+        if self.session is None:
+            return
+        self._flush()
+        await self.session.stop(reason="shutdown")
+        await self._drain()
+        self.close_code = CLOSE_RESTART
+        with contextlib.suppress(Exception):
+            await self.ws.close(CLOSE_RESTART, "the server is restarting: resume the session")
+
+    async def _guard(self) -> None:
+        """Close the session when its token expires unrenewed or its user is disabled."""
+        assert self.guard is not None and self.session is not None
+        refused = await self.guard.until_refused()
+        log.info("stream %s: closing (%s)", self._sid, refused.code)
+        self.session.events.put_nowait(ev.Error(code=refused.code, message=refused.message, fatal=True))
 
     async def _error(self, code: str, message: str) -> None:
         """A non-fatal error, in order with the session's other events."""
@@ -204,8 +235,9 @@ class _Connection:
         assert self.session is not None
         while (event := await self.session.events.get()) is not None:
             await _send(self.ws, event)
-            if isinstance(event, ev.Error) and event.fatal and event.code in ("internal_error", "session_erased"):
-                self.close_code = CLOSE_INTERNAL if event.code == "internal_error" else CLOSE_GONE
+            if isinstance(event, ev.Error) and event.fatal and event.code in ("internal_error", "session_erased", "client_too_slow", *TOKEN_REFUSALS):
+                self.close_code = {"internal_error": CLOSE_INTERNAL, "session_erased": CLOSE_GONE,
+                                   "client_too_slow": CLOSE_POLICY}.get(event.code, close_code(401))
                 await self.ws.close(self.close_code)  # ends the receive loop too
                 return
 
@@ -230,6 +262,8 @@ class _Connection:
                 await self.session.stop(reason=fatal.error.code)
 
     async def _release(self) -> None:
+        if self.guarding is not None:
+            self.guarding.cancel()
         if self.session is not None:
             await self.session.close()
         await self._drain()

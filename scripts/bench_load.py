@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Load as a practice makes it, plus an attacker: a real server process, N
+dentists dictating at once with a realistic duty cycle, and G garbage
+clients hammering /v1/stream meanwhile.
+
+Each dentist's session streams the French recordings of ``tests/data`` at
+real-time pace, one after another, with silence between them twice as long
+as the speech (speaking about a third of the time), for ``--seconds``.
+``--together`` makes every dentist speak at the same moments (the worst
+case: all utterances end together).  Each garbage client connects, sends
+malformed messages and a start with a forged token, is thrown out, and
+starts again.
+
+Reported (client side, receipt times): VAD speech_end → final p50/p95 (the
+final that ends each utterance), partial lag p50/p95 (a partial's receipt
+time minus the wall time at which its ``audio_end`` was sent), finals lost
+(utterances whose speech_end came and whose final never did), sessions
+refused, garbage connections served, the server's CPU (s per s of wall
+time) and its peak memory.  Run with the project's venv:
+
+    .venv/bin/python scripts/bench_load.py --sessions 8 --garbage 50 --seconds 90
+    .venv/bin/python scripts/bench_load.py --sessions 4 --together --seconds 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "server"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+import numpy as np  # noqa: E402
+import psutil  # noqa: E402
+import websockets  # noqa: E402
+
+from chairside.client import load_audio, to_pcm  # noqa: E402
+from conftest import create_practice, recordings, start_server, stop_server  # noqa: E402
+
+CHUNK_S = 0.1
+RATE = 16000
+GARBAGE = [b"", bytes(641), "{", "[]", '{"type": "nope"}', '{"type": "text"}', '{"type": "accept", "index": -1}', '{"type": "stop"}']
+
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
+
+
+async def dentist(url: str, token: str, speech: list[np.ndarray], seconds: float, offset: float, report: dict) -> None:
+    """One session: speech, then twice as much silence, again and again."""
+    sent_at: dict[float, float] = {}  # stream time → wall time it was sent
+    ends: dict[int, float] = {}
+    finals: dict[int, float] = {}
+    lags: list[float] = []
+    try:
+        async with websockets.connect(url, max_size=None) as ws:
+            await ws.send(json.dumps({"type": "start", "token": token, "sample_rate": RATE, "language": "fr"}))
+            ready = json.loads(await ws.recv())
+            if ready["type"] != "ready":
+                report["refused"] += 1
+                return
+
+            async def receive() -> None:
+                async for message in ws:
+                    event, now = json.loads(message), time.perf_counter()
+                    if event["type"] == "vad" and event["event"] == "speech_end":
+                        ends[event["utterance"]] = now
+                    elif event["type"] == "final" and event.get("end_of_utterance", True) and event["text"]:
+                        finals.setdefault(event["utterance"], now)
+                    elif event["type"] == "partial":
+                        sent = sent_at.get(round(event["audio_end"], 1))
+                        if sent is not None:
+                            lags.append(now - sent)
+
+            receiver = asyncio.create_task(receive())
+            stream_t, chunk = 0.0, int(RATE * CHUNK_S)
+            started = time.perf_counter()
+            await asyncio.sleep(offset)
+            i = 0
+            while time.perf_counter() - started < seconds:
+                audio = speech[i % len(speech)]
+                i += 1
+                padded = np.concatenate([audio, np.zeros(2 * len(audio), dtype=np.float32)])  # a third of the time speaking
+                for k in range(0, len(padded), chunk):
+                    await ws.send(to_pcm(padded[k:k + chunk]))
+                    stream_t += CHUNK_S
+                    sent_at[round(stream_t, 1)] = time.perf_counter()
+                    await asyncio.sleep(max(0.0, started + offset + stream_t - time.perf_counter()))
+            await ws.send(json.dumps({"type": "stop"}))
+            await asyncio.wait_for(receiver, 60)
+    except (websockets.ConnectionClosed, asyncio.TimeoutError) as exc:
+        report["errors"].append(type(exc).__name__)
+    report["final_after_end"] += [finals[u] - t for u, t in ends.items() if u in finals]
+    report["finals_lost"] += sum(u not in finals for u in ends)
+    report["utterances"] += len(ends)
+    report["partial_lag"] += lags
+
+
+async def garbage(url: str, seconds: float, report: dict) -> None:
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        try:
+            async with websockets.connect(url, max_size=None) as ws:
+                for message in GARBAGE:
+                    await ws.send(message)
+                await ws.send(json.dumps({"type": "start", "token": "forged"}))
+                async for _ in ws:
+                    pass
+        except (websockets.ConnectionClosed, OSError):
+            pass
+        report["garbage_connections"] += 1
+        await asyncio.sleep(0.5)  # 50 clients: about 100 hostile connections a second
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sessions", type=int, default=8)
+    parser.add_argument("--garbage", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=90.0)
+    parser.add_argument("--together", action="store_true", help="every dentist speaks at the same moments")
+    parser.add_argument("--json", type=Path, help="write the report here")
+    args = parser.parse_args()
+
+    speech = [load_audio(r.path) for name, r in recordings().items()
+              if r.language == "fr" and not name.startswith(("noise", "silence", "dental"))]
+    server = start_server(Path(tempfile.mkdtemp(prefix="bench-load-")), max_sessions_per_user=str(args.sessions))
+    report = {"sessions": args.sessions, "garbage": args.garbage, "seconds": args.seconds, "together": args.together,
+              "refused": 0, "errors": [], "utterances": 0, "finals_lost": 0, "final_after_end": [], "partial_lag": [],
+              "garbage_connections": 0}
+    try:
+        token = create_practice(server).tokens["dentist"]
+        proc = psutil.Process(server.process.pid)
+        cpu0, wall0 = proc.cpu_times(), time.perf_counter()
+        peak = [proc.memory_info().rss]
+
+        async def run() -> None:
+            async def sample() -> None:
+                while True:
+                    peak[0] = max(peak[0], proc.memory_info().rss)
+                    await asyncio.sleep(1)
+
+            sampler = asyncio.create_task(sample())
+            spread = 0.0 if args.together else 3.0 / max(1, args.sessions)  # staggered starts, or all at once
+            await asyncio.gather(*(dentist(server.ws, token, speech[i:] + speech[:i], args.seconds, i * spread, report)
+                                   for i in range(args.sessions)),
+                                 *(garbage(server.ws, args.seconds, report) for _ in range(args.garbage)))
+            sampler.cancel()
+
+        asyncio.run(run())
+        cpu1, wall = proc.cpu_times(), time.perf_counter() - wall0
+    finally:
+        stop_server(server)
+    ends, lags = report.pop("final_after_end"), report.pop("partial_lag")
+    report.update({
+        "final_after_vad_p50_s": pct(ends, 0.5), "final_after_vad_p95_s": pct(ends, 0.95), "final_after_vad_max_s": pct(ends, 1.0),
+        "partial_lag_p50_s": pct(lags, 0.5), "partial_lag_p95_s": pct(lags, 0.95),
+        "server_cpu_s_per_s": round((cpu1.user + cpu1.system - cpu0.user - cpu0.system) / wall, 3),
+        "server_peak_rss_mb": round(peak[0] / 2**20, 1), "finals": len(ends),
+        "final_after_vad_mean_s": round(statistics.fmean(ends), 3) if ends else None,
+    })
+    print(json.dumps(report, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
