@@ -11,7 +11,7 @@ Tokens are stateless, so revoking them is a time: a logout, a password
 change or disabling the user sets the user's ``tokens_valid_after``, and
 :func:`authorized` refuses (401 ``token_revoked``) a token issued before it
 (its ``iat_ms``), or any token of a disabled user — one indexed read per
-request (0.1–0.3 ms against the pool, measured: docs/benchmarks.md
+request (0.1–0.4 ms against the pool, measured: docs/benchmarks.md
 "Issue 15").  Open WebSockets and WebRTC peers are watched by
 :mod:`chairside.transport.guard` (expiry, a disabled user).  Tokens travel in the
 ``Authorization: Bearer`` header of HTTP calls and WebSocket handshakes, or in

@@ -81,7 +81,7 @@ class Settings:
     max_frame_bytes: int = _setting(512 * 1024, "Largest binary audio frame accepted.")
     login_failures_per_account: int = _setting(5, "Failed logins of one account (its e-mail) within 15 minutes before each further attempt must wait 2, 4, 8 … seconds (15 minutes at most; 429 `too_many_attempts` meanwhile, the password unchecked); a success starts again.")
     login_failures_per_address: int = _setting(20, "The same for one source address, whatever the accounts (a practice behind one address shares it); a success does not reset it.")
-    password_workers: int = _setting(0, "Threads that hash and check passwords (argon2id, ~170 ms of a core each), off the event loop; 0 means half the cores (at least 1). Beyond 16 waiting, a login answers 503 `server_busy`.")
+    password_workers: int = _setting(0, "Threads that hash and check passwords (argon2id: 100–200 ms of CPU each, its 4 lanes in threads of their own), off the event loop; 0 means half the cores (at least 1). Beyond 16 waiting, a login answers 503 `server_busy`.")
     max_vocabulary_terms: int = _setting(64, "Most vocabulary terms a session may send.")
     default_vocabulary: bool = _setting(True, "Prompt the recognizer with the voice commands and common dental terms when a session sends no vocabulary (measured: docs/benchmarks.md).")
 

@@ -17,7 +17,7 @@ failure.
 The counts are in PostgreSQL (:mod:`chairside.store.logins`): replicas share
 it, so the limit holds whichever replica answers, and a restart does not
 reset it; it costs one indexed query per login attempt (two more on a
-failure), nothing next to the argon2 check (~170 ms).  Attempts on the same
+failure), nothing next to the argon2 check (100–200 ms of CPU).  Attempts on the same
 account are taken one at a time on a replica, so a burst of concurrent
 guesses cannot all pass the check before the first failure is counted (at
 most one per replica can); more than ``MAX_QUEUED`` waiting for the same

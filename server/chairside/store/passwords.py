@@ -1,19 +1,21 @@
 """argon2id off the event loop: password hashes are made and checked in a
 few worker threads, with a bound on how many may wait.
 
-One argon2id hash or check costs about 170 ms of one core (the library's
-parameters: 64 MiB, 3 passes; measured on the 2-core test machine, see
-docs/benchmarks.md "Issue 15").  Run on the event loop it stalls every live
-stream for that long; argon2-cffi releases the GIL in its C code (measured:
-two threads hash at twice the rate of one, and a Python thread keeps its
-pace meanwhile), so a small thread pool takes it off the loop.  At most
-``workers`` run at once; at most ``MAX_WAITING`` more wait for a thread; a
-call beyond that raises :class:`PasswordsBusy` at once (the HTTP layer
-answers 503 ``server_busy`` with ``Retry-After``) rather than queueing work
-nobody will wait for.
+One argon2id hash or check costs 100–200 ms of CPU (the library's
+parameters: 64 MiB, 3 passes, 4 lanes that libargon2 computes in threads of
+its own); measured on the 2-core test machine, docs/benchmarks.md "Issue
+15".  Run on the event loop it stalls every live stream for that long.
+argon2-cffi releases the GIL in its C code (measured: an asyncio loop's
+1 ms ticks keep their pace while threads hash without a pause), so a small
+thread pool takes it off the loop.  At most ``workers`` run at once; at most
+``MAX_WAITING`` more wait for a thread; a call beyond that raises
+:class:`PasswordsBusy` at once (the HTTP layer answers 503 ``server_busy``
+with ``Retry-After``) rather than queueing work nobody will wait for.
 
-:func:`configure` sets the number of threads (``CHAIRSIDE_PASSWORD_WORKERS``)
-when the server starts; the command line and the tests use the default.
+:func:`configure` sets the number of threads (``CHAIRSIDE_PASSWORD_WORKERS``;
+by default half the cores: one check already keeps both cores of a 2-core
+machine busy, a second thread adds little) when the server starts; the
+command line and the tests use the default.
 """
 
 from __future__ import annotations
