@@ -102,7 +102,7 @@ async def test_the_patient_safety_migration_applies_on_an_existing_database(clus
         await pool.execute("INSERT INTO clinics (id, name) VALUES ($1, 'Cabinet')", clinic)
         await pool.execute("INSERT INTO patients (id, clinic_id, code, last_name, first_name, sex, birth_date, weight_kg)"
                            " VALUES ($1, $2, 'P-1', 'Durand', 'Paul', 'M', '1970-01-02', 80)", patient, clinic)
-        assert await migrate(pool) == ["0006_patient_safety", "0007_first_start"]
+        assert await migrate(pool) == [f"{m.version:04d}_{m.name}" for m in migrations() if m.version >= 6]  # 0006 and after
         row = await pool.fetchrow("SELECT * FROM patients WHERE id = $1", patient)
         read = Patient(**{k: row[k] for k in EDITABLE})
         assert (read.last_name, read.allergies, read.pregnancy_weeks, read.breastfeeding, read.anticoagulant, read.antiplatelet,

@@ -102,6 +102,13 @@ const auth = {
   },
 };
 
+// Logging out revokes the user's tokens on the server (on every device), then forgets this one.
+async function logout() {
+  await request("/v1/auth/logout", { method: "POST" }).catch(() => {});  // unreachable: the token ends in 15 minutes anyway
+  auth.clear();
+  location.replace("index.html");
+}
+
 // Tokens last 15 minutes: refresh them a minute before they end. An open
 // dictation or screen is told (the "chairside:token" event): it sends the
 // fresh token on its connection, which the server would close otherwise.
@@ -140,7 +147,7 @@ function header(active) {
     el("a", { href: "compte.html", class: `who${active === "account" ? " active" : ""}`, title: t("account") }, user.name),
     el("select", { id: "lang", "aria-label": "Langue / Language", onchange: (e) => { localStorage.setItem("chairside.lang", e.target.value); location.reload(); } },
       el("option", { value: "fr" }, "Français"), el("option", { value: "en" }, "English")),
-    el("button", { "data-t": "logout", onclick: () => { auth.clear(); location.replace("index.html"); } }));
+    el("button", { "data-t": "logout", onclick: logout }));
   document.body.prepend(bar);
   $("#lang").value = lang();
   keepTokenFresh();
@@ -187,6 +194,7 @@ Object.assign(STRINGS.fr, {
   connection_lost: "Connexion au serveur perdue : vérifiez le réseau, puis réessayez.",
   server_busy: "Le serveur est occupé : réessayez dans quelques secondes.",
   server_busy_for: "Le serveur est occupé : réessayez dans {n} secondes.",
+  too_many_attempts_for: "Trop d'essais manqués : patientez {n} secondes avant de réessayer.",
   mic_refused: "Micro refusé : autorisez le micro pour ce site dans le navigateur (icône à gauche de l'adresse), puis rechargez la page.",
   mic_missing: "Aucun micro trouvé : branchez-en un, puis réessayez.",
   close: "Fermer", saved_ok: "Enregistré.", role: "Rôle",
@@ -203,6 +211,7 @@ Object.assign(STRINGS.en, {
   connection_lost: "Connection to the server lost: check the network, then try again.",
   server_busy: "The server is busy: try again in a few seconds.",
   server_busy_for: "The server is busy: try again in {n} seconds.",
+  too_many_attempts_for: "Too many failed attempts: wait {n} seconds before trying again.",
   mic_refused: "Microphone refused: allow the microphone for this site in the browser (the icon left of the address), then reload the page.",
   mic_missing: "No microphone found: plug one in, then try again.",
   close: "Close", saved_ok: "Saved.", role: "Role",
@@ -264,7 +273,8 @@ async function request(path, options = {}, { token = auth.token } = {}) {
   if (response.status === 503 || response.status === 429) {
     const after = Number(response.headers.get("Retry-After"));  // seconds (an HTTP date gives NaN: "a few seconds")
     const known = after > 0 && after < 3600;
-    showProblem(known ? t("server_busy_for").replace("{n}", Math.ceil(after)) : t("server_busy"), "busy");
+    const sentence = response.status === 429 ? "too_many_attempts_for" : "server_busy_for";  // 429: failed logins, the wait
+    showProblem(known ? t(sentence).replace("{n}", Math.ceil(after)) : t("server_busy"), "busy");
     clearTimeout(request.busyTimer);  // the sentence holds until the wait is over
     request.busyTimer = setTimeout(() => clearProblem("busy"), (known ? Math.ceil(after) : 10) * 1000);
   }

@@ -104,15 +104,19 @@ async function changePassword(event) {
     else if (!inBanner(error)) $("#password-alert").textContent = inLang(error.message);
     return;
   }
-  if (me.must_change_password) {  // a token without the flag: log in again with the new password, then go home
-    try {
-      const login = await (await request("/v1/auth/login", { method: "POST", body: JSON.stringify({ email: me.email, password: fresh }) }, { token: null })).json();
-      auth.save(login);
-      location.replace(home(login.user.role));
-    } catch (error) {
-      auth.clear();
-      location.replace("index.html");
-    }
+  // the change revoked every token issued before, this one too: log in again with the new password
+  // (after a temporary password, a token without the flag; then the home page)
+  let login;
+  try {
+    login = await (await request("/v1/auth/login", { method: "POST", body: JSON.stringify({ email: me.email, password: fresh }) }, { token: null })).json();
+  } catch (error) {
+    auth.clear();
+    location.replace("index.html");
+    return;
+  }
+  auth.save(login);
+  if (me.must_change_password) {
+    location.replace(home(login.user.role));
     return;
   }
   $("#password-save").disabled = false;

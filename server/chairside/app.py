@@ -20,6 +20,8 @@ from .auth import PRIVATE, AuthError, Tokens, bearer
 from .config import Settings
 from .documents.service import DocumentService
 from .http import api_routes
+from .http.common import server_busy
+from .http.limits import BodyLimit
 from .logs import protect as protect_logs
 from .openapi import openapi
 from .rooms.hub import RoomHub
@@ -28,7 +30,9 @@ from .runtime import load_engine
 from .services import Services, services
 from .store.db import open_database, reachable
 from .store.documents import DocumentStore
+from .store import passwords
 from .store.journal import Journal
+from .throttle import LoginThrottle
 from .transport.screens import room_events_endpoint
 from .transport.webrtc import ice_servers, webrtc_offer
 from .transport.websocket import stream_endpoint
@@ -113,14 +117,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         protect_logs()  # no patient data in the logs, whatever the level
         ice_servers(settings.webrtc_ice_servers)  # a malformed value stops the start-up, with what is wrong
+        passwords.configure(settings.password_workers)  # argon2 in worker threads, off the event loop
         engine, vad, model_name = load_engine(settings)  # ModelError stops start-up with its message
         database = await open_database(settings)  # DatabaseError / MigrationError stop start-up with their message
         documents = DocumentService(DocumentStore(database.pool), settings.timezone)
         rooms = RoomHub(database.pool, settings.screen_queue)
+        tokens = await Tokens.load(database.pool, settings.token_ttl_s, settings.session_max_s)
         app.state.services = svc = Services(
             settings=settings, database=database, engine=engine, vad=vad, model_name=model_name, documents=documents,
-            journal=Journal(database.pool), tokens=await Tokens.load(database.pool, settings.token_ttl_s), rooms=rooms,
-            sessions=SessionRegistry(settings.max_sessions, settings.max_sessions_per_user, settings.max_sessions_per_practice))
+            journal=Journal(database.pool), tokens=tokens, rooms=rooms,
+            sessions=SessionRegistry(settings.max_sessions, settings.max_sessions_per_user, settings.max_sessions_per_practice),
+            logins=LoginThrottle(database.pool, settings, tokens.pseudonym))
         await rooms.start()
         watchdog = asyncio.create_task(_watch_database(app, database, settings.database_check_s), name="database-watchdog")
         await _first_start(database.pool, settings, svc.tokens)
@@ -147,7 +154,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *api_routes(),  # the REST API, the documents' routes last
             *web_routes(),  # last: the pages at /
         ],
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit)],  # bodies capped per route before they are read
+        exception_handlers={passwords.PasswordsBusy: server_busy},
         lifespan=lifespan,
     )
     return app

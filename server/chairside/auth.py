@@ -3,8 +3,17 @@
 ``POST /v1/auth/login`` checks a user's password (argon2id) and returns a
 JWT (HS256) that lasts ``CHAIRSIDE_TOKEN_TTL_S`` seconds; ``POST
 /v1/auth/refresh`` trades a valid token for a fresh one while the user is
-still active.  The signing key is generated once and kept in PostgreSQL, so
-every replica accepts every replica's tokens.  Tokens travel in the
+still active, up to ``CHAIRSIDE_SESSION_MAX_S`` after the login (the
+token's ``auth_time``, which refreshes keep).  The signing key is generated
+once and kept in PostgreSQL, so every replica accepts every replica's tokens.
+
+Tokens are stateless, so revoking them is a time: a logout, a password
+change or disabling the user sets the user's ``tokens_valid_after``, and
+:func:`authorized` refuses (401 ``token_revoked``) a token issued before it
+(its ``iat_ms``), or any token of a disabled user — one indexed read per
+request (0.1–0.4 ms against the pool, measured: docs/benchmarks.md
+"Issue 15").  Open WebSockets and WebRTC peers are watched by
+:mod:`chairside.transport.guard` (expiry, a disabled user).  Tokens travel in the
 ``Authorization: Bearer`` header of HTTP calls and WebSocket handshakes, or in
 the first message of a WebSocket (browsers cannot set headers there): never
 in a URL, which proxies and access logs keep.
@@ -34,7 +43,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from .services import services
-from .store import keys
+from .store import accounts, keys
 
 ALGORITHM = "HS256"
 ISSUER = "chairside"
@@ -57,6 +66,8 @@ class Principal:
     must_change_password: bool = False  # logged in with a temporary password
     issued_at: int = 0  # the token's iat and exp (seconds since the epoch)
     expires_at: int = 0
+    issued_ms: int = 0  # when the token was issued (Unix milliseconds): refused if the user's tokens were revoked since
+    auth_time: int = 0  # when the user gave their password (Unix seconds): refreshes end CHAIRSIDE_SESSION_MAX_S after it
 
     @property
     def actor(self) -> dict:
@@ -82,22 +93,30 @@ def refusal(exc: AuthError) -> JSONResponse:
 
 
 class Tokens:
-    def __init__(self, secret: bytes, ttl_s: float) -> None:
+    def __init__(self, secret: bytes, ttl_s: float, session_max_s: float = 12 * 3600) -> None:
         self._secret = secret
         self.ttl_s = ttl_s
+        self.session_max_s = session_max_s
 
     @classmethod
-    async def load(cls, pool: asyncpg.Pool, ttl_s: float) -> "Tokens":
+    async def load(cls, pool: asyncpg.Pool, ttl_s: float, session_max_s: float = 12 * 3600) -> "Tokens":
         """The signing key from the store (created by the first replica that needs it)."""
-        return cls(await keys.access_token_key(pool), ttl_s)
+        return cls(await keys.access_token_key(pool), ttl_s, session_max_s)
 
-    def issue(self, user_id: str, clinic_id: str, role: str, must_change_password: bool = False) -> str:
-        now = int(time.time())
-        claims = {"iss": ISSUER, "sub": user_id, "clinic": clinic_id, "role": role, "iat": now,
-                  "exp": now + int(self.ttl_s), "jti": uuid.uuid4().hex}
+    def issue(self, user_id: str, clinic_id: str, role: str, must_change_password: bool = False,
+              auth_time: int | None = None) -> tuple[str, int]:
+        """A token, and how many seconds it lasts: ``CHAIRSIDE_TOKEN_TTL_S``,
+        or less when the session's end (``auth_time``, the login's time, plus
+        ``CHAIRSIDE_SESSION_MAX_S``) comes first."""
+        clock = time.time()
+        now = int(clock)
+        auth_time = now if auth_time is None else auth_time
+        exp = min(now + int(self.ttl_s), auth_time + int(self.session_max_s))
+        claims = {"iss": ISSUER, "sub": user_id, "clinic": clinic_id, "role": role, "iat": now, "exp": exp,
+                  "iat_ms": int(clock * 1000), "auth_time": auth_time, "jti": uuid.uuid4().hex}
         if must_change_password:
             claims["pwc"] = True  # good only for changing the password (and GET /v1/me, the refresh)
-        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM), exp - now
 
     def setup_code(self) -> str:
         """The code that lets the first practice be set up from another machine
@@ -106,6 +125,13 @@ class Tokens:
         digest = hmac.new(self._secret, b"chairside first start", hashlib.sha256).digest()
         code = base64.b32encode(digest).decode("ascii")[:8]
         return f"{code[:4]}-{code[4:]}"
+
+    def pseudonym(self, kind: str, value: str) -> str:
+        """A keyed hash (HMAC-SHA256 with the signing key, 16 hex digits) of
+        personal data that logs and the login throttle name without saying
+        it (an e-mail, an address): the same on every replica, not
+        reversible by trying likely e-mails without the key."""
+        return hmac.new(self._secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:16]
 
     def verify(self, token: str | None, *, during_password_change: bool = False) -> Principal:
         """The caller of a valid token.  A token of an account that must change
@@ -122,7 +148,11 @@ class Tokens:
             raise AuthError(401, "invalid_token", "the token is not valid") from None
         if claims.get("role") not in ANYONE or not isinstance(claims.get("clinic"), str):
             raise AuthError(401, "invalid_token", "the token is not valid")
-        who = Principal(claims["sub"], claims["clinic"], claims["role"], claims.get("pwc") is True, claims["iat"], claims["exp"])
+        iat = claims["iat"]
+        issued_ms, auth_time = claims.get("iat_ms"), claims.get("auth_time")
+        who = Principal(claims["sub"], claims["clinic"], claims["role"], claims.get("pwc") is True, iat, claims["exp"],
+                        issued_ms=issued_ms if isinstance(issued_ms, int) else int(iat) * 1000,  # a token of before issue 15: its second
+                        auth_time=auth_time if isinstance(auth_time, int) else int(iat))
         if who.must_change_password and not during_password_change:
             raise AuthError(403, "password_change_required",
                             "change the temporary password first (POST /v1/auth/password), then log in again")
@@ -142,6 +172,17 @@ def principal_of(request: Request, roles: tuple[str, ...], during_password_chang
     return who
 
 
+async def still_valid(pool: asyncpg.Pool, who: Principal) -> None:
+    """AuthError 401 unless the caller's user is still active and their
+    tokens were not revoked after this one was issued (one indexed read)."""
+    state = await accounts.token_state(pool, who.user_id, who.clinic_id)
+    if state is None or not state[0]:
+        raise AuthError(401, "invalid_token", "this user can no longer log in")
+    valid_after_ms = state[1]
+    if valid_after_ms is not None and who.issued_ms < valid_after_ms:
+        raise AuthError(401, "token_revoked", "this token was revoked (a logout or a password change): log in again")
+
+
 Endpoint = Callable[[Request, Principal], Awaitable[Response]]
 
 
@@ -155,6 +196,7 @@ def authorized(*roles: str, during_password_change: bool = False) -> Callable[[E
         async def checked(request: Request) -> Response:
             try:
                 who = principal_of(request, roles, during_password_change)
+                await still_valid(services(request).pool, who)
             except AuthError as exc:
                 return refusal(exc)
             return await endpoint(request, who)

@@ -35,6 +35,7 @@ class Settings:
     data_dir: str = _setting("", "Where Chairside keeps its data; empty means the user's data directory (e.g. ~/.local/share/chairside).")
     database_url: str = _setting("", "PostgreSQL to use (postgresql://user:password@host/db); empty means DATABASE_URL, and if that is empty too, the embedded PostgreSQL under <data_dir>/pgdata.")
     token_ttl_s: int = _setting(900, "Lifetime of an access token (seconds); a client refreshes it before it ends (POST /v1/auth/refresh).")
+    session_max_s: int = _setting(12 * 3600, "Longest session (seconds): tokens are refreshed until this long after the login (the password given), then the user logs in again.")
     token_check_s: float = _setting(5.0, "How often an open dictation or screen checks that its user may still log in (a disabled user's connections close within this time, on every replica).")
     document_retention_years: int = _setting(20, "When a patient is erased, validated documents issued less than this many years ago are kept (legal records); 0 erases them too.")
     screen_queue: int = _setting(256, "Events queued for one room screen; a screen further behind gets a fresh snapshot instead.")
@@ -78,6 +79,9 @@ class Settings:
     max_session_s: float = _setting(4 * 3600.0, "Longest session, in seconds of audio.")
     idle_timeout_s: float = _setting(30.0, "A session that receives nothing for this long is closed.")
     max_frame_bytes: int = _setting(512 * 1024, "Largest binary audio frame accepted.")
+    login_failures_per_account: int = _setting(5, "Failed logins of one account (its e-mail) within 15 minutes before each further attempt must wait 2, 4, 8 … seconds (15 minutes at most; 429 `too_many_attempts` meanwhile, the password unchecked); a success starts again.")
+    login_failures_per_address: int = _setting(20, "The same for one source address, whatever the accounts (a practice behind one address shares it); a success does not reset it.")
+    password_workers: int = _setting(0, "Threads that hash and check passwords (argon2id: 100–200 ms of CPU each, its 4 lanes in threads of their own), off the event loop; 0 means half the cores (at least 1). Beyond 16 waiting, a login answers 503 `server_busy`.")
     max_vocabulary_terms: int = _setting(64, "Most vocabulary terms a session may send.")
     default_vocabulary: bool = _setting(True, "Prompt the recognizer with the voice commands and common dental terms when a session sends no vocabulary (measured: docs/benchmarks.md).")
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .rooms.hub import RoomHub
     from .store.db import Database
     from .store.journal import Journal
+    from .throttle import LoginThrottle
 
 
 @dataclass
@@ -35,6 +36,7 @@ class Services:
     tokens: "Tokens"
     rooms: "RoomHub"
     sessions: "SessionRegistry"  # the live dictations of this process (WebSocket connections and WebRTC peers)
+    logins: "LoginThrottle"  # failed logins slow the next ones down (counts in the store)
 
     @property
     def pool(self) -> "asyncpg.Pool":

@@ -27,6 +27,7 @@ def api_routes() -> list[Route]:
         Route("/v1/setup", setup.set_up, methods=["POST"]),
         Route("/v1/auth/login", auth.login, methods=["POST"]),
         Route("/v1/auth/refresh", auth.refresh, methods=["POST"]),
+        Route("/v1/auth/logout", auth.logout, methods=["POST"]),
         Route("/v1/auth/password", auth.change_password, methods=["POST"]),
         Route("/v1/me", auth.me, methods=["GET"]),
         Route("/v1/me", auth.update_me, methods=["PATCH"]),

@@ -1,16 +1,19 @@
-"""Logging in: a token for a password, a fresh token for a valid one, one's
+"""Logging in: a token for a password (failed ones throttled:
+:mod:`chairside.throttle`), a fresh token for a valid one, logging out, one's
 own password, who one is."""
 
 from __future__ import annotations
 
 import logging
+import time
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..auth import ANYONE, PRIVATE, Principal, authorized, error_response
+from ..auth import ANYONE, PRIVATE, AuthError, Principal, authorized, error_response, refusal
 from ..services import services
 from ..store import accounts
+from ..throttle import TooManyAttempts, retry_after
 from .common import BadRequest, body, handles_bad_input, ok
 
 log = logging.getLogger(__name__)
@@ -30,6 +33,9 @@ async def login(request: Request) -> Response:
       200: {description: 'The token: send it as "Authorization: Bearer <token>"', content: {application/json: {schema: {$ref: '#/components/schemas/Token'}}}}
       400: {description: Not a JSON object with email and password}
       401: {description: Wrong e-mail or password (the same answer for both)}
+      413: {description: A body over 16 KiB (not read)}
+      429: {description: 'Too many failed logins for this account or from this address: wait Retry-After seconds (the password is not checked meanwhile)'}
+      503: {description: 'Too many logins being checked at once: retry after Retry-After seconds'}
     """
     try:
         data = await body(request)
@@ -38,33 +44,63 @@ async def login(request: Request) -> Response:
     email, password = data.get("email"), data.get("password")
     if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
         return error_response(400, "invalid_request", "send {\"email\": …, \"password\": …}")
-    user = await accounts.authenticate(services(request).pool, email, password)
-    if user is None:
-        log.info("login refused")
-        return error_response(401, "invalid_credentials", "wrong e-mail or password")
+    svc = services(request)
+    address = request.client.host if request.client else "unknown"
+    keys = svc.logins.keys(email, address)
+    try:
+        async with svc.logins.turn(keys):
+            user = await accounts.authenticate(svc.pool, email, password)  # PasswordsBusy: 503, nothing counted
+            if user is None:
+                failures = await svc.logins.failed(keys)
+                log.info("login refused: account %s from %s (%d in a row)", keys.account_tag, address, failures)
+                return error_response(401, "invalid_credentials", "wrong e-mail or password")
+            await svc.logins.succeeded(keys)
+    except TooManyAttempts as exc:
+        log.warning("login throttled: account %s from %s, retry in %s s", keys.account_tag, address, retry_after(exc.wait_s))
+        return too_many_attempts(exc)
     return ok(_token(request, user.id, user.clinic_id, user.role, user.name, user.must_change_password))
 
 
-def _token(request: Request, user_id: str, clinic_id: str, role: str, name: str, must_change_password: bool) -> dict:
-    tokens = services(request).tokens
-    return {"token": tokens.issue(user_id, clinic_id, role, must_change_password), "token_type": "Bearer",
-            "expires_in": int(tokens.ttl_s),
+def too_many_attempts(exc: TooManyAttempts) -> Response:
+    return error_response(429, "too_many_attempts", exc.message, {"Retry-After": retry_after(exc.wait_s)})
+
+
+def _token(request: Request, user_id: str, clinic_id: str, role: str, name: str, must_change_password: bool,
+           auth_time: int | None = None) -> dict:
+    token, expires_in = services(request).tokens.issue(user_id, clinic_id, role, must_change_password, auth_time)
+    return {"token": token, "token_type": "Bearer", "expires_in": expires_in,
             "user": {"id": user_id, "clinic_id": clinic_id, "role": role, "name": name, "must_change_password": must_change_password}}
 
 
 @authorized(*ANYONE, during_password_change=True)
 async def refresh(request: Request, who: Principal) -> Response:
     """
-    summary: A fresh token for a valid one, while the user is still active.
+    summary: A fresh token for a valid one, while the user is still active and until CHAIRSIDE_SESSION_MAX_S (12 h) after the login.
     tags: [auth]
     responses:
-      200: {description: A new token, content: {application/json: {schema: {$ref: '#/components/schemas/Token'}}}}
-      401: {description: 'No token, an invalid or expired one, or a disabled user'}
+      200: {description: 'A new token (it keeps the login time: expires_in is shorter near the session''s end)', content: {application/json: {schema: {$ref: '#/components/schemas/Token'}}}}
+      401: {description: 'No token, an invalid, expired or revoked one (token_revoked: a logout or a password change since), a disabled user, or a session older than CHAIRSIDE_SESSION_MAX_S (session_expired): log in again'}
     """
-    row = await accounts.active_user(services(request).pool, who.user_id, who.clinic_id)
+    svc = services(request)
+    if time.time() >= who.auth_time + svc.tokens.session_max_s:
+        return refusal(AuthError(401, "session_expired", "the session has reached its longest duration: log in again"))
+    row = await accounts.active_user(svc.pool, who.user_id, who.clinic_id)
     if row is None:
         return error_response(401, "invalid_token", "this user can no longer log in")
-    return ok(_token(request, who.user_id, who.clinic_id, row["role"], row["name"], row["must_change_password"]))
+    return ok(_token(request, who.user_id, who.clinic_id, row["role"], row["name"], row["must_change_password"], who.auth_time))
+
+
+@authorized(*ANYONE, during_password_change=True)
+async def logout(request: Request, who: Principal) -> Response:
+    """
+    summary: Log out; the REST API refuses every token of the user issued until now (on every device), refresh included.
+    tags: [auth]
+    responses:
+      204: {description: Logged out}
+    """
+    await accounts.revoke_tokens(services(request).pool, who.user_id)
+    log.info("user %s logged out", who.user_id[:8])
+    return Response(status_code=204, headers=PRIVATE)
 
 
 @authorized(*ANYONE, during_password_change=True)
@@ -79,9 +115,10 @@ async def change_password(request: Request, who: Principal) -> Response:
         application/json:
           schema: {type: object, required: [current_password, new_password], properties: {current_password: {type: string}, new_password: {type: string, minLength: 12}}}
     responses:
-      204: {description: Changed}
+      204: {description: 'Changed; every token issued before is revoked (this one too): log in again with the new password'}
       400: {description: 'A new password under 12 characters, or the same as the current one'}
       403: {description: The current password is wrong}
+      429: {description: 'Too many wrong passwords (they count as failed logins of the account): wait Retry-After seconds'}
     """
     data = await body(request)
     current, new = data.get("current_password"), data.get("new_password")
@@ -89,8 +126,19 @@ async def change_password(request: Request, who: Principal) -> Response:
         raise BadRequest("send current_password and new_password")
     if current == new:
         raise BadRequest("the new password is the current one")
-    if not await accounts.change_password(services(request).pool, who.user_id, current, new):
-        return error_response(403, "wrong_password", "the current password is wrong")
+    svc = services(request)
+    me = await accounts.profile(svc.pool, who.user_id)
+    address = request.client.host if request.client else "unknown"
+    keys = svc.logins.keys(me["email"] if me else who.user_id, address)
+    try:
+        async with svc.logins.turn(keys):  # a stolen token is no way to guess the password faster than a login
+            if not await accounts.change_password(svc.pool, who.user_id, current, new):
+                await svc.logins.failed(keys)
+                log.info("password change refused: account %s from %s", keys.account_tag, address)
+                return error_response(403, "wrong_password", "the current password is wrong")
+            await svc.logins.succeeded(keys)
+    except TooManyAttempts as exc:
+        return too_many_attempts(exc)
     return Response(status_code=204, headers=PRIVATE)
 
 

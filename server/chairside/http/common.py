@@ -18,6 +18,7 @@ from ..record.ids import as_id
 from ..services import services
 from ..store import audit
 from ..store.errors import AccountError
+from ..store.passwords import PasswordsBusy
 
 
 class BadRequest(Exception):
@@ -56,6 +57,14 @@ def iso(value: datetime | None) -> str | None:
 async def record(request: Request, who: Principal, action: str, **fields) -> None:
     """Audit what the caller did (a read, an export…)."""
     await audit.record(services(request).pool, action=action, **who.actor, **fields)
+
+
+async def server_busy(request: Request, exc: PasswordsBusy) -> Response:
+    """503 when too many password hashes wait for a thread already (any
+    endpoint that hashes or checks one: login, password change, new users,
+    the setup); the application's handler of :class:`PasswordsBusy`."""
+    return error_response(503, "server_busy", "too many logins at once: try again in a moment",
+                          {"Retry-After": str(exc.retry_after_s)})
 
 
 def handles_bad_input(endpoint):

@@ -127,7 +127,7 @@ async def update_practice(request: Request, who: Principal) -> Response:
 @authorized(*ADMIN)
 async def disable_user(request: Request, who: Principal) -> Response:
     """
-    summary: Disable a user of the practice (they can no longer log in or refresh a token; their current token ends within its lifetime). Their name stays on what they signed.
+    summary: Disable a user of the practice (they can no longer log in, and the REST API refuses their tokens at once). Their name stays on what they signed.
     tags: [users]
     parameters:
       - {name: user_id, in: path, required: true, schema: {type: string}}

@@ -9,23 +9,19 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Literal
 
 import asyncpg
-from argon2 import PasswordHasher
-from argon2.exceptions import VerificationError
 
 from ..record.context import Address, Clinic, Practitioner
 from ..record.ids import as_id, new_id
 from .errors import AccountError, first_error
-from . import patients
+from . import passwords, patients
 from .rooms import create_room
 
 Role = Literal["dentist", "assistant", "admin"]
 ROLES = ("dentist", "assistant", "admin")
 MIN_PASSWORD = 12
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 
 
 @dataclass(frozen=True)
@@ -38,17 +34,17 @@ class User:
     must_change_password: bool = False
 
 
-def hash_password(password: str) -> str:
+async def hash_password(password: str) -> str:
+    """The argon2id hash of a new password (12 characters at least), made off
+    the event loop (:mod:`.passwords`; PasswordsBusy when too many wait)."""
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
-    return _hasher.hash(password)
+    return await passwords.hash_password(password)
 
 
-def password_matches(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except VerificationError:
-        return False
+async def password_matches(password_hash: str, password: str) -> bool:
+    """Whether the password is right, checked off the event loop."""
+    return await passwords.matches(password_hash, password)
 
 
 def new_password() -> str:
@@ -129,12 +125,13 @@ async def create_user(pool: asyncpg.Pool, clinic_id: str, *, email: str, name: s
     clinic = as_id(clinic_id)
     if clinic is None:
         raise AccountError(f"not a clinic id: {clinic_id!r}")
+    password_hash = await _password_hash(password)
     user_id = new_id()
     try:
         await pool.execute(
             "INSERT INTO users (id, clinic_id, email, name, role, password_hash, title, rpps, phone, must_change_password)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            user_id, clinic, who.email, who.name, role, _password_hash(password), who.title, who.rpps or None, who.phone, temporary)
+            user_id, clinic, who.email, who.name, role, password_hash, who.title, who.rpps or None, who.phone, temporary)
     except asyncpg.UniqueViolationError as exc:
         raise AccountError(f"email: a user with the e-mail {email} exists already") from exc
     except asyncpg.ForeignKeyViolationError as exc:
@@ -142,9 +139,9 @@ async def create_user(pool: asyncpg.Pool, clinic_id: str, *, email: str, name: s
     return User(user_id, clinic, who.email or "", who.name, role, temporary)
 
 
-def _password_hash(password: str) -> str:
+async def _password_hash(password: str) -> str:
     try:
-        return hash_password(password)
+        return await hash_password(password)
     except AccountError as exc:
         raise AccountError(f"password: {exc}") from None
 
@@ -154,21 +151,40 @@ async def authenticate(pool: asyncpg.Pool, email: str, password: str) -> User | 
     e-mail and a wrong password; an unknown e-mail costs a hash too)."""
     row = await pool.fetchrow("SELECT * FROM users WHERE lower(email) = lower($1) AND disabled_at IS NULL", email)
     if row is None:
-        password_matches(_dummy_hash(), password)
+        await password_matches(await passwords.dummy_hash(), password)
         return None
-    if not password_matches(row["password_hash"], password):
+    if not await password_matches(row["password_hash"], password):
         return None
     return User(row["id"], row["clinic_id"], row["email"], row["name"], row["role"], row["must_change_password"])
 
 
 async def change_password(pool: asyncpg.Pool, user_id: str, current: str, new: str) -> bool:
     """Set a new password (12 characters at least) if ``current`` is right."""
-    new_hash = hash_password(new)  # AccountError when too short, before anything is checked
+    if len(new) < MIN_PASSWORD:  # before anything is checked
+        raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
     row = await pool.fetchrow("SELECT password_hash FROM users WHERE id = $1 AND disabled_at IS NULL", user_id)
-    if row is None or not password_matches(row["password_hash"], current):
+    if row is None or not await password_matches(row["password_hash"], current):
         return False
-    await pool.execute("UPDATE users SET password_hash = $2, must_change_password = false WHERE id = $1", user_id, new_hash)
+    new_hash = await hash_password(new)
+    await pool.execute("UPDATE users SET password_hash = $2, must_change_password = false, tokens_valid_after = now()"
+                       " WHERE id = $1", user_id, new_hash)  # every token issued before is revoked
     return True
+
+
+async def revoke_tokens(pool: asyncpg.Pool, user_id: str) -> None:
+    """Refuse every token of the user issued until now (a logout)."""
+    await pool.execute("UPDATE users SET tokens_valid_after = now() WHERE id = $1", user_id)
+
+
+async def token_state(pool: asyncpg.Pool, user_id: str, clinic_id: str) -> tuple[bool, int | None] | None:
+    """Whether a user of this clinic may still use a token (not disabled),
+    and since when their tokens are valid (Unix milliseconds, None: any);
+    None when there is no such user.  One indexed read: it runs on every
+    authenticated request."""
+    row = await pool.fetchrow(
+        "SELECT disabled_at IS NULL AS active, ceil(extract(epoch FROM tokens_valid_after) * 1000)::bigint AS valid_after_ms"
+        " FROM users WHERE id = $1 AND clinic_id = $2", user_id, clinic_id)
+    return None if row is None else (row["active"], row["valid_after_ms"])
 
 
 async def active_user(pool: asyncpg.Pool, user_id: str, clinic_id: str) -> asyncpg.Record | None:
@@ -235,16 +251,19 @@ async def update_user(pool: asyncpg.Pool, clinic_id: str, user_id: str, changes:
         raise AccountError("disabled: must be true or false")
     await pool.execute(
         "UPDATE users SET name = $3, title = $4, rpps = $5, phone = $6, role = $7,"
-        " disabled_at = CASE WHEN $8::boolean IS NULL THEN disabled_at WHEN $8 THEN coalesce(disabled_at, now()) ELSE NULL END"
+        " disabled_at = CASE WHEN $8::boolean IS NULL THEN disabled_at WHEN $8 THEN coalesce(disabled_at, now()) ELSE NULL END,"
+        " tokens_valid_after = CASE WHEN $8 AND disabled_at IS NULL THEN now() ELSE tokens_valid_after END"  # disabling revokes
         " WHERE id = $1 AND clinic_id = $2",
         user_id, clinic_id, who.name, who.title, who.rpps or None, who.phone, role, disabled)
     return await user_of(pool, clinic_id, user_id)
 
 
 async def disable_user(pool: asyncpg.Pool, clinic_id: str, user_id: str) -> bool:
-    """Disable a user of this clinic (again is fine); False if there is no such user."""
+    """Disable a user of this clinic (again is fine), their tokens revoked; False if there is no such user."""
     done = await pool.fetchval(
-        "UPDATE users SET disabled_at = coalesce(disabled_at, now()) WHERE id = $1 AND clinic_id = $2 RETURNING id",
+        "UPDATE users SET disabled_at = coalesce(disabled_at, now()),"
+        " tokens_valid_after = CASE WHEN disabled_at IS NULL THEN now() ELSE tokens_valid_after END"
+        " WHERE id = $1 AND clinic_id = $2 RETURNING id",
         user_id, clinic_id)
     return done is not None
 
@@ -315,9 +334,3 @@ async def create_demo_clinic(pool: asyncpg.Pool) -> dict:
         patient = await patients.create(conn, clinic_id, {"last_name": "Démo", "first_name": "Jeanne", "sex": "F",
                                                            "birth_date": "1984-03-07", "weight_kg": 62, "code": "DEMO-0001"})
     return {"clinic_id": clinic_id, "logins": logins, "patient": patient["id"]}
-
-
-@lru_cache(maxsize=1)
-def _dummy_hash() -> str:
-    """Checked against for an unknown e-mail, so that it costs what a wrong password does."""
-    return _hasher.hash("an unknown user's password costs the same time")
