@@ -350,10 +350,26 @@ def test_open_connections_honour_their_tokens(tmp_path_factory):
                     pass
                 return last, ws.close_code, time.monotonic() - disabled
 
+        async def dictation_then_logout() -> tuple[dict, int]:
+            token = login(http, practice.emails["dentist"], PASSWORD)
+            async with websockets.connect(server.ws) as ws:
+                await ws.send(json.dumps({"type": "start", "token": token}))
+                assert json.loads(await ws.recv())["type"] == "ready"
+                assert httpx.post(http + "/v1/auth/logout", headers=bearer(token)).status_code == 204
+                last = None
+                try:
+                    async for message in ws:
+                        last = json.loads(message)
+                except websockets.ConnectionClosed:
+                    pass
+                return last, ws.close_code
+
         async def scenario():
             return await asyncio.gather(dictation(False), dictation(True), screen_of_a_disabled_user())
 
         (expired, code, lasted), (renewed, renewed_code, _), (last, screen_code, after) = asyncio.run(scenario())
+        revoked, revoked_code = asyncio.run(dictation_then_logout())  # after the others: a logout ends all the dentist's tokens
+        assert revoked["code"] == "token_revoked" and revoked_code == 4401
         assert expired[-1]["type"] == "error" and expired[-1]["code"] == "token_expired" and code == 4401 and 3 < lasted < 9
         assert renewed[-1]["type"] == "closed" and renewed[-1]["reason"] == "stop" and renewed_code == 1000, renewed[-3:]
         assert any(e["type"] == "final" and e["text"] == "Bonjour." for e in renewed)

@@ -196,12 +196,6 @@ async def active_user(pool: asyncpg.Pool, user_id: str, clinic_id: str) -> async
 _PROFILE = "u.id, u.email, u.name, u.role, u.rpps, u.phone, u.title, u.must_change_password"
 
 
-async def still_valid(pool: asyncpg.Pool, user_id: str, clinic_id: str) -> bool:
-    """Whether a token of this user may still be honoured (checked again and
-    again by open sockets: the user was not disabled meanwhile)."""
-    return await active_user(pool, user_id, clinic_id) is not None
-
-
 async def profile(pool: asyncpg.Pool, user_id: str) -> asyncpg.Record | None:
     """A user (id, email, name, role, rpps, phone, title, must_change_password)
     with their clinic's id and name (clinic_id, clinic)."""

@@ -4,8 +4,9 @@ A token is checked when a dictation starts or a screen says hello; the
 connection then lives for hours.  :class:`TokenGuard` closes it when its
 token expires — unless the client sent a fresh one in the meantime
 (``{"type": "token", "token": …}``, from ``POST /v1/auth/refresh``) — and
-within ``CHAIRSIDE_TOKEN_CHECK_S`` of the user being disabled, on whichever
-replica the connection is (the check reads PostgreSQL).
+within ``CHAIRSIDE_TOKEN_CHECK_S`` of the user being disabled or their
+tokens revoked (a logout, a new password), on whichever replica the
+connection is (the check reads PostgreSQL).
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ import asyncio
 import logging
 import time
 
-from ..auth import AuthError, Principal, Tokens
-from ..store import accounts
+from ..auth import AuthError, Principal, Tokens, still_valid
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +39,16 @@ class TokenGuard:
             if left <= 0:
                 return AuthError(401, "token_expired", "the token expired: send a fresh one ({\"type\": \"token\"}) before it ends")
             await asyncio.sleep(min(self.check_every_s, left))
-            if time.time() < self.who.expires_at and not await self._still_valid():
-                return AuthError(401, "invalid_token", "this user can no longer log in")
+            if time.time() < self.who.expires_at and (refused := await self._refusal()) is not None:
+                return refused
 
-    async def _still_valid(self) -> bool:
+    async def _refusal(self) -> AuthError | None:
+        """Why the user may no longer be served (disabled, logged out, a new
+        password), or None."""
         try:
-            return await accounts.still_valid(self.pool, self.who.user_id, self.who.clinic_id)
+            await still_valid(self.pool, self.who)
+        except AuthError as exc:
+            return exc
         except Exception:  # PostgreSQL unreachable for a moment: a dictation is not cut for it
             log.warning("token check: the store did not answer; checked again in %g s", self.check_every_s)
-            return True
+        return None

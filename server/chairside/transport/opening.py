@@ -6,7 +6,7 @@ the room's feed started."""
 from __future__ import annotations
 
 from .. import events as ev
-from ..auth import DICTATE, AuthError
+from ..auth import DICTATE, AuthError, still_valid
 from ..record.ids import new_id
 from ..record.versions import Owner
 from ..registry import Live
@@ -34,6 +34,7 @@ async def open_session(state: Services, start: ev.Start, token: str | None, *, c
     ``connection``: the caller's entry in the registry (not taken over)."""
     try:
         who = state.tokens.verify(token)
+        await still_valid(state.database.pool, who)  # not disabled, not logged out since
     except AuthError as exc:
         raise Refused(exc.status, exc.code, exc.message) from None
     if who.role not in DICTATE:

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from .. import events as ev
-from ..auth import CARE_TEAM, AuthError, bearer
+from ..auth import CARE_TEAM, AuthError, bearer, still_valid
 from ..record.ids import as_id
 from ..rooms.hub import Screen, dumps
 from ..rooms.views import replay, snapshot
@@ -51,6 +51,7 @@ async def room_events_endpoint(websocket: WebSocket) -> None:
         return
     try:
         who = state.tokens.verify(hello.token or bearer(websocket.headers))
+        await still_valid(state.database.pool, who)  # not disabled, not logged out since
         if who.role not in CARE_TEAM:
             raise AuthError(403, "forbidden", f"a {who.role} does not watch rooms")
     except AuthError as exc:

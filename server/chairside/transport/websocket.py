@@ -35,7 +35,7 @@ CLOSE_RESTART = 1012  # the server is stopping: the session can be resumed on it
 # Application close codes (4000-4999): 4000 + the HTTP status of the refusal
 # (4401 no valid token, 4403 a role that may not, 4404 not in the caller's practice).
 CLOSE_GONE = 4410  # the session's patient was erased meanwhile
-TOKEN_REFUSALS = ("token_expired", "invalid_token")  # the session's token expired unrenewed, or its user was disabled: 4401
+TOKEN_REFUSALS = ("token_expired", "invalid_token", "token_revoked")  # the session's token expired unrenewed, or its user was disabled: 4401
 
 
 def close_code(status: int) -> int:
