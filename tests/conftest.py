@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import functools
 import os
@@ -94,6 +95,27 @@ class ServerProcess:
         self.admin("create-user", "--clinic", clinic, "--email", email, "--name", "Dr Sans RPPS" if role == "dentist" else "Admin",
                    "--role", role, "--password-stdin", password=PASSWORD)
         return login(self.http, email, PASSWORD)
+
+    @functools.cached_property
+    def signing_key(self) -> bytes:
+        """The server's token-signing key, read from its store (to forge
+        tokens as the server signs them: expired, from 12 hours ago…)."""
+        import asyncpg
+
+        from chairside.store.db import start_embedded
+
+        pg = start_embedded(self.data_dir)
+        try:
+            async def key() -> bytes:
+                conn = await asyncpg.connect(pg.get_uri())
+                try:
+                    return bytes(await conn.fetchval("SELECT secret FROM server_keys WHERE name = 'access_tokens'"))
+                finally:
+                    await conn.close()
+
+            return asyncio.run(key())
+        finally:
+            pg.cleanup()
 
     def admin(self, *args: str, password: str | None = None) -> str:
         """``chairside admin …`` on this server's database: its output."""

@@ -18,7 +18,6 @@ from factories import CONTEXT
 from starlette.routing import Route
 
 from chairside.app import create_app
-from chairside.store.db import start_embedded
 
 ROLES = ("dentist", "assistant", "admin")
 
@@ -50,20 +49,7 @@ def ids(practice) -> dict:
 @pytest.fixture(scope="module")
 def expired(server, practice) -> str:
     """A dentist's token signed with the server's own key, expired a minute ago."""
-    pg = start_embedded(server.data_dir)
-    try:
-        async def key() -> bytes:
-            import asyncpg
-
-            conn = await asyncpg.connect(pg.get_uri())
-            try:
-                return bytes(await conn.fetchval("SELECT secret FROM server_keys WHERE name = 'access_tokens'"))
-            finally:
-                await conn.close()
-
-        secret = asyncio.run(key())
-    finally:
-        pg.cleanup()
+    secret = server.signing_key
     me = practice.get("/v1/me").json()
     now = int(time.time())
     return jwt.encode({"iss": "chairside", "sub": me["id"], "clinic": me["clinic"]["id"], "role": "dentist",

@@ -244,23 +244,7 @@ def test_a_password_change_revokes_the_tokens_issued_before(practice):
 
 @pytest.fixture(scope="module")
 def signing_key(server) -> bytes:
-    """The server's token-signing key, read from its store."""
-    import asyncpg
-
-    from chairside.store.db import start_embedded
-
-    pg = start_embedded(server.data_dir)
-    try:
-        async def key() -> bytes:
-            conn = await asyncpg.connect(pg.get_uri())
-            try:
-                return bytes(await conn.fetchval("SELECT secret FROM server_keys WHERE name = 'access_tokens'"))
-            finally:
-                await conn.close()
-
-        return asyncio.run(key())
-    finally:
-        pg.cleanup()
+    return server.signing_key
 
 
 def test_a_refresh_keeps_the_login_time_and_the_session_ends_after_12_hours(practice, signing_key):
