@@ -198,7 +198,9 @@ def start_server(tmp: Path, **env_settings: str) -> ServerProcess:
     # open sessions while others decode on a loaded machine: the refusal of new
     # sessions while finals wait (busy_final_wait_s) is measured by
     # scripts/bench_load.py, not left to chance in the tests.
-    env_settings = {"max_sessions_per_user": "8", "busy_final_wait_s": "0", **env_settings}
+    # Most tests stream recordings faster than real time: the pace limit is
+    # tested on the strict server.
+    env_settings = {"max_sessions_per_user": "8", "busy_final_wait_s": "0", "max_audio_speed": "0", **env_settings}
     env.update({f"CHAIRSIDE_{k.upper()}": str(v) for k, v in env_settings.items()})
     log_path = tmp / f"server-{port}.log"
     process = subprocess.Popen(
@@ -247,7 +249,7 @@ def strict_server(tmp_path_factory) -> ServerProcess:
     srv = start_server(
         tmp_path_factory.mktemp("strict"),
         idle_timeout_s="2", max_session_s="4", max_sessions="3", max_frame_bytes="65536", start_timeout_s="1.5",
-        max_sessions_per_user="2",
+        max_sessions_per_user="2", max_audio_speed="2",
     )
     yield srv
     stop_server(srv)

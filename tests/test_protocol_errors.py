@@ -324,3 +324,35 @@ def test_hostile_clients_leave_the_server_up_and_a_real_session_intact(server, c
     assert wer([rec.transcript], [result.text], "fr") <= 0.3, result.text
     assert server.health() == {"status": "ok"} and server.process.poll() is None
     wait_no_sessions(server)
+
+
+def test_audio_sent_far_faster_than_real_time_is_refused(tmp_path_factory):
+    """A live session takes audio at most max_audio_speed (2) times faster than
+    real time after 10 s of lead: 40 s of audio pushed at once is refused
+    (audio_too_fast, 1008) once the lead is spent; the server goes on."""
+    from conftest import start_server, stop_server
+
+    paced = start_server(tmp_path_factory.mktemp("paced"), max_audio_speed="2")
+    try:
+        async def scenario():
+            async with websockets.connect(paced.ws) as ws:
+                assert (await start(ws, paced.token))["type"] == "ready"
+                sent = 0
+                try:
+                    for _ in range(400):  # 40 s of silence, 100 ms a frame, as fast as the socket takes it
+                        await ws.send(bytes(3200))
+                        sent += 1
+                    events = await recv_until(ws, "error", timeout=10)
+                except websockets.ConnectionClosed:
+                    events = []
+                with contextlib.suppress(websockets.ConnectionClosed, asyncio.TimeoutError):
+                    while True:
+                        events.append(await recv_json(ws, 5))
+                return events, ws.close_code
+
+        events, code = run(scenario())
+        error = next(e for e in events if e["type"] == "error")
+        assert (error["code"], error["fatal"], code) == ("audio_too_fast", True, 1008), events
+        assert paced.health() == {"status": "ok"}
+    finally:
+        stop_server(paced)

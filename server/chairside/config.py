@@ -79,6 +79,7 @@ class Settings:
     max_session_s: float = _setting(4 * 3600.0, "Longest session, in seconds of audio.")
     idle_timeout_s: float = _setting(30.0, "A session that receives nothing for this long is closed.")
     max_frame_bytes: int = _setting(512 * 1024, "Largest binary audio frame accepted.")
+    max_audio_speed: float = _setting(2.0, "A /v1/stream session may send audio at most this many times faster than real time, after 10 s of lead; faster is refused (`audio_too_fast`). 0: no limit (a batch client transcribing a file).")
     login_failures_per_account: int = _setting(5, "Failed logins of one account (its e-mail) within 15 minutes before each further attempt must wait 2, 4, 8 … seconds (15 minutes at most; 429 `too_many_attempts` meanwhile, the password unchecked); a success starts again.")
     login_failures_per_address: int = _setting(20, "The same for one source address, whatever the accounts (a practice behind one address shares it); a success does not reset it.")
     password_workers: int = _setting(0, "Threads that hash and check passwords (argon2id: 100–200 ms of CPU each, its 4 lanes in threads of their own), off the event loop; 0 means half the cores (at least 1). Beyond 16 waiting, a login answers 503 `server_busy`.")

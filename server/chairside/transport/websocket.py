@@ -35,6 +35,7 @@ CLOSE_RESTART = 1012  # the server is stopping: the session can be resumed on it
 # Application close codes (4000-4999): 4000 + the HTTP status of the refusal
 # (4401 no valid token, 4403 a role that may not, 4404 not in the caller's practice).
 CLOSE_GONE = 4410  # the session's patient was erased meanwhile
+AUDIO_LEAD_S = 10.0  # audio a client may send ahead of real time before its pace is held against max_audio_speed
 TOKEN_REFUSALS = ("token_expired", "invalid_token", "token_revoked")  # the session's token expired unrenewed, or its user was disabled: 4401
 
 
@@ -76,6 +77,7 @@ class _Connection:
         self.sender: asyncio.Task | None = None
         self.guard: TokenGuard | None = None  # the caller's token, renewed in-band, checked until the end
         self.guarding: asyncio.Task | None = None
+        self.started_at = 0.0  # when the session started (the loop's clock): the audio's pace is measured from it
         self.close_code = CLOSE_NORMAL
 
     async def run(self) -> None:
@@ -126,6 +128,7 @@ class _Connection:
             await self._error("not_started", "send a 'start' message before audio; frame ignored")
             return
         assert self.decoder is not None and self.resampler is not None
+        self._pace()
         try:
             self.session.feed(self.resampler.push(self.decoder.decode(data)))
         except PcmError as exc:
@@ -148,6 +151,7 @@ class _Connection:
             self.guard = TokenGuard(self.state.tokens, self.state.database.pool,
                                     self.state.tokens.verify(message.token or bearer(self.ws.headers)), self.settings.token_check_s)
             self.guarding = asyncio.create_task(self._guard(), name=f"guard-{self.session.id[:8]}")
+            self.started_at = asyncio.get_running_loop().time()
             self.decoder = PcmDecoder(message.encoding, message.channels)
             self.resampler = Resampler(message.sample_rate)
             self.sender = asyncio.create_task(self._send_events(), name=f"send-{self.session.id[:8]}")
@@ -181,6 +185,17 @@ class _Connection:
         self._flush()
         await self.session.stop()
         return True
+
+    def _pace(self) -> None:
+        """Audio sent far faster than it is spoken (a flood, or a file pushed
+        through a live session) is refused: at most ``max_audio_speed`` times
+        real time, after AUDIO_LEAD_S of lead."""
+        assert self.session is not None
+        speed = self.settings.max_audio_speed
+        elapsed = asyncio.get_running_loop().time() - self.started_at
+        if speed > 0 and self.session.audio_seconds > AUDIO_LEAD_S + speed * elapsed:
+            raise _Fatal("audio_too_fast", f"{self.session.audio_seconds:.1f} s of audio in {elapsed:.1f} s: at most {speed:g} × real time",
+                         CLOSE_POLICY)
 
     def _flush(self) -> None:
         """The audio still in the resampler's filter, before a stop."""
