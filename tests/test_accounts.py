@@ -138,6 +138,8 @@ def test_the_first_start_sets_up_the_practice_in_the_browser_once(tmp_path):
         assert bad.status_code == 400 and bad.json()["error"]["message"].startswith("dentist.rpps: ")
         bad = httpx.post(http + "/v1/setup", json={**setup, "admin": {**setup["admin"], "password": "short"}})
         assert bad.status_code == 400 and bad.json()["error"]["message"].startswith("admin.password: ")
+        bad = httpx.post(http + "/v1/setup", json={**setup, "practice": {**setup["practice"], "city": " "}})
+        assert bad.status_code == 400 and bad.json()["error"]["message"] == "practice.city: required (printed on every document)"
         assert httpx.get(http + "/v1/setup").json()["needed"] is True  # nothing was left of the refused ones
         done = httpx.post(http + "/v1/setup", headers=remote, json={**setup, "code": code.lower()})
         assert done.status_code == 201, done.text

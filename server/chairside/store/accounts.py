@@ -272,6 +272,9 @@ async def set_up(pool: asyncpg.Pool, practice: dict, admin: dict, dentist: dict,
     themselves), its rooms.  None when the store has a practice already
     (replicas and two browsers racing: the first one wins).  Bad input raises
     :class:`AccountError` naming its part ("dentist.rpps: …")."""
+    for key in ("street", "postcode", "city", "phone"):  # printed on every document: asked for once, here
+        if not isinstance(practice.get(key), str) or not practice[key].strip():
+            raise AccountError(f"practice.{key}: required (printed on every document)")
     if not room_names or not all(isinstance(n, str) and n.strip() for n in room_names):
         raise AccountError("rooms: at least one room, each with a name")
     if len({n.strip().lower() for n in room_names}) != len(room_names):
