@@ -41,8 +41,7 @@ class SessionRegistry:
     def __init__(self, max_sessions: int, per_user: int = 0, per_practice: int = 0) -> None:
         self.max_sessions = max_sessions
         self.per_user, self.per_practice = per_user, per_practice
-        self._live: set[Live] = set()
-        self._owners: dict[int, tuple[str, str]] = {}  # id(connection) → (user, practice) of what was admitted
+        self._live: dict[Live, tuple[str, str]] = {}  # each admitted connection → its (user, practice)
 
     def __len__(self) -> int:
         return len(self._live)
@@ -54,20 +53,18 @@ class SessionRegistry:
         ``practice`` or ``user`` (their cap)."""
         if connection in self._live:
             return None
-        owners = [self._owners[id(c)] for c in self._live if id(c) in self._owners]
+        owners = self._live.values()
         if self.per_user and sum(user == user_id for user, _ in owners) >= self.per_user:
             return "user"  # said first: the dentist can do something about it
         if self.per_practice and sum(clinic == clinic_id for _, clinic in owners) >= self.per_practice:
             return "practice"
         if len(self._live) >= self.max_sessions or (busy and self._live):
             return "server"
-        self._live.add(connection)
-        self._owners[id(connection)] = (user_id, clinic_id)
+        self._live[connection] = (user_id, clinic_id)
         return None
 
     def discard(self, connection: Live) -> None:
-        self._live.discard(connection)
-        self._owners.pop(id(connection), None)
+        self._live.pop(connection, None)
 
     async def take_over(self, session_id: str, keep: Live | None = None) -> None:
         """A session resumed while its old connection is still open here (the

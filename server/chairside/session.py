@@ -238,10 +238,6 @@ class Session:
 
     # -- end -------------------------------------------------------------------
 
-    @property
-    def stopping(self) -> bool:
-        return self._stopping is not None
-
     async def stop(self, reason: str = "stop") -> None:
         """Flush: end the open utterance, wait for every final, send ``closed``
         (once: a second caller waits for the first stop)."""

@@ -34,11 +34,16 @@ class User:
     must_change_password: bool = False
 
 
+def _long_enough(password: str, field: str = "password") -> None:
+    """AccountError naming ``field`` for a password under MIN_PASSWORD characters."""
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"{field}: a password needs at least {MIN_PASSWORD} characters")
+
+
 async def hash_password(password: str) -> str:
     """The argon2id hash of a new password (12 characters at least), made off
     the event loop (:mod:`.passwords`; PasswordsBusy when too many wait)."""
-    if len(password) < MIN_PASSWORD:
-        raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
+    _long_enough(password)
     return await passwords.hash_password(password)
 
 
@@ -125,7 +130,7 @@ async def create_user(pool: asyncpg.Pool, clinic_id: str, *, email: str, name: s
     clinic = as_id(clinic_id)
     if clinic is None:
         raise AccountError(f"not a clinic id: {clinic_id!r}")
-    password_hash = await _password_hash(password)
+    password_hash = await hash_password(password)
     user_id = new_id()
     try:
         await pool.execute(
@@ -137,13 +142,6 @@ async def create_user(pool: asyncpg.Pool, clinic_id: str, *, email: str, name: s
     except asyncpg.ForeignKeyViolationError as exc:
         raise AccountError(f"no clinic {clinic_id}") from exc
     return User(user_id, clinic, who.email or "", who.name, role, temporary)
-
-
-async def _password_hash(password: str) -> str:
-    try:
-        return await hash_password(password)
-    except AccountError as exc:
-        raise AccountError(f"password: {exc}") from None
 
 
 async def authenticate(pool: asyncpg.Pool, email: str, password: str) -> User | None:
@@ -160,8 +158,7 @@ async def authenticate(pool: asyncpg.Pool, email: str, password: str) -> User | 
 
 async def change_password(pool: asyncpg.Pool, user_id: str, current: str, new: str) -> bool:
     """Set a new password (12 characters at least) if ``current`` is right."""
-    if len(new) < MIN_PASSWORD:  # before anything is checked
-        raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
+    _long_enough(new, "new_password")  # before anything is checked
     row = await pool.fetchrow("SELECT password_hash FROM users WHERE id = $1 AND disabled_at IS NULL", user_id)
     if row is None or not await password_matches(row["password_hash"], current):
         return False

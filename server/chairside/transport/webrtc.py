@@ -258,9 +258,8 @@ class Peer:
         (reason ``shutdown``) go out on the channel, then the peer is released."""
         if self.session is None or self._released:
             return
-        if not self.session.stopping:
-            with contextlib.suppress(SessionLimit):
-                self.session.feed(self.resampler.flush())
+        with contextlib.suppress(SessionLimit):  # fed only if the session is not stopping already
+            self.session.feed(self.resampler.flush())
         await self.session.stop(reason="shutdown")
         for _ in range(50):  # the sender releases the peer once `closed` has left
             if self._released:

@@ -199,7 +199,7 @@ class _Connection:
 
     def _flush(self) -> None:
         """The audio still in the resampler's filter, before a stop."""
-        if self.session is not None and self.resampler is not None and not self.session.stopping:
+        if self.session is not None and self.resampler is not None:
             with contextlib.suppress(SessionLimit):
                 self.session.feed(self.resampler.flush())
 
