@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 
@@ -61,10 +62,21 @@ def test_an_utterance_longer_than_the_window_is_cut_at_a_word_and_goes_on(corpus
     assert wer([rec.transcript], [text], "fr") < 0.5, text
 
 
-def test_stop_flushes_an_open_utterance(corpus):
+def test_stop_flushes_an_open_utterance(corpus, monkeypatch):
+    """... and Silero runs on the VAD's own thread, never on the event loop's."""
+    from chairside.audio.vad import VadStream
+
+    threads, frame = set(), VadStream.__call__
+
+    def recorded(self, samples):
+        threads.add(threading.current_thread().name)
+        return frame(self, samples)
+
+    monkeypatch.setattr(VadStream, "__call__", recorded)
     audio = load_audio(corpus["fr_picovoice-cheetah_test_fr.wav"].path)
     cut = audio[: int(3.2 * SAMPLE_RATE)]  # stop while still speaking
     events = asyncio.run(run_session(Settings.from_env(), cut, speed=4.0))
+    assert threads and all(name.startswith("vad") for name in threads), threads
     kinds = [type(e).__name__ for e in events]
     assert kinds[0] == "Ready" and kinds[-1] == "Closed"
     final = next(e for e in events if isinstance(e, ev.Final))

@@ -83,53 +83,100 @@ class Listener:
         self._last_partial: dict[int, tuple[str, str]] = {}
         self._context = ""  # recent final text: the next utterance's prompt
         self._wake = asyncio.Event()
-        self._finished = False
+        self._vad_queue: deque[np.ndarray] = deque()  # audio the VAD has yet to hear
+        self._vad_wake = asyncio.Event()
+        self._heard = 0  # samples the VAD has heard
+        self._pending_end: int | None = None  # the endpointer's pending_end, read on the loop
+        self._input_closed = False  # finish(): no more audio
+        self._finished = False  # ... and the VAD has heard all of it
         self._worker: asyncio.Task | None = None
+        self._vad_task: asyncio.Task | None = None
 
     @property
     def audio_seconds(self) -> float:
         return self.samples / SAMPLE_RATE
 
     def start(self) -> None:
-        """Start recognising (the decoding task)."""
+        """Start listening (the VAD task) and recognising (the decoding task)."""
+        self._vad_task = asyncio.create_task(self._listen(), name=f"{self.name}-vad")
         self._worker = asyncio.create_task(self._run(), name=self.name)
 
     # -- audio in ----------------------------------------------------------------
 
     def feed(self, samples: np.ndarray) -> None:
-        """16 kHz mono float32 audio; SessionLimit past the maximum duration."""
-        if self._finished:
+        """16 kHz mono float32 audio; SessionLimit past the maximum duration.
+
+        The audio is kept and handed to the VAD task, which runs Silero on the
+        VAD's own thread (:attr:`SileroVad.thread`), so that the event loop
+        never waits for it; the open utterance is given the audio at once, so
+        partials hear what has come even while the VAD catches up."""
+        if self._input_closed:
             return
         if samples.size:
             self._buffer = np.concatenate([self._buffer, samples]) if self._buffer.size else samples.astype(np.float32, copy=True)
             self.samples += samples.size
-            for event in self.endpointer.feed(samples):
-                self._on_vad(event)
+            self._vad_queue.append(self._buffer[-samples.size :])
+            self._vad_wake.set()
             self._fill_open(self.samples)
-            self._trim_buffer()
-            self._wake.set()
         if self.audio_seconds > self.max_seconds:
             raise SessionLimit(f"session reached its maximum duration of {self.max_seconds:g} s of audio")
 
     def finish(self) -> None:
-        """No more audio: the open utterance ends here (its final follows)."""
-        if not self._finished:
-            for event in self.endpointer.finish(self.samples):
-                self._on_vad(event)
-            self._finished = True
-            self._wake.set()
+        """No more audio: the open utterance ends where the audio ends, once
+        the VAD has heard it all (its final follows)."""
+        self._input_closed = True
+        self._vad_wake.set()
 
     async def drained(self) -> None:
         """Wait until every final is out (after :meth:`finish`)."""
-        if self._worker is not None:
-            await asyncio.shield(self._worker)
+        for task in (self._vad_task, self._worker):
+            if task is not None:
+                await asyncio.shield(task)
 
     async def cancel(self) -> None:
         """Stop recognising at once."""
-        self._finished = True
-        if self._worker is not None:
-            self._worker.cancel()
-            await asyncio.gather(self._worker, return_exceptions=True)
+        self._input_closed = self._finished = True
+        tasks = [t for t in (self._vad_task, self._worker) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- voice activity ---------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        """The VAD task: audio in order through the endpointer, then its events."""
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                await self._vad_wake.wait()
+                self._vad_wake.clear()
+                while self._vad_queue:
+                    audio = self._vad_queue.popleft() if len(self._vad_queue) == 1 else self._take_queue()
+                    events = await loop.run_in_executor(SileroVad.thread, self.endpointer.feed, audio)
+                    self._heard += audio.size
+                    for event in events:
+                        self._on_vad(event)
+                    self._pending_end = self.endpointer.pending_end
+                    self._fill_open(self.samples)
+                    self._trim_buffer()
+                    self._wake.set()
+                if self._input_closed and not self._vad_queue:
+                    for event in self.endpointer.finish(self._heard):
+                        self._on_vad(event)
+                    self._pending_end = None
+                    self._finished = True
+                    self._wake.set()
+                    return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._finished = True
+            self.results.failed(exc)
+
+    def _take_queue(self) -> np.ndarray:
+        chunks = list(self._vad_queue)
+        self._vad_queue.clear()
+        return np.concatenate(chunks)
 
     def _slice(self, start: int, end: int) -> np.ndarray:
         return self._buffer[max(0, start - self._buffer_start) : max(0, end - self._buffer_start)]
@@ -142,7 +189,7 @@ class Listener:
                 u.append(self._slice(have, until))
 
     def _trim_buffer(self) -> None:
-        keep_from = self.samples - max(self._preroll, self._history)
+        keep_from = self._heard - max(self._preroll, self._history)
         if self._open is not None:
             u = self._open[1]
             keep_from = min(keep_from, u.start + u.audio.size)
@@ -196,7 +243,7 @@ class Listener:
             return True
         if self._open is None:
             return False
-        pending_end = self.endpointer.pending_end
+        pending_end = self._pending_end
         if pending_end is not None:
             # Silent long enough that the final's audio is known: decode it now,
             # so that it is ready when the VAD confirms the end.  No partials
