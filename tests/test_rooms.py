@@ -158,6 +158,50 @@ def test_a_screen_that_reconnects_gets_exactly_what_it_missed(practice):
     assert fresh["type"] == "snapshot" and fresh["seq"] == seqs[-1]
 
 
+def test_one_user_watches_at_most_max_screens_per_user(practice):
+    """The caps on screens (max_screens_per_user 6 by default): a seventh
+    screen of one assistant is refused with too_many_screens (4429), another
+    user's screen is not, and a closed screen gives its place back."""
+    room = practice.rooms[1]
+
+    async def scenario():
+        screens = [Screen(practice.server, room, practice.tokens["assistant"]) for _ in range(6)]
+        opened = [await s.open() for s in screens]
+        extra = Screen(practice.server, room, practice.tokens["assistant"])
+        refused = await extra.open()
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await extra.ws.recv()
+        dentist = Screen(practice.server, room, practice.tokens["dentist"])
+        other = await dentist.open()
+        await screens.pop().close()
+        for _ in range(50):  # the server lets go of the closed one in a moment
+            again = Screen(practice.server, room, practice.tokens["assistant"])
+            if (await again.open())["type"] == "snapshot":
+                break
+            await asyncio.sleep(0.1)
+        for s in [*screens, dentist, again]:
+            await s.close()
+        return opened, refused, closed.value.rcvd.code, other, again.events[0]
+
+    opened, refused, code, other, again = asyncio.run(scenario())
+    assert all(o["type"] == "snapshot" for o in opened)
+    assert refused["type"] == "error" and refused["code"] == "too_many_screens" and code == 4429
+    assert other["type"] == "snapshot" and again["type"] == "snapshot"
+
+
+def test_screens_are_capped_per_practice_and_per_server():
+    from chairside.rooms.hub import RoomHub
+    from chairside.rooms.hub import Screen as Watching
+
+    hub = RoomHub(pool=None, max_queue=4, max_screens=3, per_user=2, per_practice=2)
+    a, b, c, d = (Watching("r", 4, user_id=u, clinic_id=p) for u, p in (("u1", "p1"), ("u2", "p1"), ("u3", "p1"), ("u4", "p2")))
+    assert hub.admit(a) is None and hub.admit(b) is None
+    assert hub.admit(c) == "practice" and hub.admit(d) is None
+    assert hub.admit(Watching("r", 4, user_id="u5", clinic_id="p3")) == "server"
+    hub.leave(a)
+    assert hub.admit(c) is None
+
+
 @pytest.fixture(scope="module")
 def small_queues(tmp_path_factory):
     server = start_server(tmp_path_factory.mktemp("small-queues"), screen_queue="16", requests_per_s="1000")  # a flood of lines, on purpose

@@ -16,7 +16,7 @@ from conftest import create_practice, start_server, stop_server
 from factories import CONTEXT
 
 from chairside.config import Settings
-from chairside.store.db import DatabaseError, open_database
+from chairside.store.db import DatabaseBusy, DatabaseError, open_database
 from chairside.store.migrations import MigrationError, migrate, migrations
 
 
@@ -136,6 +136,24 @@ async def test_a_validated_version_cannot_be_updated_in_the_database(cluster):
 async def test_an_unreachable_database_is_a_clear_error():
     with pytest.raises(DatabaseError, match=r"cannot connect to PostgreSQL at postgresql://chairside:\*\*\*@127\.0\.0\.1:1/x"):
         await open_database(Settings(database_url="postgresql://chairside:secret@127.0.0.1:1/x"))
+
+
+async def test_a_drained_pool_fails_fast_instead_of_waiting_forever(embedded_postgres):
+    """Every acquisition has a timeout (db_acquire_timeout_s): with the only
+    connection held, a query fails with DatabaseBusy (503 database_busy for a
+    request) instead of waiting; once the connection is back, queries go on."""
+    database = await open_database(Settings(database_url=embedded_postgres, db_pool_size=1, db_acquire_timeout_s=0.3))
+    try:
+        async with database.pool.acquire() as held:
+            loop = asyncio.get_running_loop()
+            began = loop.time()
+            with pytest.raises(DatabaseBusy, match="within 0.3 s"):
+                await database.pool.fetchval("SELECT 1")
+            assert 0.25 < loop.time() - began < 2.0
+            assert await held.fetchval("SELECT 2") == 2
+        assert await database.pool.fetchval("SELECT 3") == 3
+    finally:
+        await database.close()
 
 
 # -- documents outlive the server process ---------------------------------------------

@@ -20,7 +20,7 @@ from .auth import PRIVATE, AuthError, Tokens, bearer
 from .config import Settings
 from .documents.service import DocumentService
 from .http import api_routes
-from .http.common import server_busy
+from .http.common import database_busy, server_busy
 from .http.limits import BodyLimit
 from .logs import protect as protect_logs
 from .openapi import openapi
@@ -28,7 +28,7 @@ from .rooms.hub import RoomHub
 from .registry import SessionRegistry
 from .runtime import load_engine
 from .services import Services, services
-from .store.db import open_database, reachable
+from .store.db import DatabaseBusy, open_database, reachable
 from .store.documents import DocumentStore
 from .store import passwords
 from .store.journal import Journal
@@ -63,7 +63,7 @@ async def health(request: Request) -> JSONResponse:
             "version": __version__,
             "model": svc.model_name,
             "sessions_active": len(svc.sessions),
-            "screens": sum(len(s) for s in svc.rooms.screens.values()),
+            "screens": len(svc.rooms.admitted),
             "asr_queue": svc.engine.queued,
             "asr_decodes": svc.engine.decodes,
             "asr_busy_s": round(svc.engine.busy_s, 3),
@@ -121,7 +121,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         engine, vad, model_name = load_engine(settings)  # ModelError stops start-up with its message
         database = await open_database(settings)  # DatabaseError / MigrationError stop start-up with their message
         documents = DocumentService(DocumentStore(database.pool), settings.timezone)
-        rooms = RoomHub(database.pool, settings.screen_queue)
+        rooms = RoomHub(database.pool, settings.screen_queue, settings.max_screens, settings.max_screens_per_user,
+                        settings.max_screens_per_practice)
         tokens = await Tokens.load(database.pool, settings.token_ttl_s, settings.session_max_s)
         app.state.services = svc = Services(
             settings=settings, database=database, engine=engine, vad=vad, model_name=model_name, documents=documents,
@@ -155,7 +156,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *web_routes(),  # last: the pages at /
         ],
         middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit)],  # bodies capped per route before they are read
-        exception_handlers={passwords.PasswordsBusy: server_busy},
+        exception_handlers={passwords.PasswordsBusy: server_busy, DatabaseBusy: database_busy},
         lifespan=lifespan,
     )
     return app

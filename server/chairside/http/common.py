@@ -8,6 +8,7 @@ Responses are never cached (``Cache-Control: private, no-store``).
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime
 
 from starlette.requests import Request
@@ -19,6 +20,8 @@ from ..services import services
 from ..store import audit
 from ..store.errors import AccountError
 from ..store.passwords import PasswordsBusy
+
+log = logging.getLogger(__name__)
 
 
 class BadRequest(Exception):
@@ -65,6 +68,13 @@ async def server_busy(request: Request, exc: PasswordsBusy) -> Response:
     the setup); the application's handler of :class:`PasswordsBusy`."""
     return error_response(503, "server_busy", "too many logins at once: try again in a moment",
                           {"Retry-After": str(exc.retry_after_s)})
+
+
+async def database_busy(request: Request, exc: Exception) -> Response:
+    """503 when no PostgreSQL connection came free in time (the pool's
+    acquisition timeout): the application's handler of ``DatabaseBusy``."""
+    log.warning("database: %s (%s %s)", exc, request.method, request.url.path)
+    return error_response(503, "database_busy", "the database is busy: try again in a moment", {"Retry-After": "2"})
 
 
 def handles_bad_input(endpoint):

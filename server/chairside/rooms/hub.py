@@ -24,6 +24,8 @@ class Screen:
 
     room_id: str
     max_queue: int
+    user_id: str = ""  # who watches: the caps per user and per practice (RoomHub.admit)
+    clinic_id: str = ""
     last_seq: int = 0  # the last sequence number this screen has (sent or in its snapshot)
     queue: asyncio.Queue = field(init=False)
     behind: bool = False  # its queue overflowed: it needs a snapshot, not the next events
@@ -47,9 +49,11 @@ class RoomHub:
     """This replica's screens, fed from ``room_events`` when PostgreSQL
     notifies that a room moved on (whichever replica wrote it)."""
 
-    def __init__(self, pool: asyncpg.Pool, max_queue: int) -> None:
+    def __init__(self, pool: asyncpg.Pool, max_queue: int, max_screens: int = 0, per_user: int = 0, per_practice: int = 0) -> None:
         self.pool = pool
         self.max_queue = max_queue
+        self.max_screens, self.per_user, self.per_practice = max_screens, per_user, per_practice
+        self.admitted: set[Screen] = set()  # every screen of this replica, from admit to leave
         self.screens: dict[str, set[Screen]] = {}
         self._seen: dict[str, int] = {}  # the last seq read for each watched room
         self._pumps: dict[str, asyncio.Task] = {}
@@ -72,6 +76,19 @@ class RoomHub:
                 await self._conn.remove_listener(CHANNEL, self._notified)
             await self.pool.release(self._conn)
 
+    def admit(self, screen: Screen) -> str | None:
+        """Take a place for an authenticated screen (no await: two screens
+        cannot both take the last place); why not, when refused: ``user``,
+        ``practice`` (their caps) or ``server`` (full).  :meth:`leave` gives it back."""
+        if self.per_user and sum(s.user_id == screen.user_id for s in self.admitted) >= self.per_user:
+            return "user"
+        if self.per_practice and sum(s.clinic_id == screen.clinic_id for s in self.admitted) >= self.per_practice:
+            return "practice"
+        if self.max_screens and len(self.admitted) >= self.max_screens:
+            return "server"
+        self.admitted.add(screen)
+        return None
+
     async def watch(self, screen: Screen) -> None:
         """Start offering a room's new events to a screen (before its snapshot
         is read: what the snapshot already holds is skipped by sequence)."""
@@ -84,6 +101,7 @@ class RoomHub:
         self.screens[room].add(screen)
 
     def leave(self, screen: Screen) -> None:
+        self.admitted.discard(screen)
         screens = self.screens.get(screen.room_id)
         if screens is not None:
             screens.discard(screen)

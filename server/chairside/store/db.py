@@ -36,6 +36,50 @@ class DatabaseError(Exception):
     """The database cannot be reached or prepared: the message says why."""
 
 
+class DatabaseBusy(DatabaseError):
+    """No connection of the pool came free within the acquisition timeout."""
+
+    def __init__(self, timeout_s: float) -> None:
+        super().__init__(f"no PostgreSQL connection came free within {timeout_s:g} s")
+        self.timeout_s = timeout_s
+
+
+class Pool(asyncpg.Pool):
+    """asyncpg's pool, whose every acquisition (its own ``fetch``… included)
+    waits at most ``acquire_timeout_s``, then raises :class:`DatabaseBusy`:
+    a stalled PostgreSQL or a pool drained by slow queries fails requests
+    instead of piling them up without end."""
+
+    acquire_timeout_s: float = 10.0
+
+    def acquire(self, *, timeout: float | None = None) -> "_Acquisition":
+        timeout = self.acquire_timeout_s if timeout is None else timeout
+        return _Acquisition(super().acquire(timeout=timeout), timeout)
+
+
+class _Acquisition:
+    def __init__(self, context, timeout_s: float) -> None:
+        self.context, self.timeout_s = context, timeout_s
+
+    async def __aenter__(self):
+        try:
+            return await self.context.__aenter__()
+        except asyncio.TimeoutError as exc:
+            raise DatabaseBusy(self.timeout_s) from exc
+
+    def __await__(self):  # ``await pool.acquire()``: a connection to release by hand
+        return self._acquired().__await__()
+
+    async def _acquired(self):
+        try:
+            return await self.context
+        except asyncio.TimeoutError as exc:
+            raise DatabaseBusy(self.timeout_s) from exc
+
+    async def __aexit__(self, *exc_info):
+        return await self.context.__aexit__(*exc_info)
+
+
 @dataclass
 class Database:
     pool: asyncpg.Pool
@@ -87,14 +131,18 @@ def _forget_dead_users(pgdata: Path) -> None:
             users.write_text(json.dumps(alive))
 
 
-async def open_database(settings: Settings, *, min_size: int = 1, max_size: int = 10) -> Database:
+async def open_database(settings: Settings, *, min_size: int = 1, max_size: int | None = None) -> Database:
     url = database_url(settings)
     embedded = None
     if not url:
         embedded = await asyncio.to_thread(start_embedded, settings.data_path)
         url = embedded.get_uri()
     try:
-        pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, command_timeout=30, init=_init_connection)
+        pool = Pool(url, min_size=min_size, max_size=max_size or settings.db_pool_size, max_queries=50000,
+                    max_inactive_connection_lifetime=300.0, command_timeout=30, init=_init_connection, loop=None,
+                    connection_class=asyncpg.Connection, record_class=asyncpg.Record)
+        pool.acquire_timeout_s = settings.db_acquire_timeout_s
+        await pool
     except (OSError, asyncpg.PostgresError) as exc:
         if embedded is not None:
             await asyncio.to_thread(embedded.cleanup)

@@ -28,7 +28,7 @@ from ..services import services
 from ..store import audit
 from ..store import rooms as room_store
 from .guard import TokenGuard
-from .websocket import CLOSE_POLICY, close_code
+from .websocket import CLOSE_POLICY, CLOSE_TRY_LATER, close_code
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +62,22 @@ async def room_events_endpoint(websocket: WebSocket) -> None:
     if room is None or not await room_store.in_clinic(pool, room, who.clinic_id):
         await _refuse(websocket, "not_found", "no such room in your practice", close_code(404))
         return
-    await audit.record(pool, action="room.watch", **who.actor, subject_type="room", subject_id=room)
-    screen = Screen(room, state.settings.screen_queue)
+    screen = Screen(room, state.settings.screen_queue, user_id=who.user_id, clinic_id=who.clinic_id)
     hub = state.rooms
-    await hub.watch(screen)
+    refused = hub.admit(screen)
+    if refused == "user":
+        await _refuse(websocket, "too_many_screens", f"you already watch {hub.per_user} screens; close one first", close_code(429))
+        return
+    if refused is not None:
+        await _refuse(websocket, "server_busy", "the server feeds its maximum of screens"
+                      + (" for your practice" if refused == "practice" else "") + "; retry later", CLOSE_TRY_LATER)
+        return
+    try:
+        await audit.record(pool, action="room.watch", **who.actor, subject_type="room", subject_id=room)
+        await hub.watch(screen)
+    except BaseException:
+        hub.leave(screen)
+        raise
     guard = TokenGuard(state.tokens, pool, who, state.settings.token_check_s)
     receiver = asyncio.create_task(_until_gone(websocket, guard))
     sender = asyncio.create_task(_feed(websocket, screen, pool, hello.last_seq))
