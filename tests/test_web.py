@@ -415,6 +415,43 @@ def test_the_screen_reconnects_and_catches_up_after_a_network_cut(browser, pract
     screen.context.close()
 
 
+@pytest.fixture(scope="module")
+def short_tokens(tmp_path_factory):
+    """A server whose tokens last 8 s (and whose sockets check them twice a second)."""
+    from conftest import create_practice, start_server, stop_server
+
+    server = start_server(tmp_path_factory.mktemp("web-short-tokens"), token_ttl_s="8", token_check_s="0.5")
+    yield create_practice(server)
+    stop_server(server)
+
+
+def test_the_pages_renew_their_token_on_open_connections(browser, short_tokens):
+    """Issue 15: the pages refresh their token before it ends and send the
+    fresh one on their open connections ({"type": "token"}); a dictation and
+    a screen stay open for several lifetimes of a token (8 s here) and still
+    carry the dictation at the end."""
+    practice = short_tokens
+    room = practice.rooms[0]
+    screen = watch(browser, practice, room)
+    page = log_in(browser, practice, "dentist")
+    dictate(page, practice, room)
+    expect(page.locator("#transcript")).to_contain_text(re.compile("amoxicilline", re.I), timeout=40_000)
+    page.wait_for_timeout(20_000)  # two and a half lifetimes more
+    page.fill("#type-text", "Paracétamol un gramme, un comprimé toutes les six heures si douleur pendant trois jours.")
+    page.press("#type-text", "Enter")
+    page.wait_for_selector("#draft li:text('Paracétamol 1 g')")
+    screen.wait_for_selector("#drafts li:text('Paracétamol 1 g')")
+    assert page.locator("#problem:not(.hidden)").count() == 0 and screen.locator("#problem:not(.hidden)").count() == 0
+    assert screen.url.endswith(f"ecran.html#room={room}")  # not sent back to the login page
+    page.click("#stop")
+    page.wait_for_selector("#start:not(.hidden)", timeout=20_000)
+    assert not page.problems and not screen.problems, (page.problems, screen.problems)
+    log = practice.server.log()
+    assert "token_expired" not in log and "/v1/auth/refresh" in log, log[-3000:]
+    page.context.close()
+    screen.context.close()
+
+
 @pytest.fixture
 def paused_browser(tmp_path):
     """A browser whose fake microphone plays a dictation with pauses:

@@ -94,6 +94,8 @@ const auth = {
     sessionStorage.setItem("chairside.token", login.token);
     sessionStorage.setItem("chairside.user", JSON.stringify(login.user));
     sessionStorage.setItem("chairside.expires", String(Date.now() + login.expires_in * 1000));
+    const lifetime = Math.max(Number(sessionStorage.getItem("chairside.lifetime") || 0), login.expires_in * 1000);
+    sessionStorage.setItem("chairside.lifetime", String(lifetime));  // a full token's (a refresh near the session's end gives less)
   },
   clear() { sessionStorage.clear(); },
   require() {
@@ -109,18 +111,21 @@ async function logout() {
   location.replace("index.html");
 }
 
-// Tokens last 15 minutes: refresh them a minute before they end. An open
-// dictation or screen is told (the "chairside:token" event): it sends the
-// fresh token on its connection, which the server would close otherwise.
+// Tokens last 15 minutes (the server's token_ttl_s): refresh them when a
+// third of their life is left (a minute at most), looking twice as often. An
+// open dictation or screen is told (the "chairside:token" event): it sends
+// the fresh token on its connection, which the server would close otherwise.
 function keepTokenFresh() {
+  const lifetime = Number(sessionStorage.getItem("chairside.lifetime") || 900_000);  // the login's
+  const margin = Math.min(60_000, lifetime / 3);
   setInterval(async () => {
     const expires = Number(sessionStorage.getItem("chairside.expires") || 0);
-    if (auth.token && expires - Date.now() < 60_000) {
+    if (auth.token && expires - Date.now() < margin) {
       const fresh = await (await api("/v1/auth/refresh", { method: "POST" })).json();
       auth.save(fresh);
       window.dispatchEvent(new CustomEvent("chairside:token"));
     }
-  }, 20_000);
+  }, Math.min(20_000, margin / 2));
 }
 
 // A PDF needs the token: fetched, then shown or saved from a blob URL.
