@@ -40,9 +40,10 @@ apt_install() {
 apt_install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-inter fonts-dejavu-core
 # The tests also run against Debian's own PostgreSQL server (started by the
 # tests in a temporary directory), beside the embedded one, and drive the web
-# client in Debian's Chromium (Playwright uses it; it downloads no browser).
+# client in Debian's Chromium (Playwright uses it; it downloads no browser),
+# which trusts the local CA of the HTTPS test through NSS's certutil.
 if [ "$EXTRAS" = "dev" ]; then
-    apt_install postgresql chromium
+    apt_install postgresql chromium libnss3-tools
 fi
 
 if [ ! -x .venv/bin/python ]; then

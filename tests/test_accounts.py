@@ -121,9 +121,9 @@ def test_the_first_start_sets_up_the_practice_in_the_browser_once(tmp_path):
         assert "Log in as" not in log and "password" not in log  # no demo practice, no printed password
         code = __import__("re").search(r"setup code ([A-Z2-7]{4}-[A-Z2-7]{4})", log)[1]
         http = server.http
-        assert httpx.get(http + "/v1/setup").json() == {"needed": True, "code_required": False}
+        assert httpx.get(http + "/v1/setup").json() == {"needed": True, "code_required": False, "local_ca": False}
         remote = {"X-Forwarded-For": "192.0.2.7"}  # as a browser on another machine comes through a local proxy
-        assert httpx.get(http + "/v1/setup", headers=remote).json() == {"needed": True, "code_required": True}
+        assert httpx.get(http + "/v1/setup", headers=remote).json() == {"needed": True, "code_required": True, "local_ca": False}
         setup = {"practice": {"name": "Cabinet du Lac", "street": "2 quai du Lac", "postcode": "74000", "city": "Annecy",
                               "phone": "04 50 00 00 01", "email": "contact@cabinet-du-lac.fr"},
                  "admin": {"name": "Marc Admin", "email": "admin@cabinet-du-lac.fr", "password": PASSWORD},
@@ -146,7 +146,7 @@ def test_the_first_start_sets_up_the_practice_in_the_browser_once(tmp_path):
         assert [r["name"] for r in done.json()["rooms"]] == ["Fauteuil 1", "Fauteuil 2"]
         again = httpx.post(http + "/v1/setup", json=setup)
         assert (again.status_code, again.json()["error"]["code"]) == (409, "already_set_up")
-        assert httpx.get(http + "/v1/setup", headers=remote).json() == {"needed": False, "code_required": False}
+        assert httpx.get(http + "/v1/setup", headers=remote).json() == {"needed": False, "code_required": False, "local_ca": False}
         token = login(http, "sophie@cabinet-du-lac.fr", PASSWORD)  # they chose their passwords: no forced change
         me = httpx.get(http + "/v1/me", headers={"Authorization": f"Bearer {token}"}).json()
         assert (me["rpps"], me["must_change_password"], me["clinic"]["name"]) == ("10101234564", False, "Cabinet du Lac")

@@ -15,7 +15,7 @@ from test_web import CHROMIUM, chromium_hearing
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (scripts/test installs it)")
 
 PAGES = {  # role → the pages it has, and what shows they are drawn
-    None: [("index.html", "#email"), ("setup.html", "#setup-practice-name")],
+    None: [("index.html", "#email"), ("setup.html", "#setup-practice-name"), ("certificat.html", "#help-fr")],
     "dentist": [("dictee.html", "#patient option"), ("patients.html", "#patients tr"), ("patients.html?id={patient}", "#p-name"),
                 ("documents.html", "#documents-count, table"),
                 ("ecran.html", ".rooms .card"), ("compte.html", "#profile-name, input")],
@@ -55,7 +55,7 @@ def test_every_page_passes_axe_core(chromium, practice, lang):
         for path, drawn in pages:
             if path == "setup.html":  # as an empty store shows it, from another machine (the code's field too)
                 page.route("**/v1/setup", lambda route: route.fulfill(
-                    status=200, content_type="application/json", body=json.dumps({"needed": True, "code_required": True})))
+                    status=200, content_type="application/json", body=json.dumps({"needed": True, "code_required": True, "local_ca": False})))
             page.goto(f"{practice.server.http}/{path.format(patient=practice.patient['id'])}")
             page.wait_for_selector(drawn, state="attached")
             page.wait_for_load_state("networkidle")

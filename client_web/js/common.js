@@ -31,6 +31,7 @@ const STRINGS = {
     readback: "Relecture", readback_sign: "Dites « oui » pour signer", readback_sign_print: "Dites « oui » pour signer et imprimer",
     readback_other: "Toute autre réponse annule.", readback_empty: "Aucune ligne.",
     patients: "Patients", documents_page: "Documents", admin: "Administration", account: "Mon compte",
+    certificate_link: "Nouveau poste ? Installer le certificat du cabinet",
   },
   en: {
     login: "Sign in", email: "E-mail", password: "Password", sign_in: "Sign in",
@@ -60,6 +61,7 @@ const STRINGS = {
     readback: "Read back", readback_sign: "Say “yes” to sign", readback_sign_print: "Say “yes” to sign and print",
     readback_other: "Any other answer cancels.", readback_empty: "No lines.",
     patients: "Patients", documents_page: "Documents", admin: "Administration", account: "My account",
+    certificate_link: "New PC? Install the practice's certificate",
   },
 };
 

@@ -8,7 +8,11 @@ if (new URLSearchParams(location.search).has("expired")) showProblem(t("session_
 
 request("/v1/setup", {}, { token: null })
   .then((r) => r.json())
-  .then((setup) => { if (setup.needed) location.replace("setup.html"); })
+  .then((setup) => {
+    if (setup.needed) location.replace("setup.html");
+    // a server with its own certificate authority offers it to the PCs that have yet to trust it
+    $("#certificate-link").classList.toggle("hidden", !setup.local_ca);
+  })
   .catch((error) => console.info("setup state unknown:", error.message));
 
 $("#login").addEventListener("submit", async (event) => {

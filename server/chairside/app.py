@@ -104,8 +104,11 @@ async def _first_start(pool, settings: Settings, tokens: Tokens) -> None:
 
     if await clinic_count(pool):
         return
+    from .tls import uses_https
+
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
-    print(f"\nEmpty store: set up your practice in a browser on this machine at http://{host}:{settings.port}/setup.html"
+    scheme = "https" if uses_https(settings) else "http"
+    print(f"\nEmpty store: set up your practice in a browser on this machine at {scheme}://{host}:{settings.port}/setup.html"
           f" (from another machine, with the setup code {tokens.setup_code()}). To try Chairside with a demo practice"
           " instead: `chairside admin create-demo`.\n", flush=True)
 

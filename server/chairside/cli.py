@@ -21,6 +21,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         compute_type=getattr(args, "compute_type", None),
         threads=getattr(args, "threads", None),
         models_dir=getattr(args, "models_dir", None),
+        tls_cert=getattr(args, "tls_cert", None),
+        tls_key=getattr(args, "tls_key", None),
     )
 
 
@@ -57,6 +59,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     quiet_libraries()
+    from . import tls
+
+    try:
+        https = tls.plan(settings)  # beyond loopback: HTTPS, with the practice's certificate or the local CA's
+    except (tls.TlsError, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if https is not None and https.ca is not None:
+        logging.getLogger("chairside.tls").info(
+            "tls: local CA %s, SHA-256 %s (the PCs of the practice trust it once: /certificat.html)", https.ca, tls.fingerprint(https.ca))
     app = create_app(settings)
     server = GracefulServer(uvicorn.Config(
         app,
@@ -67,7 +79,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ws_ping_interval=20,
         ws_ping_timeout=20,
         timeout_graceful_shutdown=10,
-    ), app, settings.shutdown_grace_s)
+        ssl_certfile=https and str(https.cert),
+        ssl_keyfile=https and str(https.key),
+        # X-Forwarded-For/-Proto believed from this machine (a local proxy would otherwise make every
+        # caller look local) and from the practice's TLS proxy, never from anyone else
+        proxy_headers=True,
+        forwarded_allow_ips=",".join(["127.0.0.1", "::1", *filter(None, settings.trusted_proxy.split(","))]),
+    ), app, settings.shutdown_grace_s, settings=settings, https=https)
     server.run()
     return getattr(app.state, "exit_code", 0)  # 3: the embedded PostgreSQL died
 
@@ -268,6 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the server")
     serve.add_argument("--host", help="listen address (env CHAIRSIDE_HOST)")
     serve.add_argument("--port", type=int, help="listen port (env CHAIRSIDE_PORT)")
+    serve.add_argument("--tls-cert", help="the practice's certificate chain, PEM (env CHAIRSIDE_TLS_CERT)")
+    serve.add_argument("--tls-key", help="its private key, PEM (env CHAIRSIDE_TLS_KEY)")
     _add_model_options(serve)
     serve.set_defaults(func=cmd_serve)
 

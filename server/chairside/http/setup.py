@@ -19,6 +19,7 @@ from ..auth import error_response
 from ..services import services
 from ..store import accounts
 from ..store.errors import AccountError
+from ..tls import local_ca
 from .common import BadRequest, body, ok
 
 log = logging.getLogger(__name__)
@@ -31,14 +32,14 @@ def _local(request: Request) -> bool:
 
 async def setup_state(request: Request) -> Response:
     """
-    summary: Whether the first practice is still to be set up (an empty store), and whether this caller needs the setup code printed in the server's log.
+    summary: Whether the first practice is still to be set up (an empty store), whether this caller needs the setup code printed in the server's log, and whether the server's HTTPS certificate comes from its local CA (a new PC trusts /ca.pem once).
     tags: [setup]
     security: []
     responses:
-      200: {description: '{"needed": bool, "code_required": bool}'}
+      200: {description: '{"needed": bool, "code_required": bool, "local_ca": bool}'}
     """
     needed = await accounts.clinic_count(services(request).database.pool) == 0
-    return ok({"needed": needed, "code_required": needed and not _local(request)})
+    return ok({"needed": needed, "code_required": needed and not _local(request), "local_ca": local_ca(services(request).settings)})
 
 
 async def set_up(request: Request) -> Response:
