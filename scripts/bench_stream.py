@@ -132,6 +132,40 @@ def whole_file_wer(files: list, model_dir: str) -> float:
     return wer([r.transcript for r in files], hyps, files[0].language)
 
 
+def final_histogram(server) -> tuple[list[tuple[float, float]], float, float]:
+    """The server's chairside_final_latency_seconds from /metrics (scraped
+    from loopback): cumulative buckets (le, count), sum, count."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(server.http + "/metrics", timeout=10).text
+    buckets, total, count = [], 0.0, 0.0
+    for family in text_string_to_metric_families(text):
+        if family.name == "chairside_final_latency_seconds":
+            for s in family.samples:
+                if s.name.endswith("_bucket"):
+                    buckets.append((float(s.labels["le"]), s.value))
+                elif s.name.endswith("_sum"):
+                    total = s.value
+                elif s.name.endswith("_count"):
+                    count = s.value
+    return sorted(buckets), total, count
+
+
+def histogram_quantile(q: float, buckets: list[tuple[float, float]]) -> float | None:
+    """As Prometheus's histogram_quantile: linear within the bucket holding the rank."""
+    if not buckets or buckets[-1][1] == 0:
+        return None
+    rank, lower, below = q * buckets[-1][1], 0.0, 0.0
+    for le, cumulative in buckets:
+        if cumulative >= rank:
+            if le == float("inf"):
+                return lower
+            return lower + (le - lower) * (rank - below) / max(cumulative - below, 1e-9)
+        lower, below = le, cumulative
+    return lower
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--streams", type=int, default=1, help="concurrent streams (K)")
@@ -160,9 +194,10 @@ def main() -> int:
     try:
         for lang in args.languages.split(","):
             files = [r for name, r in corpus.items() if r.language == lang and not name.startswith("dental")]
-            cpu0, busy0 = proc.cpu_times(), server.load()
+            cpu0, busy0, hist0 = proc.cpu_times(), server.load(), final_histogram(server)
             results, wall = asyncio.run(run_set(server.ws, files, args.streams, [] if args.no_vocabulary else None, token, room))
-            cpu1, busy1 = proc.cpu_times(), server.load()
+            cpu1, busy1, hist1 = proc.cpu_times(), server.load(), final_histogram(server)
+            delta = [(le, c1 - c0) for (le, c0), (_, c1) in zip(hist0[0], hist1[0])]  # this set's finals only
             audio = sum(r.audio_seconds for r in results)
             figures: dict[str, list[float]] = {}
             for r in results:
@@ -177,6 +212,12 @@ def main() -> int:
                 **{f"{k}_p95": _r(pct(v, 0.95)) for k, v in figures.items()},
                 "rtf": round((busy1["asr_busy_s"] - busy0["asr_busy_s"]) / audio, 3),
                 "cpu_s_per_audio_s": round(((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)) / audio, 3),
+                "final_after_vad_mean": _r(sum(figures["final_after_vad"]) / len(figures["final_after_vad"])) if figures.get("final_after_vad") else None,
+                # the same, as the server's /metrics saw it (issue 16: within 10 %)
+                "metrics_final_count": hist1[2] - hist0[2],
+                "metrics_final_mean": _r((hist1[1] - hist0[1]) / (hist1[2] - hist0[2])) if hist1[2] > hist0[2] else None,
+                "metrics_final_p50": _r(histogram_quantile(0.5, delta)),
+                "metrics_final_p95": _r(histogram_quantile(0.95, delta)),
                 "wer_streaming": round(wer([f.transcript for f in files], [words_out[f.path.name] for f in files], lang), 4),
                 "transcripts": words_out,
             }
@@ -228,7 +269,9 @@ def print_table(report: dict) -> None:
         ("partial_interval_p50", "partial interval p50 (s)"), ("partial_lag_p50", "partial lag p50 (s)"),
         ("partial_lag_p95", "partial lag p95 (s)"), ("final_after_speech_p50", "end of speech → final p50 (s)"),
         ("final_after_speech_p95", "end of speech → final p95 (s)"), ("final_after_vad_p50", "VAD speech_end → final p50 (s)"),
-        ("final_after_vad_p95", "VAD speech_end → final p95 (s)"), ("rtf", "real-time factor (decode s / audio s)"),
+        ("final_after_vad_p95", "VAD speech_end → final p95 (s)"), ("final_after_vad_mean", "VAD speech_end → final mean (s)"),
+        ("metrics_final_p50", "/metrics final latency p50 (s)"), ("metrics_final_p95", "/metrics final latency p95 (s)"),
+        ("metrics_final_mean", "/metrics final latency mean (s)"), ("metrics_final_count", "/metrics finals counted"), ("rtf", "real-time factor (decode s / audio s)"),
         ("cpu_s_per_audio_s", "server CPU s per audio s"), ("wer_streaming", "WER streaming"),
         ("wer_whole_file", "WER whole-file"), ("wer_ratio", "WER ratio streaming / whole-file"),
         ("audio_s", "audio streamed (s)"),

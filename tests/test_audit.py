@@ -167,16 +167,40 @@ async def test_an_event_of_a_rolled_back_transaction_leaves_no_trace(database):
     assert report.ok and report.events == 3
 
 
-def verify_command(url: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "chairside.cli", "audit", "verify"], capture_output=True, text=True,
+async def test_a_chain_rewritten_from_its_end_is_caught_by_a_head_kept_outside(database):
+    """Someone who can write the database removes the last events and sets
+    the head to match: the chain is consistent in itself, not with the head
+    recorded earlier outside the database."""
+    await record_some(database.pool, 5)
+    kept = await audit.verify(database.pool)
+    assert kept.ok and kept.head_id == 5
+    await tamper(database.url, "DELETE FROM audit_events WHERE id >= 4;"
+                               " UPDATE audit_head SET (last_id, last_hash) = (3, (SELECT hash FROM audit_events WHERE id = 3))")
+    assert (await audit.verify(database.pool)).ok  # nothing to see from inside
+    assert (await audit.verify(database.pool, {kept.head_id: kept.head_hash})).problems == [
+        "event 5, recorded outside the database, is no longer in the trail"]
+    assert (await audit.verify(database.pool, {2: "f" * 64})).problems == [
+        "event 2 does not have the hash recorded outside the database"]
+
+
+def verify_command(url: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "chairside.cli", "audit", "verify", *args], capture_output=True, text=True,
                           cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, timeout=120)
 
 
-async def test_the_verify_command(database):
+async def test_the_verify_command(database, tmp_path):
     await record_some(database.pool, 3)
-    result = await asyncio.to_thread(verify_command, database.url)
+    heads = tmp_path / "audit-heads.txt"  # kept on another machine, or write-once storage
+    result = await asyncio.to_thread(verify_command, database.url, "--head-file", str(heads), "--record")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.strip() == "audit trail intact: 3 events"
+    head = (await audit.verify(database.pool))
+    assert result.stdout.splitlines() == ["audit trail intact: 3 events", f"head: 3:{head.head_hash}"]
+    assert heads.read_text() == f"3:{head.head_hash}\n"
+    await record_some(database.pool, 1)
+    result = await asyncio.to_thread(verify_command, database.url, "--head-file", str(heads), "--expect", f"3:{head.head_hash}")
+    assert result.returncode == 0 and result.stdout.startswith("audit trail intact: 4 events, 1 recorded head(s) found")
+    bad = await asyncio.to_thread(verify_command, database.url, "--expect", "3:nothex")
+    assert bad.returncode == 2 and "is not a head" in bad.stderr
     await tamper(database.url, "UPDATE audit_events SET details = '{}' WHERE id = 2")
     result = await asyncio.to_thread(verify_command, database.url)
     assert result.returncode == 1, result.stdout + result.stderr

@@ -9,14 +9,15 @@ import os
 import signal
 from typing import AsyncIterator
 
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
-from . import __version__
-from .auth import PRIVATE, AuthError, Tokens, bearer
+from . import __version__, metrics
+from .auth import PRIVATE, AuthError, Tokens, bearer, error_response, refusal
 from .config import Settings
 from .documents.service import DocumentService
 from .http import api_routes
@@ -33,6 +34,7 @@ from .store.documents import DocumentStore
 from .store import passwords
 from .store.journal import Journal
 from .throttle import LoginThrottle
+from .tls import is_loopback
 from .transport.screens import room_events_endpoint
 from .transport.webrtc import ice_servers, webrtc_offer
 from .transport.websocket import stream_endpoint
@@ -69,6 +71,27 @@ async def health(request: Request) -> JSONResponse:
             "asr_busy_s": round(svc.engine.busy_s, 3),
         })
     return JSONResponse(body, headers=PRIVATE)
+
+
+async def prometheus(request: Request) -> Response:
+    """
+    summary: The server's metrics in Prometheus's text format (sessions, screens, decode queue and waits, final and partial latency, documents, errors by code, the PostgreSQL pool, room fan-out lag); from this machine (loopback), or with an admin's token.
+    tags: [meta]
+    security: []
+    responses:
+      200: {description: 'Prometheus text exposition format', content: {text/plain: {}}}
+      401: {description: 'Not from loopback, and no valid token'}
+      403: {description: 'Not from loopback, and not an admin'}
+    """
+    client = request.client.host if request.client else ""
+    if not is_loopback(client):
+        try:
+            who = services(request).tokens.verify(bearer(request.headers))
+        except AuthError as exc:
+            return refusal(exc)
+        if who.role != "admin":
+            return error_response(403, "forbidden", "the metrics are for an administrator (or from the server's own machine)")
+    return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST, headers=PRIVATE)
 
 
 async def _watch_database(app: Starlette, database, every_s: float) -> None:
@@ -133,6 +156,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             sessions=SessionRegistry(settings.max_sessions, settings.max_sessions_per_user, settings.max_sessions_per_practice),
             logins=LoginThrottle(database.pool, settings, tokens.pseudonym))
         await rooms.start()
+        live = metrics.Live(svc)
+        metrics.REGISTRY.register(live)
         watchdog = asyncio.create_task(_watch_database(app, database, settings.database_check_s), name="database-watchdog")
         await _first_start(database.pool, settings, svc.tokens)
         await engine.start()
@@ -141,6 +166,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
+            metrics.REGISTRY.unregister(live)
             watchdog.cancel()
             await svc.sessions.release_all()
             await engine.close()
@@ -151,6 +177,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=[
             Route("/v1/health", health),
+            Route("/metrics", prometheus),
             Route("/openapi.json", openapi),
             WebSocketRoute("/v1/stream", stream_endpoint),
             Route("/v1/webrtc/offer", webrtc_offer, methods=["POST"]),

@@ -42,6 +42,7 @@ import jwt
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from . import metrics
 from .services import services
 from .store import accounts, keys
 
@@ -84,6 +85,7 @@ class AuthError(Exception):
 
 
 def error_response(status: int, code: str, message: str, headers: dict | None = None) -> JSONResponse:
+    metrics.error(code)
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers={**PRIVATE, **(headers or {})})
 
 

@@ -260,10 +260,16 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from .store.db import DatabaseError, open_database
     from .store.migrations import MigrationError
 
+    try:
+        expected = _recorded_heads(args.expect or [], Path(args.head_file) if args.head_file else None)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
     async def run() -> audit.AuditReport:
         database = await open_database(Settings.from_env(), max_size=2)
         try:
-            return await audit.verify(database.pool)
+            return await audit.verify(database.pool, expected)
         finally:
             await database.close()
 
@@ -275,8 +281,27 @@ def cmd_audit(args: argparse.Namespace) -> int:
     for problem in report.problems:
         print(problem)
     if report.ok:
-        print(f"audit trail intact: {report.events} events")
+        print(f"audit trail intact: {report.events} events" + (f", {len(expected)} recorded head(s) found" if expected else ""))
+        print(f"head: {report.head_id}:{report.head_hash}")
+        if args.head_file and args.record and report.head_id:
+            with open(args.head_file, "a", encoding="ascii") as f:
+                f.write(f"{report.head_id}:{report.head_hash}\n")
     return 0 if report.ok else 1
+
+
+def _recorded_heads(given: list[str], head_file: Path | None) -> dict[int, str]:
+    """Heads kept outside the database, "ID:HASH" each (arguments, and the
+    lines of a file; a missing file is an empty one, for its first --record)."""
+    lines = list(given)
+    if head_file is not None and head_file.exists():
+        lines += [line.strip() for line in head_file.read_text(encoding="ascii").splitlines() if line.strip() and not line.startswith("#")]
+    heads: dict[int, str] = {}
+    for line in lines:
+        event_id, sep, digest = line.partition(":")
+        if not sep or not event_id.isdigit() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise ValueError(f"{line!r} is not a head (ID:SHA256-HEX, as 'chairside audit verify' prints it)")
+        heads[int(event_id)] = digest
+    return heads
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -332,7 +357,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="check the audit trail")
     audit_sub = audit.add_subparsers(dest="action", required=True)
-    audit_sub.add_parser("verify", help="recompute the hash chain; exits 1 if an event was altered or removed")
+    verify = audit_sub.add_parser("verify", help="recompute the hash chain and print its head (ID:HASH); exits 1 if an event was altered or removed")
+    verify.add_argument("--expect", action="append", metavar="ID:HASH", help="a head printed earlier and kept outside the database (repeatable)")
+    verify.add_argument("--head-file", help="a file of heads kept outside the database, one ID:HASH per line")
+    verify.add_argument("--record", action="store_true", help="append this head to --head-file once the trail is verified")
     audit.set_defaults(func=cmd_audit)
     return parser
 

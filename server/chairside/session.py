@@ -24,6 +24,7 @@ from typing import Callable, assert_never
 import numpy as np
 
 from . import events as ev
+from . import metrics
 from .asr.engine import AsrEngine
 from .asr.listener import Listener, SessionLimit
 from .asr.streaming import FinalResult, PartialResult, StreamingOptions
@@ -116,6 +117,7 @@ class Session:
         self._speaking = False
         self._last_speech_end: float | None = None
         self._awaiting_final: set[int] = set()
+        self._speech_ended_at: dict[int, float] = {}  # when each speech_end was sent (chairside_final_latency_seconds)
         self._line_closer: asyncio.Task | None = None
 
     async def open(self) -> None:
@@ -192,8 +194,10 @@ class Session:
     def speech_ended(self, utterance: int, t: float) -> None:
         self._speaking, self._last_speech_end = False, t
         self._emit(ev.Vad(event="speech_end", utterance=utterance, t=t))
+        self._speech_ended_at[utterance] = time.perf_counter()
 
     def partial(self, utterance: int, result: PartialResult) -> None:
+        metrics.PARTIAL_LAG.observe(max(0.0, self.listener.audio_seconds - result.audio_end))
         self._emit(ev.Partial(utterance=utterance, stable=result.stable, unstable=result.unstable, audio_end=round(result.audio_end, 3)))
 
     async def final(self, utterance: int, result: FinalResult) -> None:
@@ -212,6 +216,8 @@ class Session:
                 self._fragments.setdefault(utterance, []).append(result.text)
             if result.end_of_utterance:
                 self._awaiting_final.discard(utterance)
+                if (ended_at := self._speech_ended_at.pop(utterance, None)) is not None:
+                    metrics.FINAL_LATENCY.observe(time.perf_counter() - ended_at)
                 await self._dictate(utterance, " ".join(self._fragments.pop(utterance, [])))
 
     def _close_line_after_silence(self) -> None:

@@ -19,6 +19,7 @@ from faster_whisper import WhisperModel
 from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import merge_punctuations
 
+from .. import metrics
 from ..audio import SAMPLE_RATE
 from .hallucinations import is_hallucination
 from .models import ModelError
@@ -172,11 +173,14 @@ class AsrEngine:
             priority, _, queued_at, request, future = heapq.heappop(self._queue)
             if future.cancelled():
                 continue
+            kind, waited = "final" if priority == FINAL else "partial", time.perf_counter() - queued_at
             if priority == FINAL:
-                now = time.perf_counter()
-                self._final_waits.append((now, now - queued_at))
+                self._final_waits.append((time.perf_counter(), waited))
+            metrics.DECODE_WAIT.labels(kind).observe(waited)
             try:
                 result = await loop.run_in_executor(self._executor, self.decode_sync, request)
+                metrics.DECODES.labels(kind).inc()
+                metrics.DECODE_SECONDS.labels(kind).observe(result.compute_s)
             except asyncio.CancelledError:  # engine closing: nobody waits forever
                 future.cancel()
                 raise

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from .. import metrics
 from ..record.context import DocumentContext
 from ..record.draft import Draft
 from ..record.kinds import document_number
@@ -48,6 +49,7 @@ class DocumentService:
             context=ctx.model_dump(mode="json"), pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(),
             render_ms=round((time.perf_counter() - started) * 1000, 1),
         )
+        metrics.DOCUMENT_RENDER.observe(doc.render_ms / 1000)
         try:
             await self.store.put(doc, owner)
         except ValueError:  # rendered meanwhile elsewhere (another replica): the first one stands

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from .. import events as ev
+from .. import metrics
 from ..store import rooms as room_log
 from ..store.rooms import CHANNEL
 
@@ -132,6 +133,7 @@ class RoomHub:
                     event = ev.in_room(row["seq"], row["event"])
                     for screen in list(self.screens.get(room, ())):
                         screen.offer(event)
+                    metrics.ROOM_FANOUT_LAG.observe(max(0.0, row["age"]))
                 if rows and room in self._seen:
                     self._seen[room] = rows[-1]["seq"]
                 if len(rows) < 500 and room not in self._again:

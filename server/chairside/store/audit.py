@@ -94,6 +94,8 @@ async def _append(conn: asyncpg.Connection, fields: dict[str, Any], details: dic
 class AuditReport:
     events: int
     problems: list[str] = field(default_factory=list)
+    head_id: int = 0  # the last event walked, and its hash: a value to keep outside the database
+    head_hash: str = GENESIS
 
     @property
     def ok(self) -> bool:
@@ -104,9 +106,15 @@ def _missing(first: int, last: int) -> str:
     return f"event {first} is missing" if first == last else f"events {first}–{last} are missing"
 
 
-async def verify(pool: asyncpg.Pool) -> AuditReport:
+async def verify(pool: asyncpg.Pool, expected: dict[int, str] | None = None) -> AuditReport:
     """Walk the whole chain, a page at a time, in one snapshot (events
-    appended meanwhile are not seen, and do not look like a broken head)."""
+    appended meanwhile are not seen, and do not look like a broken head).
+
+    ``expected``: heads recorded earlier outside the database (event id →
+    its hash). A chain rewritten whole by someone who can write the
+    database (events removed from the end, the head table set to match)
+    is consistent in itself; it is not with a head kept elsewhere."""
+    expected = dict(expected or {})
     report = AuditReport(events=0)
     last_id, last_hash = 0, GENESIS
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
@@ -127,6 +135,8 @@ async def verify(pool: asyncpg.Pool) -> AuditReport:
                       "patient_id": row["patient_id"], "details": json.loads(row["details"])}
             if event_hash(row["prev_hash"], fields) != row["hash"]:
                 report.problems.append(f"event {event_id} was altered")
+            if event_id in expected and expected.pop(event_id) != row["hash"]:
+                report.problems.append(f"event {event_id} does not have the hash recorded outside the database")
             last_id, last_hash = event_id, row["hash"]
     if head is None:
         report.problems.append("the audit head is missing")
@@ -136,4 +146,7 @@ async def verify(pool: asyncpg.Pool) -> AuditReport:
         report.problems.append(f"the audit head is at event {head['last_id']}, the trail goes on to event {last_id}")
     elif head["last_hash"] != last_hash:
         report.problems.append(f"the audit head does not match event {last_id}")
+    for event_id in sorted(expected):  # recorded once, gone now
+        report.problems.append(f"event {event_id}, recorded outside the database, is no longer in the trail")
+    report.head_id, report.head_hash = last_id, last_hash
     return report

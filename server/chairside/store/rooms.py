@@ -77,9 +77,10 @@ async def events_between(pool: asyncpg.Pool, room_id: str, after: int, last: int
 
 
 async def events_after(pool: asyncpg.Pool, room_id: str, after: int, limit: int) -> list[asyncpg.Record]:
-    """At most ``limit`` events (seq, event) numbered after ``after``, in order."""
-    return await pool.fetch("SELECT seq, event FROM room_events WHERE room_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-                            room_id, after, limit)
+    """At most ``limit`` events (seq, event, age: seconds since written, by
+    the database's clock) numbered after ``after``, in order."""
+    return await pool.fetch("SELECT seq, event, EXTRACT(EPOCH FROM clock_timestamp() - created_at)::float8 AS age"
+                            " FROM room_events WHERE room_id = $1 AND seq > $2 ORDER BY seq LIMIT $3", room_id, after, limit)
 
 
 async def snapshot_rows(pool: asyncpg.Pool, room_id: str) -> tuple[asyncpg.Record, asyncpg.Record | None, list[dict]]:

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from .. import events as ev
+from .. import metrics
 from ..auth import CARE_TEAM, AuthError, bearer, still_valid
 from ..record.ids import as_id
 from ..rooms.hub import Screen, dumps
@@ -36,6 +37,7 @@ HELLO_TIMEOUT_S = 10.0
 
 
 async def _refuse(ws: WebSocket, code: str, message: str, close_code: int) -> None:
+    metrics.error(code)
     with contextlib.suppress(Exception):
         await ws.send_text(ev.Error(code=code, message=message, fatal=True).model_dump_json())
         await ws.close(close_code)

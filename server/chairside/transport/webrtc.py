@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from .. import events as ev
+from .. import metrics
 from ..audio import SAMPLE_RATE
 from ..audio.pcm import Resampler
 from ..auth import DICTATE, PRIVATE, AuthError, Principal, authorized, bearer, error_response
@@ -243,6 +244,8 @@ class Peer:
                 if self.channel is not None and self.channel.readyState == "closed":
                     return
                 await asyncio.sleep(0.02)
+            if isinstance(event, ev.Error):
+                metrics.error(event.code)
             self.channel.send(event.model_dump_json())
             if isinstance(event, ev.Closed) or (isinstance(event, ev.Error) and event.fatal):
                 await asyncio.sleep(0.2)  # let the last message leave before the connection closes

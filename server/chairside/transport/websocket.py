@@ -15,6 +15,7 @@ import logging
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from .. import events as ev
+from .. import metrics
 from ..audio.pcm import PcmDecoder, PcmError, Resampler
 from ..auth import AuthError, bearer
 from ..services import services
@@ -63,6 +64,8 @@ async def stream_endpoint(websocket: WebSocket) -> None:
 
 
 async def _send(websocket: WebSocket, event: ev.ServerEvent) -> None:
+    if isinstance(event, ev.Error):
+        metrics.error(event.code)
     await websocket.send_text(event.model_dump_json())
 
 
