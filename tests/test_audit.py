@@ -205,3 +205,46 @@ async def test_the_verify_command(database, tmp_path):
     result = await asyncio.to_thread(verify_command, database.url)
     assert result.returncode == 1, result.stdout + result.stderr
     assert result.stdout.strip() == "event 2 was altered"
+
+
+async def test_the_application_role_of_the_readme_cannot_rewrite_the_trail(debian_postgres, tmp_path):
+    """The README's SQL for an external PostgreSQL: the owner migrates once;
+    Chairside then runs as a role that owns nothing — it records and reads
+    the trail, serves, migrates nothing, and can neither delete events nor
+    switch the triggers off."""
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    sql = re.search(r"```sql\n(-- as the database's owner.*?)```", readme, re.S)[1].replace("'…'", "'app-secret'")
+    owner_url = await fresh_database(debian_postgres.url)
+    name = owner_url.rsplit("/", 1)[1]
+    role = f"app_{uuid.uuid4().hex[:8]}"
+    owner = await open_database(Settings(database_url=owner_url), max_size=2)  # the migrations, as the owner
+    try:
+        await owner.pool.execute(sql.replace("chairside_app", role).replace("DATABASE chairside", f'DATABASE "{name}"'))
+    finally:
+        await owner.close()
+    app_url = owner_url.replace("postgresql://chairside@", f"postgresql://{role}:app-secret@")
+    app = await open_database(Settings(database_url=app_url), max_size=2)  # starts: nothing to migrate
+    try:
+        assert app.applied == []
+        await record_some(app.pool, 3)
+        assert (await audit.verify(app.pool)).ok
+        for forbidden in ("DELETE FROM audit_events WHERE id = 3", "UPDATE audit_events SET details = '{}' WHERE id = 2",
+                          "TRUNCATE audit_events", "ALTER TABLE audit_events DISABLE TRIGGER USER", "DELETE FROM audit_head"):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await app.pool.execute(forbidden)
+        assert (await audit.verify(app.pool)).ok
+    finally:
+        await app.close()
+    # and the whole server runs under it: a practice set up, a prescription signed
+    from conftest import create_practice, start_server, stop_server
+    from test_store import _validate_a_prescription
+
+    server = await asyncio.to_thread(start_server, tmp_path, database_url=app_url)
+    try:
+        practice = await asyncio.to_thread(create_practice, server)
+        ready = await _validate_a_prescription(practice)
+        assert ready["kind"] == "prescription"
+    finally:
+        await asyncio.to_thread(stop_server, server)

@@ -196,3 +196,54 @@ def test_documents_outlive_a_restart(tmp_path, request, where):
         assert fhir.status_code == 200 and fhir.json()["resourceType"] == "Bundle"
     finally:
         stop_server(server)
+
+
+# -- retention ----------------------------------------------------------------------
+
+
+async def test_retention_keeps_what_is_needed_and_purges_the_rest(embedded_postgres):
+    """Old partials leave the room's log (finals stay), old room events go,
+    a patient-less session goes with its transcript (a document validated in
+    it stays, unlinked), a patient's session stays; the purge is audited."""
+    from chairside.record.versions import Owner
+    from chairside.store import accounts, audit, retention
+    from chairside.store import rooms as room_log
+    from chairside.store.journal import Journal
+
+    database = await open_database(Settings(database_url=await fresh_database(embedded_postgres)))
+    pool = database.pool
+    try:
+        clinic = await accounts.create_clinic(pool, "Cabinet", street="1 rue", postcode="75001", city="Paris", phone="01 00 00 00 00")
+        room = await room_log.create_room(pool, clinic, "Fauteuil 1")
+        patient = (await pool.fetchrow("INSERT INTO patients (id, clinic_id, code, last_name, first_name) VALUES"
+                                       " (gen_random_uuid(), $1, 'P-1', 'Durand', 'Jeanne') RETURNING id", clinic))["id"]
+        journal = Journal(pool)
+        alone, kept = uuid.uuid4().hex, uuid.uuid4().hex
+        for session, who in ((alone, None), (kept, patient)):
+            await journal.open_session(session, "fr", {}, Owner(clinic_id=clinic, room_id=room, patient_id=who))
+            await journal.final(session, utterance=1, source="speech", text="Bonjour.", words=[], start=0, end=1,
+                                language="fr", end_of_utterance=True)
+            for event in ({"type": "partial", "utterance": 1}, {"type": "final", "utterance": 1}):
+                await room_log.append(pool, room, session, event)
+            await journal.close_session(session, "stop")
+        await pool.execute("INSERT INTO documents (id, kind, clinic_id, session_id) VALUES (gen_random_uuid(), 'prescription', $1, $2)",
+                           clinic, alone)
+        settings = dict(partial_retention_s=600, room_event_retention_days=30, unattached_session_retention_days=30)
+        assert await retention.purge(pool, **settings) == {k: 0 for k in ("partials", "room_events", "sessions", "utterances", "draft_changes", "previews")}
+        # twenty minutes later: the partials go, the finals stay
+        await pool.execute("UPDATE room_events SET created_at = now() - interval '20 minutes'")
+        assert (await retention.purge(pool, **settings))["partials"] == 2
+        assert await pool.fetchval("SELECT count(*) FROM room_events WHERE type = 'final'") == 2
+        # forty days later: the room's log goes, and the session with no patient
+        await pool.execute("UPDATE room_events SET created_at = now() - interval '40 days'")
+        await pool.execute("UPDATE dictation_sessions SET ended_at = now() - interval '40 days'")
+        counts = await retention.purge(pool, **settings)
+        assert (counts["room_events"], counts["sessions"], counts["utterances"]) == (2, 1, 1)
+        assert [r["id"] for r in await pool.fetch("SELECT id FROM dictation_sessions")] == [kept]
+        assert await pool.fetchval("SELECT count(*) FROM utterances WHERE session_id = $1", kept) == 1
+        assert await pool.fetchval("SELECT count(*) FROM documents WHERE session_id IS NULL") == 1  # kept, unlinked
+        purges = await pool.fetch("SELECT details FROM audit_events WHERE action = 'retention.purge' ORDER BY id")
+        assert [p["details"]["sessions"] for p in purges] == [0, 1]
+        assert (await audit.verify(pool)).ok
+    finally:
+        await database.close()

@@ -31,7 +31,7 @@ from .runtime import load_engine
 from .services import Services, services
 from .store.db import DatabaseBusy, open_database, reachable
 from .store.documents import DocumentStore
-from .store import passwords
+from .store import passwords, retention
 from .store.journal import Journal
 from .throttle import LoginThrottle
 from .tls import is_loopback
@@ -92,6 +92,21 @@ async def prometheus(request: Request) -> Response:
         if who.role != "admin":
             return error_response(403, "forbidden", "the metrics are for an administrator (or from the server's own machine)")
     return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST, headers=PRIVATE)
+
+
+async def _retention(pool, settings: Settings) -> None:
+    """The retention job (store/retention.py), every ``retention_check_s``."""
+    while True:
+        await asyncio.sleep(settings.retention_check_s)
+        try:
+            counts = await retention.purge(
+                pool, partial_retention_s=settings.partial_retention_s, room_event_retention_days=settings.room_event_retention_days,
+                unattached_session_retention_days=settings.unattached_session_retention_days)
+        except Exception:
+            log.exception("retention: the purge failed (it runs again in %g s)", settings.retention_check_s)
+            continue
+        if counts and any(counts.values()):
+            log.info("retention: deleted %s", ", ".join(f"{n} {what}" for what, n in counts.items() if n))
 
 
 async def _watch_database(app: Starlette, database, every_s: float) -> None:
@@ -159,6 +174,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         live = metrics.Live(svc)
         metrics.REGISTRY.register(live)
         watchdog = asyncio.create_task(_watch_database(app, database, settings.database_check_s), name="database-watchdog")
+        purging = asyncio.create_task(_retention(database.pool, settings), name="retention")
         await _first_start(database.pool, settings, svc.tokens)
         await engine.start()
         await documents.warm_up()  # fonts and templates: the first document is not slower
@@ -168,6 +184,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             metrics.REGISTRY.unregister(live)
             watchdog.cancel()
+            purging.cancel()
             await svc.sessions.release_all()
             await engine.close()
             await rooms.close()

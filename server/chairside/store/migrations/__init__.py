@@ -54,11 +54,12 @@ async def migrate(pool: asyncpg.Pool, folder: Path = FOLDER) -> list[str]:
     wanted = migrations(folder)
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK_KEY)
-        await conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " version integer PRIMARY KEY, name text NOT NULL, sha256 text NOT NULL,"
-            " applied_at timestamptz NOT NULL DEFAULT now())"
-        )
+        if await conn.fetchval("SELECT to_regclass('schema_migrations')") is None:  # (a role that owns nothing may not CREATE)
+            await conn.execute(
+                "CREATE TABLE schema_migrations ("
+                " version integer PRIMARY KEY, name text NOT NULL, sha256 text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
         done = {r["version"]: r for r in await conn.fetch("SELECT version, name, sha256 FROM schema_migrations")}
         unknown = sorted(set(done) - {m.version for m in wanted})
         if unknown:
