@@ -41,9 +41,10 @@ apt_install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig font
 # The tests also run against Debian's own PostgreSQL server (started by the
 # tests in a temporary directory), beside the embedded one, and drive the web
 # client in Debian's Chromium (Playwright uses it; it downloads no browser),
-# which trusts the local CA of the HTTPS test through NSS's certutil.
+# which trusts the local CA of the HTTPS test through NSS's certutil, and
+# run docker/Caddyfile in Debian's Caddy in front of two replicas.
 if [ "$EXTRAS" = "dev" ]; then
-    apt_install postgresql chromium libnss3-tools
+    apt_install postgresql chromium libnss3-tools caddy
 fi
 
 if [ ! -x .venv/bin/python ]; then

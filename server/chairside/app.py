@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
-from . import __version__, metrics
+from . import __version__, backup, metrics
 from .auth import PRIVATE, AuthError, Tokens, bearer, error_response, refusal
 from .config import Settings
 from .documents.service import DocumentService
@@ -31,7 +31,7 @@ from .runtime import load_engine
 from .services import Services, services
 from .store.db import DatabaseBusy, open_database, reachable
 from .store.documents import DocumentStore
-from .store import passwords, retention
+from .store import backups, passwords, retention
 from .store.journal import Journal
 from .throttle import LoginThrottle
 from .tls import is_loopback
@@ -109,6 +109,23 @@ async def _retention(pool, settings: Settings) -> None:
             log.info("retention: deleted %s", ", ".join(f"{n} {what}" for what, n in counts.items() if n))
 
 
+async def _backups(pool, url: str, settings: Settings) -> None:
+    """Scheduled backups (backup.py) every ``backup_every_h``, by one replica
+    at a time (a session advisory lock held while pg_dump runs)."""
+    wait_s = min(3600.0, settings.backup_every_h * 3600)
+    while True:
+        await asyncio.sleep(wait_s)
+        wait_s = settings.backup_every_h * 3600
+        try:
+            async with backups.alone(pool) as mine:
+                if not mine:
+                    continue  # another replica is at it
+                done = await asyncio.to_thread(backup.scheduled, settings, url)
+            log.info("backup: %s written (%.1f MB, sha256 %s)", done.path, done.size / 1e6, done.sha256)
+        except Exception:
+            log.exception("backup: the scheduled backup failed (the next one in %g h)", settings.backup_every_h)
+
+
 async def _watch_database(app: Starlette, database, every_s: float) -> None:
     """PostgreSQL not answering is logged (and /v1/health says 503); the
     embedded one not answering three checks in a row is dead: the server
@@ -175,6 +192,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         metrics.REGISTRY.register(live)
         watchdog = asyncio.create_task(_watch_database(app, database, settings.database_check_s), name="database-watchdog")
         purging = asyncio.create_task(_retention(database.pool, settings), name="retention")
+        backing_up = asyncio.create_task(_backups(database.pool, database.url, settings), name="backups") if settings.backup_dir else None
         await _first_start(database.pool, settings, svc.tokens)
         await engine.start()
         await documents.warm_up()  # fonts and templates: the first document is not slower
@@ -185,6 +203,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             metrics.REGISTRY.unregister(live)
             watchdog.cancel()
             purging.cancel()
+            if backing_up is not None:
+                backing_up.cancel()
             await svc.sessions.release_all()
             await engine.close()
             await rooms.close()

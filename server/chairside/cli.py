@@ -54,7 +54,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if problem := asyncio.run(_database_problem(settings)):
+    from .backup import check_schedule
+
+    if problem := check_schedule(settings) or asyncio.run(_database_problem(settings)):
         print(f"error: {problem}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -304,6 +306,124 @@ def _recorded_heads(given: list[str], head_file: Path | None) -> dict[int, str]:
     return heads
 
 
+def _passphrase(args: argparse.Namespace, confirm: bool) -> str:
+    """From --passphrase-file, CHAIRSIDE_BACKUP_PASSPHRASE, or asked (twice for a new backup)."""
+    import getpass
+    import os
+
+    if args.passphrase_file:
+        return Path(args.passphrase_file).read_text(encoding="utf-8").rstrip("\r\n")
+    if os.environ.get("CHAIRSIDE_BACKUP_PASSPHRASE"):
+        return os.environ["CHAIRSIDE_BACKUP_PASSPHRASE"]
+    passphrase = getpass.getpass("Backup passphrase: ")
+    if confirm and getpass.getpass("Again: ") != passphrase:
+        raise ValueError("the two passphrases differ")
+    return passphrase
+
+
+def _store_url(settings: Settings):
+    """The store's URL, and the embedded server's handle when it is the embedded one (to clean up)."""
+    from .store.db import database_url, start_embedded
+
+    if url := database_url(settings):
+        return url, None
+    embedded = start_embedded(settings.data_path)
+    return embedded.get_uri(), embedded
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    """The local server's /v1/health, as a container's health check: 0 when it
+    answers 200 (PostgreSQL reachable), 1 otherwise."""
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    from .tls import uses_https
+
+    settings = _settings(args)
+    scheme = "https" if uses_https(settings) else "http"
+    context = ssl._create_unverified_context() if scheme == "https" else None  # loopback: the same machine
+    try:
+        with urllib.request.urlopen(f"{scheme}://127.0.0.1:{settings.port}/v1/health", timeout=5, context=context) as answer:
+            print(answer.read().decode())
+            return 0
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"unhealthy: {exc}", file=sys.stderr)
+        return 1
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from . import backup
+
+    try:
+        passphrase = _passphrase(args, confirm=True)
+        url, embedded = _store_url(Settings.from_env())
+        try:
+            started = time.perf_counter()
+            done = backup.backup(url, Path(args.file), passphrase)
+        finally:
+            if embedded is not None:
+                embedded.cleanup()
+    except (backup.BackupError, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"backup written: {done.path} ({done.size / 1e6:.1f} MB, {time.perf_counter() - started:.1f} s)")
+    print(f"sha256: {done.sha256} (also in {done.path.name}.sha256)")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    import asyncpg
+
+    from . import backup
+    from .store import backups
+    from .store.db import DatabaseError, open_database
+
+    settings = Settings.from_env()
+
+    async def empty(url: str) -> bool:
+        conn = await asyncpg.connect(url)
+        try:
+            return await backups.is_empty(conn)
+        finally:
+            await conn.close()
+
+    async def checked() -> dict:
+        database = await open_database(settings, max_size=2)  # this version's migrations, on what was restored
+        try:
+            return await backups.check_restored(database.pool)
+        finally:
+            await database.close()
+
+    try:
+        passphrase = _passphrase(args, confirm=False)
+        url, embedded = _store_url(settings)
+        try:
+            if not asyncio.run(empty(url)):
+                raise backup.BackupError("the store is not empty: restore into a new data directory (CHAIRSIDE_DATA_DIR) "
+                                         "or an empty database (DATABASE_URL); nothing was changed")
+            started = time.perf_counter()
+            backup.restore(Path(args.file), url, passphrase)
+            report = asyncio.run(checked())
+        finally:
+            if embedded is not None:
+                embedded.cleanup()
+    except (backup.BackupError, DatabaseError, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"restored in {time.perf_counter() - started:.1f} s: {report['clinics']} practice(s), {report['active_users']} active user(s), "
+          f"{report['documents_checked']} document version(s), {report['audit_events']} audit event(s)")
+    problems = [f"document {d}: its PDF does not match its sha256" for d in report["documents_damaged"]] + report["audit_problems"]
+    if not report["token_keys"]:
+        problems.append("the token key is missing: nobody can log in")
+    for problem in problems:
+        print(problem)
+    if problems:
+        return 1
+    print("checked: every PDF matches its sha256, the audit trail is intact, the accounts are there")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chairside", description="Real-time dental dictation server.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -332,6 +452,18 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--models-dir", help="where catalogue models are installed (env CHAIRSIDE_MODELS_DIR)")
     m.add_argument("--model", help=argparse.SUPPRESS)
     m.set_defaults(func=cmd_models)
+
+    h = sub.add_parser("health", help="ask the local server's /v1/health (exit 0 when it answers 200): a container's health check")
+    h.add_argument("--port", type=int, help="the server's port (env CHAIRSIDE_PORT)")
+    h.set_defaults(func=cmd_health)
+    b = sub.add_parser("backup", help="write an encrypted, consistent backup of the store to FILE (and FILE.sha256)")
+    b.add_argument("file")
+    b.add_argument("--passphrase-file", help="read the passphrase from this file (else CHAIRSIDE_BACKUP_PASSPHRASE, else asked)")
+    b.set_defaults(func=cmd_backup)
+    r = sub.add_parser("restore", help="restore a backup into an empty store, then check it (PDFs, audit trail, accounts)")
+    r.add_argument("file")
+    r.add_argument("--passphrase-file", help="read the passphrase from this file (else CHAIRSIDE_BACKUP_PASSPHRASE, else asked)")
+    r.set_defaults(func=cmd_restore)
 
     admin = sub.add_parser("admin", help="create clinics, users or a demo practice in the store")
     admin_sub = admin.add_subparsers(dest="action", required=True)
