@@ -436,7 +436,7 @@ def test_the_pages_renew_their_token_on_open_connections(browser, short_tokens):
     page = log_in(browser, practice, "dentist")
     dictate(page, practice, room)
     expect(page.locator("#transcript")).to_contain_text(re.compile("amoxicilline", re.I), timeout=40_000)
-    page.wait_for_timeout(20_000)  # two and a half lifetimes more
+    page.wait_for_timeout(10_000)  # more than a lifetime more (the dictation already took several)
     page.fill("#type-text", "Paracétamol un gramme, un comprimé toutes les six heures si douleur pendant trois jours.")
     page.press("#type-text", "Enter")
     page.wait_for_selector("#draft li:text('Paracétamol 1 g')")
