@@ -88,7 +88,9 @@ def test_every_protected_route_is_in_the_matrix():
     assert {"/v1/patients", "/v1/patients/{patient_id}/export", "/v1/sessions/{session_id}/utterances",
             "/v1/documents/{document_id}.pdf", "/v1/users", "/v1/auth/refresh"} <= paths
     public = {r.path for r in create_app().routes if isinstance(r, Route) and not getattr(r.endpoint, "roles", None)}
-    assert public == {"/v1/health", "/openapi.json", "/v1/auth/login", "/v1/setup"}  # the setup: only on an empty store
+    # the setup: only on an empty store; the CA: a public certificate; the metrics:
+    # loopback or an admin's token (tests/test_metrics.py)
+    assert public == {"/v1/health", "/openapi.json", "/v1/auth/login", "/v1/setup", "/ca.pem", "/metrics"}
 
 
 def test_login_gives_a_short_lived_token(practice):
