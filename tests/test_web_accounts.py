@@ -59,7 +59,7 @@ def test_the_first_start_sets_up_the_practice_in_the_browser(chromium, tmp_path)
     logged in, and the setup page is gone."""
     server = start_server(tmp_path)
     try:
-        assert httpx.get(server.http + "/v1/setup").json() == {"needed": True, "code_required": False}
+        assert httpx.get(server.http + "/v1/setup").json() == {"needed": True, "code_required": False, "local_ca": False}
         page = new_page(chromium)
         page.goto(server.http + "/")
         page.wait_for_url("**/setup.html")
@@ -119,7 +119,7 @@ def test_the_first_start_sets_up_the_practice_in_the_browser(chromium, tmp_path)
         # set up once: the setup page now sends to the login page
         page.goto(server.http + "/setup.html")
         page.wait_for_url(re.compile(r"/index\.html$"))
-        assert httpx.get(server.http + "/v1/setup").json() == {"needed": False, "code_required": False}
+        assert httpx.get(server.http + "/v1/setup").json() == {"needed": False, "code_required": False, "local_ca": False}
         assert unexpected(page) == [], page.problems
         page.context.close()
     finally:
