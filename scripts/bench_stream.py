@@ -152,6 +152,11 @@ def final_histogram(server) -> tuple[list[tuple[float, float]], float, float]:
     return sorted(buckets), total, count
 
 
+def bucketed(values: list[float], like: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """``values`` as a cumulative histogram with the bounds of ``like``."""
+    return [(le, float(sum(v <= le for v in values))) for le, _ in like]
+
+
 def histogram_quantile(q: float, buckets: list[tuple[float, float]]) -> float | None:
     """As Prometheus's histogram_quantile: linear within the bucket holding the rank."""
     if not buckets or buckets[-1][1] == 0:
@@ -218,6 +223,9 @@ def main() -> int:
                 "metrics_final_mean": _r((hist1[1] - hist0[1]) / (hist1[2] - hist0[2])) if hist1[2] > hist0[2] else None,
                 "metrics_final_p50": _r(histogram_quantile(0.5, delta)),
                 "metrics_final_p95": _r(histogram_quantile(0.95, delta)),
+                # the client's own figures put in the same buckets: like for like with the server's
+                "final_after_vad_bucketed_p50": _r(histogram_quantile(0.5, bucketed(figures.get("final_after_vad", []), delta))),
+                "final_after_vad_bucketed_p95": _r(histogram_quantile(0.95, bucketed(figures.get("final_after_vad", []), delta))),
                 "wer_streaming": round(wer([f.transcript for f in files], [words_out[f.path.name] for f in files], lang), 4),
                 "transcripts": words_out,
             }
@@ -270,6 +278,8 @@ def print_table(report: dict) -> None:
         ("partial_lag_p95", "partial lag p95 (s)"), ("final_after_speech_p50", "end of speech → final p50 (s)"),
         ("final_after_speech_p95", "end of speech → final p95 (s)"), ("final_after_vad_p50", "VAD speech_end → final p50 (s)"),
         ("final_after_vad_p95", "VAD speech_end → final p95 (s)"), ("final_after_vad_mean", "VAD speech_end → final mean (s)"),
+        ("final_after_vad_bucketed_p50", "VAD speech_end → final p50, in /metrics' buckets (s)"),
+        ("final_after_vad_bucketed_p95", "VAD speech_end → final p95, in /metrics' buckets (s)"),
         ("metrics_final_p50", "/metrics final latency p50 (s)"), ("metrics_final_p95", "/metrics final latency p95 (s)"),
         ("metrics_final_mean", "/metrics final latency mean (s)"), ("metrics_final_count", "/metrics finals counted"), ("rtf", "real-time factor (decode s / audio s)"),
         ("cpu_s_per_audio_s", "server CPU s per audio s"), ("wer_streaming", "WER streaming"),
