@@ -42,6 +42,7 @@ import psutil  # noqa: E402
 import websockets  # noqa: E402
 
 from chairside.client import load_audio, to_pcm  # noqa: E402
+from bench_stream import histogram_quantile, scrape_histogram  # noqa: E402
 from conftest import create_practice, recordings, start_server, stop_server  # noqa: E402
 
 CHUNK_S = 0.1
@@ -160,6 +161,12 @@ def main() -> int:
 
         asyncio.run(run())
         cpu1, wall = proc.cpu_times(), time.perf_counter() - wall0
+        # where a final's time goes, as the server's /metrics saw it: waiting for a decoder, then decoding
+        for what, metric in (("final_decode_wait", "chairside_decode_wait_seconds"), ("final_decode", "chairside_decode_seconds")):
+            buckets, total, count = scrape_histogram(server, metric, kind="final")
+            report[f"{what}_mean_s"] = round(total / count, 3) if count else None
+            report[f"{what}_p95_s"] = round(histogram_quantile(0.95, buckets) or 0, 3)
+            report[f"{what}_count"] = count
     finally:
         stop_server(server)
     ends, lags = report.pop("final_after_end"), report.pop("partial_lag")

@@ -133,16 +133,23 @@ def whole_file_wer(files: list, model_dir: str) -> float:
 
 
 def final_histogram(server) -> tuple[list[tuple[float, float]], float, float]:
-    """The server's chairside_final_latency_seconds from /metrics (scraped
-    from loopback): cumulative buckets (le, count), sum, count."""
+    """The server's chairside_final_latency_seconds from /metrics."""
+    return scrape_histogram(server, "chairside_final_latency_seconds")
+
+
+def scrape_histogram(server, name: str, **labels: str) -> tuple[list[tuple[float, float]], float, float]:
+    """A histogram of the server's /metrics (scraped from loopback), the
+    series with ``labels``: cumulative buckets (le, count), sum, count."""
     import httpx
     from prometheus_client.parser import text_string_to_metric_families
 
     text = httpx.get(server.http + "/metrics", timeout=10).text
     buckets, total, count = [], 0.0, 0.0
     for family in text_string_to_metric_families(text):
-        if family.name == "chairside_final_latency_seconds":
+        if family.name == name:
             for s in family.samples:
+                if any(s.labels.get(k) != v for k, v in labels.items()):
+                    continue
                 if s.name.endswith("_bucket"):
                     buckets.append((float(s.labels["le"]), s.value))
                 elif s.name.endswith("_sum"):
