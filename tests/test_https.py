@@ -200,6 +200,7 @@ def test_a_new_pc_trusts_the_ca_once_then_dictates_over_https(network_server, co
         help_page = page.context.new_page()
         help_page.goto(f"https://{s['address']}:{s['port']}/certificat.html")
         expect(help_page.locator("#address-fr")).to_have_text(f"https://{s['address']}:{s['port']}/")
+        expect(help_page.locator("#help-fr .ca-http-url")).to_have_text(f"http://{s['address']}:{s['redirect']}/ca.pem")
         SHOTS.mkdir(parents=True, exist_ok=True)
         help_page.screenshot(path=str(SHOTS / "certificat.png"), full_page=True)
         assert not problems, problems

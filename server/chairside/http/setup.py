@@ -36,10 +36,14 @@ async def setup_state(request: Request) -> Response:
     tags: [setup]
     security: []
     responses:
-      200: {description: '{"needed": bool, "code_required": bool, "local_ca": bool}'}
+      200: {description: '{"needed": bool, "code_required": bool, "local_ca": bool}, and "ca_http_port": the plain-HTTP port that hands out /ca.pem, when there is one'}
     """
     needed = await accounts.clinic_count(services(request).database.pool) == 0
-    return ok({"needed": needed, "code_required": needed and not _local(request), "local_ca": local_ca(services(request).settings)})
+    settings = services(request).settings
+    answer = {"needed": needed, "code_required": needed and not _local(request), "local_ca": local_ca(settings)}
+    if answer["local_ca"] and settings.http_redirect_port:
+        answer["ca_http_port"] = settings.http_redirect_port  # where a PC that does not trust the CA yet gets it
+    return ok(answer)
 
 
 async def set_up(request: Request) -> Response:
