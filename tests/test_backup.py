@@ -34,6 +34,28 @@ def opened(data: bytes, passphrase: str = PASSPHRASE) -> bytes:
     return b"".join(backup.decrypt(io.BytesIO(data), passphrase))
 
 
+def with_header(file: bytes, change) -> bytes:
+    """The same file with its header rewritten (and its length with it)."""
+    import json
+    import struct
+
+    start = len(backup.MAGIC)
+    (size,) = struct.unpack(">I", file[start : start + 4])
+    header = json.dumps(change(json.loads(file[start + 4 : start + 4 + size]))).encode()
+    return backup.MAGIC + struct.pack(">I", len(header)) + header + file[start + 4 + size :]
+
+
+def test_rotation_keeps_the_newest_and_only_counts_scheduled_backups(tmp_path):
+    for name in ("chairside-20261128T020000Z.backup", "chairside-20261129T020000Z.backup", "chairside-20261130T020000Z.backup",
+                 "chairside-before-upgrade.backup"):
+        (tmp_path / name).write_bytes(b"x")
+        (tmp_path / (name + ".sha256")).write_text("x")
+    gone = backup.rotate(tmp_path, 0)  # 0 keeps the newest all the same
+    assert [p.name for p in gone] == ["chairside-20261128T020000Z.backup", "chairside-20261129T020000Z.backup"]
+    assert sorted(p.name for p in tmp_path.glob("*.backup")) == ["chairside-20261130T020000Z.backup", "chairside-before-upgrade.backup"]
+    assert not (tmp_path / "chairside-20261128T020000Z.backup.sha256").exists()
+
+
 def test_the_encrypted_file_refuses_every_kind_of_damage(monkeypatch):
     monkeypatch.setattr(backup, "CHUNK", 1000)  # several parts
     data = os.urandom(3500)
@@ -53,6 +75,9 @@ def test_the_encrypted_file_refuses_every_kind_of_damage(monkeypatch):
         "the header changed": (file.replace(b'"chairside": "test"', b'"chairside": "tesT"'), PASSPHRASE, "wrong passphrase"),
         "data after the end": (file + b"x", PASSPHRASE, "after its end"),
         "not a backup": (b"PGDMP" + file, PASSPHRASE, "not a Chairside backup"),
+        # read before anything is authenticated, so bounded: no scrypt of 2**30 × 8 × 128 bytes on a crafted file
+        "a crafted header": (with_header(file, lambda h: {**h, "kdf": {**h["kdf"], "n": 1 << 30}}), PASSPHRASE, "header is damaged"),
+        "a header missing a field": (with_header(file, lambda h: {k: v for k, v in h.items() if k != "kdf"}), PASSPHRASE, "header is damaged"),
     }
     for name, (damaged, passphrase, message) in cases.items():
         with pytest.raises(backup.BackupError, match=re.escape(message)):

@@ -47,9 +47,15 @@ def test_the_local_ca_is_created_once_and_the_server_certificate_renewed_when_ne
     assert (server.not_valid_after_utc - server.not_valid_before_utc).days <= 398  # browsers refuse longer
     # nothing to do when nothing changed
     assert tls.local_certificates(tmp_path, names, addresses)[1] is False
+    assert ca.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value == x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH])
     # a new address of the machine: issued again by the same CA
     files, issued = tls.local_certificates(tmp_path, names, [*addresses, "10.0.0.7"])
     assert issued and x509.load_pem_x509_certificate(files.ca.read_bytes()) == ca
+    # a crash between writing the key and the certificate: they no longer go together, issued again
+    other = tls.local_certificates(tmp_path / "other", ["localhost"], ["127.0.0.1"])[0]
+    files.key.write_bytes(other.key.read_bytes())
+    files, issued = tls.local_certificates(tmp_path, names, [*addresses, "10.0.0.7"])
+    assert issued
     # 30 days before the end: issued again
     later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=370)
     files, issued = tls.local_certificates(tmp_path, names, [*addresses, "10.0.0.7"], now=later)

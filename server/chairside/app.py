@@ -188,14 +188,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             sessions=SessionRegistry(settings.max_sessions, settings.max_sessions_per_user, settings.max_sessions_per_practice),
             logins=LoginThrottle(database.pool, settings, tokens.pseudonym))
         await rooms.start()
-        live = metrics.Live(svc)
-        metrics.REGISTRY.register(live)
         watchdog = asyncio.create_task(_watch_database(app, database, settings.database_check_s), name="database-watchdog")
-        purging = asyncio.create_task(_retention(database.pool, settings), name="retention")
-        backing_up = asyncio.create_task(_backups(database.pool, database.url, settings), name="backups") if settings.backup_dir else None
         await _first_start(database.pool, settings, svc.tokens)
         await engine.start()
         await documents.warm_up()  # fonts and templates: the first document is not slower
+        live = metrics.Live(svc)  # last: nothing below can fail before the try that undoes them
+        metrics.REGISTRY.register(live)
+        purging = asyncio.create_task(_retention(database.pool, settings), name="retention")
+        backing_up = asyncio.create_task(_backups(database.pool, database.url, settings), name="backups") if settings.backup_dir else None
         log.info("chairside %s ready on %s:%d", __version__, settings.host, settings.port)
         try:
             yield

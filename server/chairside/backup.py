@@ -29,9 +29,11 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import struct
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
@@ -102,8 +104,17 @@ def read_header(source: BinaryIO) -> tuple[bytes, dict]:
         info = json.loads(header)
     except ValueError:
         raise BackupError("the backup's header is damaged") from None
-    if info.get("format") != 1:
-        raise BackupError(f"backup format {info.get('format')!r} is not one this version reads")
+    if not isinstance(info, dict) or info.get("format") != 1:
+        raise BackupError(f"backup format {info.get('format') if isinstance(info, dict) else None!r} is not one this version reads")
+    try:  # read before anything is authenticated: bounded, so that a crafted file cannot make the restore huge
+        kdf, chunk = info["kdf"], int(info["chunk"])
+        base64.b64decode(kdf["salt"], validate=True), base64.b64decode(info["nonce_prefix"], validate=True)
+        ok = (kdf.get("name") == "scrypt" and 2 <= int(kdf["n"]) <= 1 << 20 and 1 <= int(kdf["r"]) <= 32 and 1 <= int(kdf["p"]) <= 16
+              and 1 <= chunk <= 16 << 20 and len(base64.b64decode(info["nonce_prefix"])) == 8)
+    except (KeyError, TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise BackupError("the backup's header is damaged")
     return header, info
 
 
@@ -118,6 +129,8 @@ def decrypt(source: BinaryIO, passphrase: str) -> Iterator[bytes]:
         if len(raw) < 4:
             raise BackupError("the backup is cut short (its last part is missing)")
         (size,) = struct.unpack(">I", raw)
+        if size > info["chunk"] + 16:
+            raise BackupError(f"the backup is damaged (part {index + 1})")
         sealed = _exactly(source, size)
         for last in (False, True):
             try:
@@ -194,22 +207,23 @@ def backup(url: str, path: Path, passphrase: str) -> Dumped:
         raise BackupError(f"the passphrase must have {MIN_PASSPHRASE} characters or more")
     partial = path.with_name(path.name + ".part")
     url, env = _libpq(url)
-    dump = subprocess.Popen([pg_tool("pg_dump"), "--format=custom", "--compress=6", "--no-owner", "--no-privileges",
-                             f"--dbname={url}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    try:
-        with partial.open("wb") as target:
-            encrypt(dump.stdout, target, passphrase, {
-                "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "chairside": __version__})
-            target.flush()
-            os.fsync(target.fileno())
-        errors = dump.stderr.read().decode(errors="replace")
-        if dump.wait() != 0:
-            raise BackupError(f"pg_dump failed: {errors.strip()}")
-    except BaseException:
-        dump.kill()
-        dump.wait()
-        partial.unlink(missing_ok=True)
-        raise
+    with tempfile.TemporaryFile() as stderr:  # a file, not a pipe: pg_dump's warnings can never block it
+        dump = subprocess.Popen([pg_tool("pg_dump"), "--format=custom", "--compress=6", "--no-owner", "--no-privileges",
+                                 f"--dbname={url}"], stdout=subprocess.PIPE, stderr=stderr, env=env)
+        try:
+            with partial.open("wb") as target:
+                encrypt(dump.stdout, target, passphrase, {
+                    "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "chairside": __version__})
+                target.flush()
+                os.fsync(target.fileno())
+            if dump.wait() != 0:
+                stderr.seek(0)
+                raise BackupError(f"pg_dump failed: {stderr.read().decode(errors='replace').strip()}")
+        except BaseException:
+            dump.kill()
+            dump.wait()
+            partial.unlink(missing_ok=True)
+            raise
     os.replace(partial, path)
     digest = sha256_file(path)
     path.with_name(path.name + ".sha256").write_text(f"{digest}  {path.name}\n")
@@ -227,23 +241,34 @@ def restore(path: Path, url: str, passphrase: str) -> None:
         for _ in decrypt(source, passphrase):
             pass
     url, env = _libpq(url)
-    load = subprocess.Popen([pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error",
-                             f"--dbname={url}"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    try:
-        with path.open("rb") as source:
-            for block in decrypt(source, passphrase):
-                load.stdin.write(block)
-        load.stdin.close()
-    except BrokenPipeError:
-        pass
-    errors = load.stderr.read().decode(errors="replace")
-    if load.wait() != 0:
-        raise BackupError(f"pg_restore failed (nothing was restored): {errors.strip()}")
+    with tempfile.TemporaryFile() as stderr:
+        load = subprocess.Popen([pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error",
+                                 f"--dbname={url}"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr, env=env)
+        try:
+            with path.open("rb") as source:
+                for block in decrypt(source, passphrase):
+                    load.stdin.write(block)
+            load.stdin.close()
+        except BrokenPipeError:  # pg_restore stopped: its error says why
+            pass
+        except BaseException:  # nothing committed: one transaction, killed before its end
+            load.kill()
+            load.wait()
+            raise
+        if load.wait() != 0:
+            stderr.seek(0)
+            raise BackupError(f"pg_restore failed (nothing was restored): {stderr.read().decode(errors='replace').strip()}")
+
+
+SCHEDULED = re.compile(r"chairside-\d{8}T\d{6}Z\.backup")
 
 
 def rotate(directory: Path, keep: int) -> list[Path]:
-    """Delete the oldest scheduled backups beyond ``keep``; the ones deleted."""
-    backups = sorted(directory.glob("chairside-*.backup"))
+    """Delete the oldest scheduled backups beyond ``keep`` (at least 1: the
+    newest is never deleted; files named otherwise are not counted); the
+    ones deleted."""
+    backups = sorted(p for p in directory.glob("chairside-*.backup") if SCHEDULED.fullmatch(p.name))
+    keep = max(1, keep)
     gone = backups[: max(0, len(backups) - keep)]
     for old in gone:
         old.unlink(missing_ok=True)
@@ -266,6 +291,8 @@ def check_schedule(settings) -> str | None:
         return f"cannot read backup_passphrase_file: {exc}"
     if len(passphrase) < MIN_PASSPHRASE:
         return f"the backup passphrase must have {MIN_PASSPHRASE} characters or more"
+    if settings.backup_keep < 1 or settings.backup_every_h <= 0:
+        return "backup_keep must be 1 or more, and backup_every_h more than 0"
     try:
         Path(settings.backup_dir).mkdir(parents=True, exist_ok=True)
     except OSError as exc:

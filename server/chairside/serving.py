@@ -46,8 +46,11 @@ class GracefulServer(uvicorn.Server):
             return
         port = self.settings.http_redirect_port
         if port and not tls.is_loopback(self.settings.host):
-            self._redirect = await asyncio.start_server(self._redirect_one, self.settings.host or None, port)
-            log.info("http://%s:%d redirects to HTTPS", self.settings.host, port)
+            try:
+                self._redirect = await asyncio.start_server(self._redirect_one, self.settings.host or None, port)
+                log.info("http://%s:%d redirects to HTTPS", self.settings.host, port)
+            except OSError as exc:  # taken: HTTPS still serves; the PCs type https:// themselves
+                log.error("the plain-HTTP port %d cannot be opened (%s): no redirect to HTTPS (CHAIRSIDE_HTTP_REDIRECT_PORT)", port, exc)
         if self.https.ca is not None:
             self._renewal = asyncio.create_task(self._renew(), name="tls-renewal")
 
@@ -91,16 +94,15 @@ class GracefulServer(uvicorn.Server):
     async def _renew(self) -> None:
         """Once a day: the local CA issues the server's certificate again when
         it nears its end (or names changed); new connections get it."""
-        names = tls.machine_names(self.settings.host, self.settings.tls_names)
         while True:
             await asyncio.sleep(RENEW_CHECK_S)
-            try:
+            try:  # the machine's names and addresses as they are today (a new address from DHCP)
+                names = tls.machine_names(self.settings.host, self.settings.tls_names)
                 files, issued = await asyncio.to_thread(tls.local_certificates, self.https.cert.parent, *names)
                 if issued:
                     self.config.ssl.load_cert_chain(str(files.cert), str(files.key))
             except Exception:
-                log.exception("tls: the server certificate could not be renewed (it is valid until %s)",
-                              tls.expires(self.https.cert).date())
+                log.exception("tls: the server certificate could not be renewed (the next try in a day)")
 
     async def shutdown(self, sockets=None) -> None:
         for listening in self.servers:  # no new connection meanwhile

@@ -17,8 +17,8 @@ serves HTTPS:
   again when a name is missing or less than 30 days are left, at start and
   once a day while the server runs, without a restart.
 
-The CA is limited to issuing server certificates (``pathlen 0``, key usage
-``keyCertSign``) and lives ten years; server certificates live 397 days,
+The CA issues no other CA (``pathlen 0``), and what it issues is for web
+servers only (extended key usage ``serverAuth``); it lives ten years; server certificates live 397 days,
 the longest that browsers accept.
 """
 
@@ -176,6 +176,7 @@ def _certificate_authority(directory: Path, now: dt.datetime):
         .add_extension(x509.KeyUsage(digital_signature=False, key_encipherment=False, content_commitment=False,
                                      data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
                                      encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)  # web servers only
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
@@ -192,8 +193,12 @@ def _server_certificate_needed(path: Path, ca_cert, names: list[str], addresses:
     try:
         cert = x509.load_pem_x509_certificates(path.read_bytes())[0]
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except (ValueError, x509.ExtensionNotFound):
+        key = serialization.load_pem_private_key(path.with_name("server-key.pem").read_bytes(), password=None)
+    except (ValueError, TypeError, x509.ExtensionNotFound):
         return True
+    if key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo) != \
+            cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo):
+        return True  # a crash between the two writes: the key and the certificate do not go together
     if cert.issuer != ca_cert.subject or cert.not_valid_after_utc - now < dt.timedelta(days=RENEW_DAYS):
         return True
     have_names = {n.lower() for n in san.get_values_for_type(x509.DNSName)}
