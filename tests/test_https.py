@@ -211,3 +211,37 @@ def test_a_new_pc_trusts_the_ca_once_then_dictates_over_https(network_server, co
         help_page.screenshot(path=str(SHOTS / "certificat.png"), full_page=True)
         assert not problems, problems
         browser.close()
+
+
+def test_a_taken_redirect_port_leaves_https_serving(tmp_path):
+    """The plain-HTTP port is a convenience: when another program holds it,
+    the server says so in its log and serves HTTPS all the same."""
+    import socket
+
+    address = machine_address()
+    if address is None:
+        pytest.skip("this machine has no non-loopback address to listen on")
+    holder = socket.socket()
+    holder.bind((address, 0))
+    holder.listen()
+    port = free_port()
+    env = {**os.environ, "CHAIRSIDE_HOST": address, "CHAIRSIDE_PORT": str(port), "CHAIRSIDE_HTTP_REDIRECT_PORT": str(holder.getsockname()[1]),
+           "CHAIRSIDE_DATA_DIR": str(tmp_path), "CHAIRSIDE_MODELS_DIR": str(Settings.from_env().models_path)}
+    env.pop("DATABASE_URL", None)
+    log = tmp_path / "server.log"
+    process = subprocess.Popen([sys.executable, "-m", "chairside.cli", "serve"], env=env, cwd=ROOT,
+                               stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    try:
+        deadline, healthy = time.monotonic() + 90, False
+        while not healthy and time.monotonic() < deadline and process.poll() is None:
+            try:
+                ca = tmp_path / "tls" / "ca.pem"
+                healthy = ca.exists() and httpx.get(f"https://{address}:{port}/v1/health", verify=trusting(ca), timeout=5).status_code == 200
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        assert healthy, log.read_text()
+        assert "cannot be opened" in log.read_text()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        holder.close()
