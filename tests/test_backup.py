@@ -78,6 +78,8 @@ def test_the_encrypted_file_refuses_every_kind_of_damage(monkeypatch):
         # read before anything is authenticated, so bounded: no scrypt of 2**30 × 8 × 128 bytes on a crafted file
         "a crafted header": (with_header(file, lambda h: {**h, "kdf": {**h["kdf"], "n": 1 << 30}}), PASSPHRASE, "header is damaged"),
         "a header missing a field": (with_header(file, lambda h: {k: v for k, v in h.items() if k != "kdf"}), PASSPHRASE, "header is damaged"),
+        "a header of the wrong shape": (with_header(file, lambda h: {**h, "kdf": "scrypt"}), PASSPHRASE, "header is damaged"),
+        "an odd scrypt cost": (with_header(file, lambda h: {**h, "kdf": {**h["kdf"], "n": 1000}}), PASSPHRASE, "header is damaged"),
     }
     for name, (damaged, passphrase, message) in cases.items():
         with pytest.raises(backup.BackupError, match=re.escape(message)):

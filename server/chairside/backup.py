@@ -109,9 +109,10 @@ def read_header(source: BinaryIO) -> tuple[bytes, dict]:
     try:  # read before anything is authenticated: bounded, so that a crafted file cannot make the restore huge
         kdf, chunk = info["kdf"], int(info["chunk"])
         base64.b64decode(kdf["salt"], validate=True), base64.b64decode(info["nonce_prefix"], validate=True)
-        ok = (kdf.get("name") == "scrypt" and 2 <= int(kdf["n"]) <= 1 << 20 and 1 <= int(kdf["r"]) <= 32 and 1 <= int(kdf["p"]) <= 16
-              and 1 <= chunk <= 16 << 20 and len(base64.b64decode(info["nonce_prefix"])) == 8)
-    except (KeyError, TypeError, ValueError):
+        n, r, p = int(kdf["n"]), int(kdf["r"]), int(kdf["p"])
+        ok = (kdf.get("name") == "scrypt" and 2 <= n and n & (n - 1) == 0 and 1 <= r and 128 * n * r <= 256 << 20  # memory
+              and 1 <= p <= 16 and 1 <= chunk <= 16 << 20 and len(base64.b64decode(info["nonce_prefix"])) == 8)
+    except (KeyError, TypeError, ValueError, AttributeError):
         ok = False
     if not ok:
         raise BackupError("the backup's header is damaged")
