@@ -20,6 +20,7 @@ from conftest import PASSWORD, ROOT, create_practice, login, start_server, stop_
 from test_store import _validate_a_prescription, fresh_database
 
 from chairside import backup
+from chairside.asr.models import sha256_of
 
 PASSPHRASE = "a long practice passphrase"
 
@@ -115,7 +116,7 @@ def test_a_store_goes_through_backup_and_restore(tmp_path, request, where):
             file = tmp_path / "cabinet.backup"
             made = cli(server.env, "backup", str(file))
             assert made.returncode == 0, made.stderr
-            assert f"sha256: {backup.sha256_file(file)}" in made.stdout
+            assert f"sha256: {sha256_of(file)}" in made.stdout
         else:
             signed, deadline = time.time(), time.monotonic() + 60
             while time.monotonic() < deadline and not (
@@ -127,7 +128,7 @@ def test_a_store_goes_through_backup_and_restore(tmp_path, request, where):
             file = kept[-1]
     finally:
         stop_server(server)
-    assert (file.parent / (file.name + ".sha256")).read_text().split()[0] == backup.sha256_file(file)
+    assert (file.parent / (file.name + ".sha256")).read_text().split()[0] == sha256_of(file)
     assert b"Amoxicilline" not in file.read_bytes() and b"Durand" not in file.read_bytes()  # encrypted
     # restored into an empty store: a new data directory, or a new database
     env = {**server.env, "CHAIRSIDE_DATA_DIR": str(target)}

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
 import json
 import logging
 import os
@@ -43,6 +42,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from . import __version__
+from .asr.models import sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -156,14 +156,6 @@ def _exactly(source: BinaryIO, n: int) -> bytes:
     return data
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 # -- PostgreSQL's tools ---------------------------------------------------------------------
 
 
@@ -226,7 +218,7 @@ def backup(url: str, path: Path, passphrase: str) -> Dumped:
             partial.unlink(missing_ok=True)
             raise
     os.replace(partial, path)
-    digest = sha256_file(path)
+    digest = sha256_of(path)
     path.with_name(path.name + ".sha256").write_text(f"{digest}  {path.name}\n")
     return Dumped(path=path, sha256=digest, size=path.stat().st_size)
 
@@ -236,7 +228,7 @@ def restore(path: Path, url: str, passphrase: str) -> None:
     in one transaction: all of it or nothing."""
     path = Path(path)
     check = path.with_name(path.name + ".sha256")
-    if check.exists() and check.read_text().split()[0] != sha256_file(path):
+    if check.exists() and check.read_text().split()[0] != sha256_of(path):
         raise BackupError(f"{path} does not match {check.name}: the copy is damaged")
     with path.open("rb") as source:  # read it all once first: a wrong passphrase or damage writes nothing
         for _ in decrypt(source, passphrase):

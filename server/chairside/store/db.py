@@ -93,6 +93,11 @@ class Database:
             await asyncio.to_thread(self.embedded.cleanup)  # stops it if no other process uses it
 
 
+def affected(status: str) -> int:
+    """The rows a DELETE or UPDATE touched, from its status ("DELETE 3")."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
 def database_url(settings: Settings) -> str:
     return settings.database_url or os.environ.get("DATABASE_URL", "")
 

@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from ..record.allergies import allergy_classes
 from ..record.context import Clinic, DocumentContext, Lab, Patient, Practitioner
 from ..record.ids import new_id
+from .db import affected
 from .errors import AccountError, first_error
 
 IDENTITY = ("code", "last_name", "first_name", "sex", "birth_date", "weight_kg")
@@ -139,16 +140,16 @@ async def erase(conn, patient_id: str, retention_years: int, today: date) -> dic
         "SELECT id FROM documents WHERE (patient_id = $1 OR session_id = ANY($2::uuid[])) AND NOT id = ANY($3::uuid[])",
         patient_id, sessions, kept)]
     counts = {
-        "room_events": _count(await conn.execute("DELETE FROM room_events WHERE session_id = ANY($1::uuid[])", sessions)),
-        "utterances": _count(await conn.execute("DELETE FROM utterances WHERE session_id = ANY($1::uuid[])", sessions)),
-        "draft_changes": _count(await conn.execute("DELETE FROM draft_changes WHERE session_id = ANY($1::uuid[])", sessions)),
-        "previews": _count(await conn.execute(
+        "room_events": affected(await conn.execute("DELETE FROM room_events WHERE session_id = ANY($1::uuid[])", sessions)),
+        "utterances": affected(await conn.execute("DELETE FROM utterances WHERE session_id = ANY($1::uuid[])", sessions)),
+        "draft_changes": affected(await conn.execute("DELETE FROM draft_changes WHERE session_id = ANY($1::uuid[])", sessions)),
+        "previews": affected(await conn.execute(
             "DELETE FROM document_previews WHERE patient_id = $1 OR session_id = ANY($2::uuid[])", patient_id, sessions)),
-        "document_versions": _count(await conn.execute("DELETE FROM document_versions WHERE document_id = ANY($1::uuid[])", expired)),
+        "document_versions": affected(await conn.execute("DELETE FROM document_versions WHERE document_id = ANY($1::uuid[])", expired)),
     }
     await conn.execute("DELETE FROM documents WHERE id = ANY($1::uuid[])", expired)
     await conn.execute("UPDATE documents SET session_id = NULL WHERE session_id = ANY($1::uuid[])", sessions)
-    counts["sessions"] = _count(await conn.execute("DELETE FROM dictation_sessions WHERE id = ANY($1::uuid[])", sessions))
+    counts["sessions"] = affected(await conn.execute("DELETE FROM dictation_sessions WHERE id = ANY($1::uuid[])", sessions))
     if kept:  # the legal documents keep the identity printed on them; the patient file is gone
         await conn.execute(
             "UPDATE patients SET erased_at = now(), code = 'erased-' || id::text, last_name = '', first_name = '',"
@@ -165,10 +166,6 @@ def _years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years)
     except ValueError:  # 29 February
         return day.replace(year=day.year - years, day=28)
-
-
-def _count(status: str) -> int:
-    return int(status.rsplit(" ", 1)[-1])
 
 
 async def document_context(pool, user_id: str, patient_id: str | None, lab: Lab) -> DocumentContext:

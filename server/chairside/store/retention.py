@@ -20,13 +20,10 @@ from __future__ import annotations
 import asyncpg
 
 from . import audit
+from .db import affected
 
 LOCK = 0x43_68_52_65_74  # pg advisory lock key: "ChRet"
 SESSIONS_PER_RUN = 1000
-
-
-def _count(status: str) -> int:
-    return int(status.split()[-1])
 
 
 async def purge(pool: asyncpg.Pool, *, partial_retention_s: float, room_event_retention_days: int,
@@ -38,11 +35,11 @@ async def purge(pool: asyncpg.Pool, *, partial_retention_s: float, room_event_re
             return None
         counts = {"partials": 0, "room_events": 0, "sessions": 0, "utterances": 0, "draft_changes": 0, "previews": 0}
         if partial_retention_s > 0:
-            counts["partials"] = _count(await conn.execute(
+            counts["partials"] = affected(await conn.execute(
                 "DELETE FROM room_events WHERE type = 'partial' AND created_at < now() - make_interval(secs => $1)",
                 float(partial_retention_s)))
         if room_event_retention_days > 0:
-            counts["room_events"] = _count(await conn.execute(
+            counts["room_events"] = affected(await conn.execute(
                 "DELETE FROM room_events WHERE created_at < now() - make_interval(days => $1)", room_event_retention_days))
         if unattached_session_retention_days > 0:
             sessions = [r["id"] for r in await conn.fetch(
@@ -50,16 +47,16 @@ async def purge(pool: asyncpg.Pool, *, partial_retention_s: float, room_event_re
                 " AND coalesce(ended_at, started_at) < now() - make_interval(days => $1) LIMIT $2",
                 unattached_session_retention_days, SESSIONS_PER_RUN)]
             if sessions:
-                counts["room_events"] += _count(await conn.execute(
+                counts["room_events"] += affected(await conn.execute(
                     "DELETE FROM room_events WHERE session_id = ANY($1::uuid[])", sessions))
-                counts["utterances"] = _count(await conn.execute(
+                counts["utterances"] = affected(await conn.execute(
                     "DELETE FROM utterances WHERE session_id = ANY($1::uuid[])", sessions))
-                counts["draft_changes"] = _count(await conn.execute(
+                counts["draft_changes"] = affected(await conn.execute(
                     "DELETE FROM draft_changes WHERE session_id = ANY($1::uuid[])", sessions))
-                counts["previews"] = _count(await conn.execute(
+                counts["previews"] = affected(await conn.execute(
                     "DELETE FROM document_previews WHERE session_id = ANY($1::uuid[])", sessions))
                 await conn.execute("UPDATE documents SET session_id = NULL WHERE session_id = ANY($1::uuid[])", sessions)
-                counts["sessions"] = _count(await conn.execute(
+                counts["sessions"] = affected(await conn.execute(
                     "DELETE FROM dictation_sessions WHERE id = ANY($1::uuid[])", sessions))
         if any(counts.values()):
             await audit.record(conn, action="retention.purge", details={
