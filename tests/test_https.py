@@ -5,6 +5,7 @@ and a new PC that trusts the CA once, then dictates in Chromium over
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
@@ -103,40 +104,57 @@ def machine_address() -> str | None:
     return found[0] if found else None
 
 
+def network_env(tmp: Path, redirect: int) -> tuple[str, dict]:
+    """The machine's network address (or a skip), and the environment of a
+    server listening there, so speaking HTTPS with its local CA in ``tmp``."""
+    address = machine_address()
+    if address is None:
+        pytest.skip("this machine has no non-loopback address to listen on")
+    env = {**os.environ, "CHAIRSIDE_HOST": address, "CHAIRSIDE_PORT": str(free_port()), "CHAIRSIDE_HTTP_REDIRECT_PORT": str(redirect),
+           "CHAIRSIDE_DATA_DIR": str(tmp), "CHAIRSIDE_MODELS_DIR": str(Settings.from_env().models_path)}
+    env.pop("DATABASE_URL", None)
+    return address, env
+
+
+@contextlib.contextmanager
+def serving(tmp: Path, address: str, env: dict):
+    """``chairside serve`` with ``env`` until it answers over HTTPS (its CA
+    trusted); its log's path. Stopped on leaving."""
+    log_path = tmp / "server.log"
+    process = subprocess.Popen([sys.executable, "-m", "chairside.cli", "serve"], env=env, cwd=ROOT,
+                               stdout=open(log_path, "wb"), stderr=subprocess.STDOUT)
+    try:
+        ca, deadline = tmp / "tls" / "ca.pem", time.monotonic() + 90
+        while True:
+            assert process.poll() is None, log_path.read_text()
+            try:
+                if ca.exists() and httpx.get(f"https://{address}:{env['CHAIRSIDE_PORT']}/v1/health", verify=trusting(ca),
+                                             timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.3)
+        yield log_path
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
 @pytest.fixture(scope="module")
 def network_server(tmp_path_factory):
     """A server as a practice runs it for its PCs: listening on the
     machine's network address, so HTTPS with its local CA."""
-    address = machine_address()
-    if address is None:
-        pytest.skip("this machine has no non-loopback address to listen on")
     tmp = tmp_path_factory.mktemp("https")
-    port, redirect = free_port(), free_port()
-    env = {**os.environ, "CHAIRSIDE_HOST": address, "CHAIRSIDE_PORT": str(port), "CHAIRSIDE_HTTP_REDIRECT_PORT": str(redirect),
-           "CHAIRSIDE_DATA_DIR": str(tmp), "CHAIRSIDE_MODELS_DIR": str(Settings.from_env().models_path)}
-    env.pop("DATABASE_URL", None)
+    redirect = free_port()
+    address, env = network_env(tmp, redirect)
     demo = subprocess.run([sys.executable, "-m", "chairside.cli", "admin", "create-demo"], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert demo.returncode == 0, demo.stderr
     login = re.search(r"dentist\s+(\S+)\s+(\S+)", demo.stdout)
-    log_path = tmp / "server.log"
-    process = subprocess.Popen([sys.executable, "-m", "chairside.cli", "serve"], env=env, cwd=ROOT,
-                               stdout=open(log_path, "wb"), stderr=subprocess.STDOUT)
-    ca = tmp / "tls" / "ca.pem"
-    deadline = time.monotonic() + 90
-    while True:
-        assert process.poll() is None, log_path.read_text()
-        try:
-            if ca.exists() and httpx.get(f"https://{address}:{port}/v1/health", verify=trusting(ca), timeout=5).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, log_path.read_text()
-        time.sleep(0.3)
-    yield {"address": address, "port": port, "redirect": redirect, "ca": ca, "log": log_path,
-           "email": login.group(1), "password": login.group(2)}
-    process.terminate()
-    process.wait(timeout=20)
+    with serving(tmp, address, env) as log_path:
+        yield {"address": address, "port": int(env["CHAIRSIDE_PORT"]), "redirect": redirect, "ca": tmp / "tls" / "ca.pem",
+               "log": log_path, "email": login.group(1), "password": login.group(2)}
 
 
 def test_plain_http_only_redirects_and_hands_out_the_ca(network_server):
@@ -218,30 +236,13 @@ def test_a_taken_redirect_port_leaves_https_serving(tmp_path):
     the server says so in its log and serves HTTPS all the same."""
     import socket
 
-    address = machine_address()
-    if address is None:
-        pytest.skip("this machine has no non-loopback address to listen on")
     holder = socket.socket()
-    holder.bind((address, 0))
-    holder.listen()
-    port = free_port()
-    env = {**os.environ, "CHAIRSIDE_HOST": address, "CHAIRSIDE_PORT": str(port), "CHAIRSIDE_HTTP_REDIRECT_PORT": str(holder.getsockname()[1]),
-           "CHAIRSIDE_DATA_DIR": str(tmp_path), "CHAIRSIDE_MODELS_DIR": str(Settings.from_env().models_path)}
-    env.pop("DATABASE_URL", None)
-    log = tmp_path / "server.log"
-    process = subprocess.Popen([sys.executable, "-m", "chairside.cli", "serve"], env=env, cwd=ROOT,
-                               stdout=open(log, "wb"), stderr=subprocess.STDOUT)
     try:
-        deadline, healthy = time.monotonic() + 90, False
-        while not healthy and time.monotonic() < deadline and process.poll() is None:
-            try:
-                ca = tmp_path / "tls" / "ca.pem"
-                healthy = ca.exists() and httpx.get(f"https://{address}:{port}/v1/health", verify=trusting(ca), timeout=5).status_code == 200
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        assert healthy, log.read_text()
-        assert "cannot be opened" in log.read_text()
+        address, env = network_env(tmp_path, 0)
+        holder.bind((address, 0))
+        holder.listen()
+        env["CHAIRSIDE_HTTP_REDIRECT_PORT"] = str(holder.getsockname()[1])
+        with serving(tmp_path, address, env) as log_path:  # answers over HTTPS
+            assert "cannot be opened" in log_path.read_text()
     finally:
-        process.terminate()
-        process.wait(timeout=20)
         holder.close()
