@@ -288,6 +288,17 @@ def test_health_says_only_ok_to_anyone_and_the_load_to_an_admin(practice):
     assert load["status"] == "ok" and {"sessions_active", "screens", "asr_queue", "model"} <= set(load)
 
 
+async def last_message(ws) -> dict | None:
+    """The last message a socket gets before the server closes it."""
+    last = None
+    try:
+        async for message in ws:
+            last = json.loads(message)
+    except websockets.ConnectionClosed:
+        pass
+    return last
+
+
 def test_open_connections_honour_their_tokens(tmp_path_factory):
     """On a server whose tokens last 4 s: a dictation whose token is not
     renewed is closed (token_expired, 4401); one that sends a fresh token
@@ -330,12 +341,7 @@ def test_open_connections_honour_their_tokens(tmp_path_factory):
                 admin = bearer(login(http, practice.emails["admin"], PASSWORD))
                 assert httpx.delete(f"{http}/v1/users/{assistant}", headers=admin).status_code == 204
                 disabled = time.monotonic()
-                last = None
-                try:
-                    async for message in ws:
-                        last = json.loads(message)
-                except websockets.ConnectionClosed:
-                    pass
+                last = await last_message(ws)
                 return last, ws.close_code, time.monotonic() - disabled
 
         async def dictation_then_logout() -> tuple[dict, int]:
@@ -344,12 +350,7 @@ def test_open_connections_honour_their_tokens(tmp_path_factory):
                 await ws.send(json.dumps({"type": "start", "token": token}))
                 assert json.loads(await ws.recv())["type"] == "ready"
                 assert httpx.post(http + "/v1/auth/logout", headers=bearer(token)).status_code == 204
-                last = None
-                try:
-                    async for message in ws:
-                        last = json.loads(message)
-                except websockets.ConnectionClosed:
-                    pass
+                last = await last_message(ws)
                 return last, ws.close_code
 
         async def scenario():
