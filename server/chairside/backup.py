@@ -56,6 +56,11 @@ class BackupError(Exception):
     """A backup or restore that cannot be done: the message says why."""
 
 
+def read_passphrase(path: str | Path) -> str:
+    """A passphrase kept in a file (its line end is not part of it)."""
+    return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+
+
 # -- the encrypted file ------------------------------------------------------------------
 
 
@@ -279,7 +284,7 @@ def check_schedule(settings) -> str | None:
     if not settings.backup_passphrase_file:
         return "backup_dir needs backup_passphrase_file (the passphrase the backups are encrypted with)"
     try:
-        passphrase = Path(settings.backup_passphrase_file).read_text(encoding="utf-8").rstrip("\r\n")
+        passphrase = read_passphrase(settings.backup_passphrase_file)
     except OSError as exc:
         return f"cannot read backup_passphrase_file: {exc}"
     if len(passphrase) < MIN_PASSPHRASE:
@@ -297,7 +302,7 @@ def scheduled(settings, url: str, now: dt.datetime | None = None) -> Dumped:
     """One scheduled backup into ``backup_dir``, then the rotation."""
     now = now or dt.datetime.now(dt.timezone.utc)
     directory = Path(settings.backup_dir)
-    passphrase = Path(settings.backup_passphrase_file).read_text(encoding="utf-8").rstrip("\r\n")
+    passphrase = read_passphrase(settings.backup_passphrase_file)
     done = backup(url, directory / f"chairside-{now:%Y%m%dT%H%M%SZ}.backup", passphrase)
     for old in rotate(directory, settings.backup_keep):
         log.info("backup: deleted %s (backup_keep %d)", old.name, settings.backup_keep)

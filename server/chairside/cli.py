@@ -311,8 +311,10 @@ def _passphrase(args: argparse.Namespace, confirm: bool) -> str:
     import getpass
     import os
 
+    from .backup import read_passphrase
+
     if args.passphrase_file:
-        return Path(args.passphrase_file).read_text(encoding="utf-8").rstrip("\r\n")
+        return read_passphrase(args.passphrase_file)
     if os.environ.get("CHAIRSIDE_BACKUP_PASSPHRASE"):
         return os.environ["CHAIRSIDE_BACKUP_PASSPHRASE"]
     passphrase = getpass.getpass("Backup passphrase: ")

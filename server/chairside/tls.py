@@ -239,6 +239,11 @@ def expires(cert: Path) -> dt.datetime:
     return x509.load_pem_x509_certificates(cert.read_bytes())[0].not_valid_after_utc
 
 
+def tls_directory(settings) -> Path:
+    """Where the local CA and its server certificate live."""
+    return settings.data_path / "tls"
+
+
 def uses_https(settings) -> bool:
     """HTTPS with the practice's certificate, or beyond loopback unless a
     trusted proxy terminates TLS in front; plain HTTP otherwise."""
@@ -247,7 +252,7 @@ def uses_https(settings) -> bool:
 
 def local_ca(settings) -> bool:
     """Whether the server's HTTPS certificate comes from its local CA."""
-    return not settings.tls_cert and uses_https(settings) and (settings.data_path / "tls" / "ca.pem").is_file()
+    return not settings.tls_cert and uses_https(settings) and (tls_directory(settings) / "ca.pem").is_file()
 
 
 def plan(settings) -> TlsFiles | None:
@@ -260,7 +265,7 @@ def plan(settings) -> TlsFiles | None:
         return check_given(Path(settings.tls_cert), Path(settings.tls_key))
     if not uses_https(settings):
         return None
-    return local_certificates(settings.data_path / "tls", *machine_names(settings.host, settings.tls_names))[0]
+    return local_certificates(tls_directory(settings), *machine_names(settings.host, settings.tls_names))[0]
 
 
 def fingerprint(cert: Path) -> str:

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .auth import error_response
 from .services import services
-from .tls import local_ca
+from .tls import local_ca, tls_directory
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "client_web"
 
@@ -83,5 +83,5 @@ async def certificate_authority(request: Request) -> Response:
     settings = services(request).settings
     if not local_ca(settings):
         return error_response(404, "not_found", "this server uses no local certificate authority")
-    return Response((settings.data_path / "tls" / "ca.pem").read_bytes(), media_type="application/x-pem-file",
+    return Response((tls_directory(settings) / "ca.pem").read_bytes(), media_type="application/x-pem-file",
                     headers={"Content-Disposition": 'attachment; filename="chairside-ca.pem"', "Cache-Control": "no-cache"})
