@@ -127,23 +127,17 @@ def totals(results: list[dict]) -> dict:
             "final_after_vad_p50_s": pct(latencies, 0.5), "final_after_vad_p95_s": pct(latencies, 0.95)}
 
 
-async def offline_finals(engine, vad, settings, path: Path) -> list[str]:
-    """A recording (then 1 s of silence) through a real Listener, as fast as it decodes."""
+async def offline_dictation(engine, vad, settings, path: Path) -> tuple[list[str], dict | None]:
+    """A recording (then 1 s of silence) through a real Listener, as fast as
+    it decodes, each final dictated as it comes (the prompt follows the
+    draft, as in a session): the finals and the last draft (offline: no long
+    silence closes a line, as none does within these recordings)."""
     from chairside.client import load_audio
-
-    collected = await listen(engine, vad, settings, load_audio(path))
-    return [f.text for f in collected.finals if f.text]
-
-
-def replayed_draft(finals: list[str]) -> dict | None:
-    """The finals through the dictation, one after another (offline: no
-    long silence closes a line, as none does within these recordings)."""
     from chairside.dictation.state import Dictation
 
-    dictation = Dictation("fr")
-    for text in finals:
-        dictation.handle(text)
-    return dictation.draft.model_dump(mode="json") if dictation.draft is not None else None
+    collected = await listen(engine, vad, settings, load_audio(path), Dictation("fr"))
+    draft = collected.dictation.draft
+    return [f.text for f in collected.finals if f.text], draft.model_dump(mode="json") if draft is not None else None
 
 
 def run_offline(folder: Path, paused: list[dict], twins: dict, french: bool) -> dict:
@@ -160,8 +154,8 @@ def run_offline(folder: Path, paused: list[dict], twins: dict, french: bool) -> 
             out = {"paused": [], "twins": []}
             for kind, rows in (("paused", paused), ("twins", [twins[twin_of(r["file"])] for r in paused])):
                 for row in rows:
-                    finals = await offline_finals(engine, vad, settings, folder / row["file"])
-                    problems = draft_problems(replayed_draft(finals), json.loads(row["expect"]))
+                    finals, draft = await offline_dictation(engine, vad, settings, folder / row["file"])
+                    problems = draft_problems(draft, json.loads(row["expect"]))
                     out[kind].append({"file": row["file"], "finals": finals, "draft_right": not problems,
                                       "draft_problems": problems, **score(row["transcript"], " ".join(finals))})
             if french:
@@ -170,7 +164,7 @@ def run_offline(folder: Path, paused: list[dict], twins: dict, french: bool) -> 
                 refs, hyps = [], []
                 for name, rec in recordings().items():
                     if rec.language == "fr" and not name.startswith(("noise", "silence")):
-                        hyps.append(" ".join(await offline_finals(engine, vad, settings, rec.path)))
+                        hyps.append(" ".join((await offline_dictation(engine, vad, settings, rec.path))[0]))
                         refs.append(rec.transcript)
                 out["french_wer"] = round(wer(refs, hyps, "fr"), 4)
                 out["french_recordings"] = len(refs)
@@ -197,7 +191,7 @@ def main() -> int:
         results = run_offline(args.audio, paused, twins, args.french)
         report = {kind: {"wer": round(sum(r["errors"] for r in results[kind]) / sum(r["reference_words"] for r in results[kind]), 4),
                          "filler_made_words": sum(r["filler_made_words"] for r in results[kind]),
-                         "drafts_right_replayed": sum(r["draft_right"] for r in results[kind])} for kind in ("paused", "twins")}
+                         "drafts_right": sum(r["draft_right"] for r in results[kind])} for kind in ("paused", "twins")}
         report["wer_ratio_paused_to_twins"] = round(report["paused"]["wer"] / report["twins"]["wer"], 3)
         if args.french:
             report["french_wer"] = results["french_wer"]

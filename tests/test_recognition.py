@@ -168,3 +168,59 @@ def test_the_engine_knows_how_long_finals_wait(corpus):
 
     idle, busy = asyncio.run(run())
     assert idle == 0.0 and busy > 0.05, busy
+
+
+def test_the_prompt_follows_the_document_being_dictated():
+    """Once "Nouvelle ordonnance" is dictated, the fragments after it are
+    decoded with the prescription's words (the formulary's drugs, forms,
+    durations) instead of the default vocabulary: "Rodogyl … pendant sept
+    jours" in five pieces comes out right (with the default prompt, "Rodogile"
+    and "cette jour", docs/benchmarks.md)."""
+    from chairside.dictation.state import Dictation
+    from chairside.dictation.vocabulary import default_vocabulary, draft_vocabulary
+
+    settings = Settings.from_env(partial_interval_s=1000.0)
+
+    async def run():
+        engine, vad, _ = load_engine(settings)
+        await engine.start()
+        decodes, decode = [], engine.decode
+
+        async def spy(request):
+            if request.priority == FINAL:
+                decodes.append(request)
+            return await decode(request)
+
+        engine.decode = spy
+        try:
+            return await run_listener(engine, vad, settings, load_audio(PAUSES / "pauses_p10.ogg"), Dictation("fr")), decodes
+        finally:
+            await engine.close()
+
+    collected, decodes = asyncio.run(run())
+    assert decodes[0].vocabulary == ", ".join(default_vocabulary("fr")) + "."  # "Nouvelle ordonnance", nothing open yet
+    prescription = ", ".join(draft_vocabulary("fr", "prescription")) + "."
+    assert "Rodogyl" in prescription and "nouvelle ordonnance" in prescription
+    assert all(r.vocabulary == prescription for r in decodes[1:] if r.audio.size > SAMPLE_RATE // 2), [r.vocabulary for r in decodes]
+    line, = collected.dictation.draft.lines
+    assert (line.drug, line.duration_days) == ("spiramycine/métronidazole", 7), [f.text for f in collected.finals]
+
+
+def test_a_long_vocabulary_keeps_its_terms_and_shortens_the_text_before():
+    """faster-whisper keeps a prompt's last 223 tokens: the engine makes room
+    by cutting the earlier text, never the vocabulary's first terms (the
+    commands)."""
+    from chairside.asr.engine import PROMPT_TOKENS, DecodeRequest
+    from chairside.dictation.vocabulary import draft_vocabulary
+
+    engine, _, _ = load_engine(Settings.from_env())
+    tokenizer = engine._tokenizer("fr")
+    vocabulary = ", ".join(draft_vocabulary("fr", "prescription")) + "."
+    said = "Amoxicilline un gramme, un comprimé matin et soir pendant sept jours. " * 6
+    tokens = engine._initial_prompt(DecodeRequest(audio=np.zeros(0, np.float32), language="fr", vocabulary=vocabulary, prompt=said))
+    terms = tokenizer.encode(" " + vocabulary)
+    assert len(tokens) == PROMPT_TOKENS and tokens[: len(terms)] == terms
+    assert tokenizer.decode(tokens[len(terms) :]).strip().endswith("pendant sept jours.")
+    short = engine._initial_prompt(DecodeRequest(audio=np.zeros(0, np.float32), language="fr", vocabulary="Rodogyl.", prompt="Nouvelle ordonnance."))
+    assert tokenizer.decode(short) == " Rodogyl. Nouvelle ordonnance."
+    assert engine._initial_prompt(DecodeRequest(audio=np.zeros(0, np.float32), language="fr", prompt="Nouvelle ordonnance.")) == "Nouvelle ordonnance."

@@ -102,3 +102,34 @@ def test_admission_refuses_when_the_recognizer_is_behind():
     assert registry.admit(d, "u3", "p3") == "server" and len(registry) == 3
     registry.discard(a)
     assert registry.admit(d, "u3", "p3") is None
+
+
+def test_the_default_prompt_follows_the_open_document():
+    """A session with the default vocabulary prompts the recognizer with the
+    open document's words, and with the default again once it is gone; a
+    session that sent its own vocabulary keeps it throughout."""
+    from chairside.dictation.vocabulary import default_vocabulary, draft_vocabulary
+
+    async def prompts(start: ev.Start, said: list[str]) -> list[tuple[str, ...] | None]:
+        settings = Settings.from_env()
+        engine, vad, name = load_engine(settings)
+        await engine.start()
+        session = Session(engine=engine, vad=vad, settings=settings, start=start, model_name=name)
+        await session.open()
+        seen = []
+        try:
+            for text in said:
+                await session.add_text(text)
+                seen.append(session.listener._vocabulary)
+        finally:
+            await session.close()
+            await engine.close()
+        return seen
+
+    said = ["Fiche de laboratoire.", "Couronne zircone sur la 21, teinte A2.", "Nouvelle ordonnance.", "Abandonne.", "Oui."]
+    seen = asyncio.run(prompts(ev.Start(type="start", encoding="pcm_f32le"), said))
+    lab, prescription = tuple(draft_vocabulary("fr", "lab_order")), tuple(draft_vocabulary("fr", "prescription"))
+    assert seen[:3] == [lab, lab, prescription] and {"zircone", "disilicate de lithium", "teinte"} <= set(lab)
+    assert seen[3:] == [prescription, tuple(default_vocabulary("fr"))], seen[3:]  # discarded once confirmed: none is open
+    own = asyncio.run(prompts(ev.Start(type="start", encoding="pcm_f32le", vocabulary=["Rodogyl"]), said[:1]))
+    assert own == [None]  # the options' vocabulary, as sent

@@ -103,6 +103,7 @@ class Settings:
     password_workers: int = _setting(0, "Threads that hash and check passwords (argon2id: 100–200 ms of CPU each, its 4 lanes in threads of their own), off the event loop; 0 means half the cores (at least 1). Beyond 16 waiting, a login answers 503 `server_busy`.")
     max_vocabulary_terms: int = _setting(64, "Most vocabulary terms a session may send.")
     default_vocabulary: bool = _setting(True, "Prompt the recognizer with the voice commands and common dental terms when a session sends no vocabulary (measured: docs/benchmarks.md).")
+    draft_vocabulary: bool = _setting(True, "While a document is dictated, the default prompt is that document's words instead (the formulary's drugs; work types and materials; certificate and report terms), with the commands (measured: docs/benchmarks.md).")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> "Settings":

@@ -32,7 +32,7 @@ from .audio.vad import SileroVad
 from .config import Settings
 from .dictation.outcomes import CommandDone, DocumentAsked, DraftChanged, HintGiven, Ignored, Outcome, ReadBack, Warned
 from .dictation.state import Dictation
-from .dictation.vocabulary import default_vocabulary
+from .dictation.vocabulary import default_vocabulary, draft_vocabulary
 from .documents.service import DocumentService
 from .record.context import DocumentContext
 from .record.ids import new_id
@@ -99,6 +99,10 @@ class Session:
                                    context=context or DocumentContext(lab=start.lab), readback=not settings.sign_without_readback)
         if resumed is not None:
             self.dictation.restore(resumed.draft)
+        # The default prompt follows what is dictated (a session's own vocabulary stays as sent).
+        self._draft_vocabulary = start.vocabulary is None and settings.default_vocabulary and settings.draft_vocabulary
+        self._max_vocabulary = settings.max_vocabulary_terms
+        self._follow_draft()
         self._commit = asyncio.Lock()  # a final or draft change: written, then sent, one at a time
         self._fragments: dict[int, list[str]] = {}  # finals of an utterance cut by the window
         self._subscribers: list[Callable[[ev.SessionEvent], None]] = [self._to_client]
@@ -364,6 +368,14 @@ class Session:
                     pass  # dictation paused, or not content: the final is in the transcript
                 case _:
                     assert_never(outcome)
+        self._follow_draft()
+
+    def _follow_draft(self) -> None:
+        """Prompt the recognizer with the words of the document being
+        dictated (the default vocabulary when none is open)."""
+        if self._draft_vocabulary:
+            kind = self.dictation.draft.kind if self.dictation.draft is not None else None
+            self.listener.set_vocabulary(tuple(draft_vocabulary(self.language, kind)[: self._max_vocabulary]))
 
     # -- documents ---------------------------------------------------------------
 

@@ -38,6 +38,8 @@ PARTIAL_ENCODER_MARGIN_FRAMES = 200
 # Tokens a decode may add per second of audio (French dictation needs about
 # 6): a bound on runaway repetitions.
 MAX_TOKENS_PER_S = 12
+# faster-whisper gives the decoder the last max_length // 2 - 1 tokens of a prompt.
+PROMPT_TOKENS = 223
 
 
 class TrimmedWhisper(WhisperModel):
@@ -85,7 +87,8 @@ class DecodeRequest:
     audio: np.ndarray  # 16 kHz mono float32
     language: str
     prefix: str = ""  # forced start of the transcript (committed words)
-    prompt: str = ""  # context: vocabulary and earlier text
+    vocabulary: str = ""  # terms the prompt begins with, kept whole
+    prompt: str = ""  # earlier text, after the vocabulary: its start is cut if the prompt is too long
     beam_size: int = 1
     word_timestamps: bool = False
     priority: int = PARTIAL
@@ -216,7 +219,7 @@ class AsrEngine:
             # trim_repetition and the token bound instead.
             temperature=0.0,
             condition_on_previous_text=False,
-            initial_prompt=request.prompt or None,
+            initial_prompt=self._initial_prompt(request),
             prefix=request.prefix or None,
             without_timestamps=True,
             word_timestamps=False,
@@ -240,6 +243,19 @@ class AsrEngine:
             self.busy_s += elapsed
         return Decoded(text=text, words=words, compute_s=elapsed)
 
+    def _initial_prompt(self, request: DecodeRequest) -> str | list[int] | None:
+        """The prompt as faster-whisper takes it.  It keeps only the last
+        ``PROMPT_TOKENS`` of a prompt: with a long vocabulary, the earlier
+        text gives way, not the vocabulary's first terms (the commands)."""
+        context = request.prompt.strip()
+        if not request.vocabulary:
+            return context or None
+        tokenizer = self._tokenizer(request.language)
+        terms = tokenizer.encode(" " + request.vocabulary.strip())[:PROMPT_TOKENS]
+        room = PROMPT_TOKENS - len(terms)
+        said = tokenizer.encode(" " + context) if context and room > 0 else []
+        return terms + said[len(said) - room :] if len(said) > room else terms + said
+
     def _tokenizer(self, language: str) -> Tokenizer:
         return Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe", language=language)
 
@@ -254,7 +270,7 @@ class AsrEngine:
     def _align_long(self, request: DecodeRequest) -> list[Word]:
         segments, _ = self.model.transcribe(
             request.audio, language=request.language, beam_size=1, temperature=0.0, condition_on_previous_text=False,
-            initial_prompt=request.prompt or None, prefix=request.prefix or None, without_timestamps=True,
+            initial_prompt=self._initial_prompt(request), prefix=request.prefix or None, without_timestamps=True,
             word_timestamps=True, vad_filter=False,
         )
         return _whitespace_words([w for s in segments if not is_hallucination(s.text) for w in (s.words or [])])

@@ -82,6 +82,7 @@ class Listener:
         self._closing: deque[tuple[int, UtteranceTranscriber]] = deque()
         self._last_partial: dict[int, tuple[str, str]] = {}
         self._context = ""  # recent final text: the next utterance's prompt
+        self._vocabulary: tuple[str, ...] | None = None  # set_vocabulary's terms (None: the options')
         self._wake = asyncio.Event()
         self._vad_queue: deque[np.ndarray] = deque()  # audio the VAD has yet to hear
         self._vad_wake = asyncio.Event()
@@ -102,6 +103,17 @@ class Listener:
         self._worker = asyncio.create_task(self._run(), name=self.name)
 
     # -- audio in ----------------------------------------------------------------
+    def set_vocabulary(self, terms: tuple[str, ...]) -> None:
+        """The prompt's terms from now on (what is being dictated changed):
+        for the utterances to come, and for those not yet finalised, whose
+        finals will be decoded with them (a final decoded ahead with the old
+        terms is decoded again)."""
+        if terms == (self.options.vocabulary if self._vocabulary is None else self._vocabulary):
+            return
+        self._vocabulary = terms
+        for _, u in [*self._closing, *([self._open] if self._open else [])]:
+            u.vocabulary = terms
+
 
     def feed(self, samples: np.ndarray) -> None:
         """16 kHz mono float32 audio; SessionLimit past the maximum duration.
@@ -201,7 +213,8 @@ class Listener:
     def _on_vad(self, event: VadEvent) -> None:
         if event.kind == "speech_start":
             uid = self.results.speech_started(round(event.t, 3))
-            u = UtteranceTranscriber(engine=self.engine, options=self.options, start=event.sample, context=self._context)
+            u = UtteranceTranscriber(engine=self.engine, options=self.options, start=event.sample, context=self._context,
+                                     vocabulary=self._vocabulary)
             if self._history:  # the words come with the previous finals, before this one is decoded
                 first = max(self._buffer_start, event.sample - self._history)
                 u.before = Context(audio=self._slice(first, event.sample).copy(), start=first)

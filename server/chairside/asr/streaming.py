@@ -135,6 +135,7 @@ class UtteranceTranscriber:
     options: StreamingOptions
     start: int
     context: str = ""  # text said before this window, for the prompt
+    vocabulary: tuple[str, ...] | None = None  # the prompt's terms, when not the options' (set by the listener)
     before: Context | None = None  # the phrase before a short pause (set by the listener)
     window_start: int = 0  # first sample of the decoding window, within ``audio``
     decoded_until: int = 0  # samples seen by the last partial decode
@@ -175,10 +176,12 @@ class UtteranceTranscriber:
     def partial_due(self) -> bool:
         return not self.closed and self.audio.size - self.decoded_until >= self.partial_interval * SAMPLE_RATE
 
-    def _prompt(self, context: str | None = None) -> str:
-        vocabulary = ", ".join(self.options.vocabulary)
+    def _prompt(self, context: str | None = None) -> dict[str, str]:
+        """The decode's prompt: the vocabulary, then the text said before
+        (``context``, by default the window's)."""
+        vocabulary = ", ".join(self.options.vocabulary if self.vocabulary is None else self.vocabulary)
         context = (self.context if context is None else context)[-PROMPT_CONTEXT_CHARS:]
-        return " ".join(p for p in (vocabulary + ("." if vocabulary else ""), context) if p).strip()
+        return {"vocabulary": vocabulary + "." if vocabulary else "", "prompt": context.strip()}
 
     # -- partials ---------------------------------------------------------------------
 
@@ -197,7 +200,7 @@ class UtteranceTranscriber:
         settled_text = " ".join(committed[: self.settled])
         decoded = await self.engine.decode(DecodeRequest(
             audio=self.audio[self.tail_start : self.decoded_until], language=self.options.language,
-            prefix=" ".join(forced), prompt=self._prompt((self.context + " " + settled_text).strip()),
+            prefix=" ".join(forced), **self._prompt((self.context + " " + settled_text).strip()),
             beam_size=self.options.partial_beam_size, word_timestamps=timed, priority=PARTIAL,
             encoder_margin_frames=PARTIAL_ENCODER_MARGIN_FRAMES,
         ))
@@ -242,7 +245,7 @@ class UtteranceTranscriber:
     # -- finals -------------------------------------------------------------------------
 
     def _speculation_key(self, end: int) -> tuple:
-        return (end, self.window_start, len(self.before.words) if self.before else 0, self.context)
+        return (end, self.window_start, len(self.before.words) if self.before else 0, self.context, self.vocabulary)
 
     async def speculate(self, end_sample: int) -> None:
         """Decode the final ahead of time, as if the utterance ended at
@@ -305,7 +308,7 @@ class UtteranceTranscriber:
             prompt_context = prompt_context[: -len(prefix)].strip()
         decoded = await self.engine.decode(DecodeRequest(
             audio=np.concatenate([lead_audio, audio]) if lead_audio.size else audio, language=self.options.language,
-            prefix=prefix, prompt=self._prompt(prompt_context), beam_size=self.options.final_beam_size,
+            prefix=prefix, **self._prompt(prompt_context), beam_size=self.options.final_beam_size,
             word_timestamps=True, priority=FINAL,
         ))
         words = decoded.words or [Word(w, 0.0, 0.0, 0.0) for w in decoded.text.split()]
@@ -347,7 +350,7 @@ class UtteranceTranscriber:
         it, decoded afresh like a final."""
         end = min(self.audio.size if self.closed else self.decoded_until, self.window_start + int(self.options.window_s * SAMPLE_RATE))
         decoded = await self.engine.decode(DecodeRequest(
-            audio=self.audio[self.window_start : end], language=self.options.language, prompt=self._prompt(),
+            audio=self.audio[self.window_start : end], language=self.options.language, **self._prompt(),
             beam_size=self.options.final_beam_size, word_timestamps=True, priority=FINAL,
         ))
         limit = (end - self.window_start) / SAMPLE_RATE - CUT_MARGIN_S
