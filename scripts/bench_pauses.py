@@ -26,8 +26,9 @@ Run with the project's venv:
 
 ``--offline`` is for quick iteration: the real ``Listener`` (VAD, streaming
 recognition) runs in this process, faster than real time and partials off;
-the finals are scored (WER paused vs twins, filler-made words) and replayed
-through the dictation for the drafts (no latencies).  Finals do not depend on partials or timing, so this
+the finals are scored (WER paused vs twins, filler-made words) and each is
+dictated as it comes, the prompt following the draft as in a session, for
+the drafts (no latencies).  Finals do not depend on partials or timing, so this
 gives the finals of the real-time run; the real-time mode stays the
 reference for recorded numbers.  ``--offline --french`` also scores the 12
 French recordings of ``tests/data`` (bench_stream.py's set) the same way.

@@ -224,3 +224,19 @@ def test_a_long_vocabulary_keeps_its_terms_and_shortens_the_text_before():
     short = engine._initial_prompt(DecodeRequest(audio=np.zeros(0, np.float32), language="fr", vocabulary="Rodogyl.", prompt="Nouvelle ordonnance."))
     assert tokenizer.decode(short) == " Rodogyl. Nouvelle ordonnance."
     assert engine._initial_prompt(DecodeRequest(audio=np.zeros(0, np.float32), language="fr", prompt="Nouvelle ordonnance.")) == "Nouvelle ordonnance."
+
+
+def test_what_the_decoder_glued_to_the_forced_prefix_is_kept():
+    """A fragment decoded after the phrase before it (forced as prefix) may
+    come out glued to the prefix's last word: "sur la 46" then "-23," for
+    "teinte A3". The glued part is the fragment's; it used to be dropped
+    with the prefix, and the fragment vanished."""
+    from chairside.asr.engine import Word
+    from chairside.asr.streaming import after_prefix
+
+    said = [Word("sur", 0.0, 0.2, 0.9), Word("la", 0.2, 0.3, 0.9), Word("46-23,", 0.3, 1.4, 0.4)]
+    assert after_prefix(said, ["sur", "la", "46"]) == [Word("23,", 0.3, 1.4, 0.4)]
+    plain = said[:2] + [Word("46", 0.3, 0.6, 0.9), Word("teinte", 1.0, 1.3, 0.8)]
+    assert after_prefix(plain, ["sur", "la", "46"]) == [plain[3]]
+    assert after_prefix(said[:2] + [Word("46,", 0.3, 0.6, 0.9)], ["sur", "la", "46"]) == []  # only punctuation added
+    assert after_prefix(plain, []) == plain

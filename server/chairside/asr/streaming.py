@@ -126,6 +126,19 @@ def drop_fillers(words: list[Word]) -> list[Word]:
     return [w for w in words if word_key(w.word) and not is_filler(w.word)]
 
 
+def after_prefix(words: list[Word], prefix: list[str]) -> list[Word]:
+    """The decoded words after a forced prefix of ``len(prefix)`` words.  The
+    decoder may go on from the prefix's last word without a space ("46" then
+    "-23," for "sur la 46 … teinte A3"): what it added to that word is a word
+    of the fragment, not dropped with the prefix."""
+    n = len(prefix)
+    if not n or len(words) < n:
+        return words[n:]
+    joined, last = words[n - 1], prefix[-1]
+    rest = joined.word[len(last) :].lstrip("-") if joined.word != last and joined.word.startswith(last) else ""
+    return ([Word(rest, joined.start, joined.end, joined.probability)] if word_key(rest) else []) + words[n:]
+
+
 @dataclass
 class UtteranceTranscriber:
     """Audio of one utterance in, partials and finals out.  ``start`` is the
@@ -313,9 +326,9 @@ class UtteranceTranscriber:
         ))
         words = decoded.words or [Word(w, 0.0, 0.0, 0.0) for w in decoded.text.split()]
         if lead_words:  # keep what follows the forced prefix, timed from the lead's start
-            words = words[len(lead_words) :]
+            words = after_prefix(words, [w.word for w in lead_words])
             shift = (lead_start - (self.start + self.window_start)) / SAMPLE_RATE
-            words = [Word(w.word, w.start + shift, w.end + shift, w.probability) if w.end > 0 else w for w in words]
+            words = [Word(w.word, max(0.0, w.start + shift), w.end + shift, w.probability) if w.end > 0 else w for w in words]
         words = drop_fillers(words)
         words = words[: len(trim_repetition([w.word for w in words]))]
         if (words and (end - self.window_start) / SAMPLE_RATE <= LONE_SOUND_S and len(words) <= 2
