@@ -85,8 +85,9 @@ def test_partials_of_a_long_utterance_decode_only_its_tail(corpus):
 
         engine.decode = spy
         try:
-            # a fixed partial interval (no CPU share): the same partials on a busy machine as on an idle one
-            u = UtteranceTranscriber(engine=engine, options=StreamingOptions(language="fr", partial_cpu_share=0), start=0)
+            # a fixed partial interval (no CPU share): the same partials on a busy machine as on an idle one;
+            # a window longer than the sentence: no cut (a cut starts the stable text afresh)
+            u = UtteranceTranscriber(engine=engine, options=StreamingOptions(language="fr", partial_cpu_share=0, window_s=25.0), start=0)
             fed = 0
             while fed < audio.size:
                 step = int(u.partial_interval * SAMPLE_RATE)

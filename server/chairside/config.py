@@ -72,7 +72,7 @@ class Settings:
     partial_beam_size: int = _setting(1, "Beam size of partial decodes (1 = greedy, fastest).")
     final_beam_size: int = _setting(5, "Beam size of the final decode at the end of an utterance.")
     agreement_n: int = _setting(3, "LocalAgreement-n: consecutive partial hypotheses that must agree before words become stable in partials (2 = classic, 3 = fewer early mistakes shown).")
-    asr_window_s: float = _setting(25.0, "Longest audio decoded at once; a longer utterance is cut at a word boundary (must stay under Whisper's 30 s).")
+    asr_window_s: float = _setting(15.0, "Longest audio decoded at once; a longer utterance is cut at a word boundary while it is said, so that its final decodes only the rest (must stay under Whisper's 30 s; 15 s measured against 25 s in docs/benchmarks.md).")
     asr_context_s: float = _setting(10.0, "An utterance that follows a short pause is decoded with up to this much audio of the phrase before it, whose text is forced as the decoder's prefix (0 = each utterance alone).")
     asr_context_pause_s: float = _setting(3.0, "Longest pause (between VAD speech_end and speech_start) across which the phrase before is decoded with an utterance.")
     partial_cpu_share: float = _setting(0.2, "Partials wait until their decodes take at most this share of a decoder per second of audio: slow or busy decodes mean fewer partials (0 = every partial_interval_s).")

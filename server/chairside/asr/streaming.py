@@ -87,7 +87,7 @@ class StreamingOptions:
     partial_interval_s: float = 0.5
     partial_beam_size: int = 1
     final_beam_size: int = 5
-    window_s: float = 25.0
+    window_s: float = 15.0
     agreement_n: int = 3
     context_s: float = 10.0  # audio of the phrase before a pause decoded with a final (0: none)
     context_pause_s: float = 3.0  # longest pause the context spans
