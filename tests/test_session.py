@@ -120,7 +120,7 @@ def test_the_default_prompt_follows_the_open_document():
         try:
             for text in said:
                 await session.add_text(text)
-                seen.append(session.listener._vocabulary)
+                seen.append(session.listener.vocabulary)
         finally:
             await session.close()
             await engine.close()
@@ -131,5 +131,5 @@ def test_the_default_prompt_follows_the_open_document():
     lab, prescription = tuple(draft_vocabulary("fr", "lab_order")), tuple(draft_vocabulary("fr", "prescription"))
     assert seen[:3] == [lab, lab, prescription] and {"zircone", "disilicate de lithium", "teinte"} <= set(lab)
     assert seen[3:] == [prescription, tuple(default_vocabulary("fr"))], seen[3:]  # discarded once confirmed: none is open
-    own = asyncio.run(prompts(ev.Start(type="start", encoding="pcm_f32le", vocabulary=["Rodogyl"]), said[:1]))
-    assert own == [None]  # the options' vocabulary, as sent
+    own = asyncio.run(prompts(ev.Start(type="start", encoding="pcm_f32le", vocabulary=["Rodogyl"]), said[:3]))
+    assert own == [("Rodogyl",)] * 3  # as sent, whatever is dictated

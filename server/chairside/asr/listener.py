@@ -102,18 +102,23 @@ class Listener:
         self._vad_task = asyncio.create_task(self._listen(), name=f"{self.name}-vad")
         self._worker = asyncio.create_task(self._run(), name=self.name)
 
-    # -- audio in ----------------------------------------------------------------
+    @property
+    def vocabulary(self) -> tuple[str, ...]:
+        """The prompt's terms now."""
+        return self.options.vocabulary if self._vocabulary is None else self._vocabulary
+
     def set_vocabulary(self, terms: tuple[str, ...]) -> None:
         """The prompt's terms from now on (what is being dictated changed):
         for the utterances to come, and for those not yet finalised, whose
         finals will be decoded with them (a final decoded ahead with the old
         terms is decoded again)."""
-        if terms == (self.options.vocabulary if self._vocabulary is None else self._vocabulary):
+        if terms == self.vocabulary:
             return
         self._vocabulary = terms
         for _, u in [*self._closing, *([self._open] if self._open else [])]:
             u.vocabulary = terms
 
+    # -- audio in ----------------------------------------------------------------
 
     def feed(self, samples: np.ndarray) -> None:
         """16 kHz mono float32 audio; SessionLimit past the maximum duration.

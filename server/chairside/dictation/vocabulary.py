@@ -10,9 +10,9 @@ that instead, whatever is being dictated.
 
 The terms of a document kind are not a list of what the tests say: they
 are what the parsers of that kind understand (the formulary's drugs, the
-lab order's work types, materials and shades, the certificate's and
-report's section words), so that the recognizer expects the words the
-draft can use.  A prompt only biases the decoder; what it makes of the audio
+lab order's work types and materials, the certificate's and report's
+section words), so that the recognizer expects the words the draft can
+use.  A prompt only biases the decoder; what it makes of the audio
 is still checked like any final (unknown drugs are warned, guesses are
 asked).
 """
@@ -48,8 +48,10 @@ COMMANDS = {"fr": ["nouvelle ordonnance", "efface ça", "remplace", "valide", "i
 KIND_TERMS: dict[str, dict[str, list[str]]] = {
     "fr": {
         "prescription": ["comprimé", "gélule", "sachet", "bain de bouche",
-                         # the usual course of an antibiotic in dental care (ANSM 2011, formulary.json's
-                         # ansm-2011-antibiotiques-bucco-dentaire: 7 days)
+                         # 7 days: the length of the curative antibiotic schedules of the ANSM's 2011
+                         # recommendations for dental practice (formulary.json's source
+                         # ansm-2011-antibiotiques-bucco-dentaire); other durations said are read
+                         # as said on the 64 paused recordings (docs/benchmarks.md)
                          "un comprimé matin et soir pendant sept jours"],
         "lab_order": ["couronne", "bridge", "inlay", "onlay", "facette", "inlay-core", "céramo-métallique", "zircone",
                       "céramique", "disilicate de lithium", "composite", "métal", "teinte",
