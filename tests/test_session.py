@@ -110,7 +110,7 @@ def test_the_default_prompt_follows_the_open_document():
     session that sent its own vocabulary keeps it throughout."""
     from chairside.dictation.vocabulary import default_vocabulary, draft_vocabulary
 
-    async def prompts(start: ev.Start, said: list[str]) -> list[tuple[str, ...] | None]:
+    async def prompts(start: ev.Start, said: list[str]) -> list[tuple[str, ...]]:
         settings = Settings.from_env()
         engine, vad, name = load_engine(settings)
         await engine.start()
