@@ -22,9 +22,10 @@ from pauses import listen as run_listener
 PAUSES = Path(__file__).parent / "data" / "pauses"
 
 
-async def listen(audio: np.ndarray, settings: Settings) -> tuple[Collected, list]:
-    """Audio (then 1 s of silence) through a real Listener, default French prompt;
-    the results and the final decodes (request, decoded)."""
+async def listen(audio: np.ndarray, settings: Settings, dictation=None) -> tuple[Collected, list]:
+    """Audio (then 1 s of silence) through a real Listener, default French prompt
+    (dictated, with a ``dictation``); the results and the final decodes
+    (request, decoded)."""
     engine, vad, _ = load_engine(settings)
     await engine.start()
     decodes = []
@@ -38,7 +39,7 @@ async def listen(audio: np.ndarray, settings: Settings) -> tuple[Collected, list
 
     engine.decode = spy
     try:
-        return await run_listener(engine, vad, settings, audio), decodes
+        return await run_listener(engine, vad, settings, audio, dictation), decodes
     finally:
         await engine.close()
 
@@ -180,25 +181,8 @@ def test_the_prompt_follows_the_document_being_dictated():
     from chairside.dictation.state import Dictation
     from chairside.dictation.vocabulary import default_vocabulary, draft_vocabulary
 
-    settings = Settings.from_env(partial_interval_s=1000.0)
-
-    async def run():
-        engine, vad, _ = load_engine(settings)
-        await engine.start()
-        decodes, decode = [], engine.decode
-
-        async def spy(request):
-            if request.priority == FINAL:
-                decodes.append(request)
-            return await decode(request)
-
-        engine.decode = spy
-        try:
-            return await run_listener(engine, vad, settings, load_audio(PAUSES / "pauses_p10.ogg"), Dictation("fr")), decodes
-        finally:
-            await engine.close()
-
-    collected, decodes = asyncio.run(run())
+    collected, decoded = asyncio.run(listen(load_audio(PAUSES / "pauses_p10.ogg"), Settings.from_env(partial_interval_s=1000.0), Dictation("fr")))
+    decodes = [request for request, _ in decoded]
     assert decodes[0].vocabulary == ", ".join(default_vocabulary("fr")) + "."  # "Nouvelle ordonnance", nothing open yet
     prescription = ", ".join(draft_vocabulary("fr", "prescription")) + "."
     assert "Rodogyl" in prescription and "nouvelle ordonnance" in prescription
