@@ -46,13 +46,15 @@ def test_paused_dictations_of_the_data_set_make_their_lines(row):
     the draft its manifest expects: its line count, drugs, durations,
     teeth, lab fields and ITT."""
     fragments = [f.strip() for f in re.split(r"\[p[\d.]+\]|//", row["text"]) if f.strip()]
-    d, _ = dictate(fragments)
+    d, outcomes = dictate(fragments)
     draft = d.draft
     assert draft is not None
     assert draft_problems(draft.as_dict(), json.loads(row["expect"])) == [], [line.text for line in draft.lines]
     # nothing to warn of but what the dictation itself lacks (a line said without a duration)
     assert not any(set(line.warning_kinds) - {"no_duration"} for line in draft.lines if draft.kind == "prescription"), [line.warnings for line in draft.lines]
     assert draft.open_line == len(draft.lines) - 1  # the last line is still open: nothing closed it
+    # ... nor was the dentist warned of a dose the next fragment gave ("Amoxicilline." … "Un gramme.")
+    assert [o.message for o in outcomes if o.kind == "warning"] == []
 
 
 # (inputs, the lines' texts, the open line's index) — the first input opens the document.
@@ -206,6 +208,22 @@ def test_warnings_of_a_growing_line_are_given_once():
     d, outcomes = dictate(["Nouvelle ordonnance.", "Zyrtec dix milligrammes,", "un comprimé par jour,", "pendant cinq jours."])
     warnings = [o.message for o in outcomes if o.kind == "warning"]
     assert warnings == ["« Zyrtec » n'est pas dans le formulaire : vérifier le nom du médicament"]
+
+
+@pytest.mark.parametrize("then", [SILENCE, "À la ligne.", "Paracétamol un gramme.", "Valide."])
+def test_a_strength_never_said_is_warned_of_when_the_line_closes(then):
+    """The strength often follows the drug after a pause: it is asked for
+    only once the line closes without it, before what closed it is answered."""
+    d, opened = dictate(["Nouvelle ordonnance.", "Amoxicilline.", "Pendant sept jours."])
+    assert not [o for o in opened if o.kind == "warning"]
+    assert d.draft.lines[0].warning_kinds == ["no_strength"]  # shown on the line meanwhile
+    closed = d.end_line() if then == SILENCE else d.handle(then)
+    kinds = [o.kind for o in closed]
+    assert [o.message for o in closed if o.kind == "warning"] == ["amoxicilline : dosage non dit (500 mg, 1 g) — la dose ne peut pas être vérifiée"]
+    if then == "Valide.":
+        assert kinds[0] == "warning" and closed[1].kind == "readback"  # before "Dites « oui » pour signer"
+    assert d.draft.open_line is None or then == "Paracétamol un gramme."
+    assert d.end_line() == [] or then == "Paracétamol un gramme."  # given once
 
 
 def test_a_resumed_draft_has_no_open_line():

@@ -29,7 +29,7 @@ from .lab import read_lab_line
 from .lines import continues, control, conversation, join, prescribes, sentences, split_ends, talk, without_fillers
 from .normalize import find_teeth, spoken_numbers
 from .outcomes import CommandDone, DocumentAsked, DraftChanged, HintGiven, Ignored, Outcome, ReadBack, Warned
-from .prescription import NEAR_DRUG, NO_DURATION, parse_line
+from .prescription import NEAR_DRUG, NO_DURATION, NO_STRENGTH, parse_line
 from .safety import CHECK_KINDS, check
 
 OPENS: dict[str, DraftKind] = {
@@ -100,6 +100,12 @@ CONFIRM = {"oui", "oui oui", "oui confirme", "confirme", "je confirme", "oui je 
 # After a question ("Dites « oui » pour signer"), these only say no; anything
 # else also cancels, and is then handled as any utterance.
 REFUSE = {"non", "non merci", "annule", "annuler", "pas maintenant", "attends", "no", "cancel", "not now", "wait"}
+
+# Warnings of the open line held back while it grows: what is often said
+# after a pause (the strength after the drug, the duration last).  The line
+# shows them; a strength still missing is given when the line closes, a
+# duration is asked for at validation.
+SAID_LATER = frozenset({NO_DURATION, NO_STRENGTH})
 
 _CORRECTION = re.compile(r"^\W*non\W+(?:pas\s+)?(?:la\s+)?(\d{2})\W+(?:mais\s+)?la\s+(\d{2})\b", re.IGNORECASE)
 
@@ -184,14 +190,16 @@ class Dictation:
         return self._validate(confirmed, then_print=pending == "validate_and_print", confirmed=True)
 
     def end_line(self) -> list[Outcome]:
-        """Close the open line (a long silence): the next words begin a new one."""
+        """Close the open line (a long silence, "à la ligne", a command): the
+        next words begin a new one.  The update, then what the line still lacks."""
         self._held = None
         if self.draft is None or self.draft.open_line is None:
             return []
         index = self.draft.open_line
+        late = self._late_warnings()
         self.draft.open_line = None
         self._forget_open_line()
-        return [self._updated({"op": "close_line", "index": index})]
+        return [self._updated({"op": "close_line", "index": index}), *late]
 
     def _piece(self, text: str) -> list[Outcome]:
         if not text.strip(" ,.;:!?…"):
@@ -214,10 +222,11 @@ class Dictation:
             # A command ends the line being dictated, except the corrections,
             # which act on it: "efface ça" takes back its last fragment.
             closed = [] if result.command in ("undo", "replace") else self.end_line()
+            lacking = [o for o in closed if isinstance(o, Warned)]  # said before the command's answer ("Dites oui …")
             done = self._on_command(result)
             if any(isinstance(o, DraftChanged) for o in done):
                 closed = []  # its own update carries the draft with the line closed
-            return done + closed  # what was done first, then the line it closed
+            return lacking + done + [o for o in closed if not isinstance(o, Warned)]  # what was done, then the line it closed
         if isinstance(result, Hint) and result.command in SAFETY_CLASS:
             # a near miss of a command that signs or loses work: asked about, never run nor written down
             return [HintGiven(self._say("hint", phrase=result.phrase), result.command, result.confidence)]
@@ -411,6 +420,7 @@ class Dictation:
             fragment, extends = join(held, fragment), False  # "Lamaline" … "deux gélules trois fois par jour": one new line
         else:
             extends = index is not None and continues(self.draft.kind, self._open_text(), fragment)
+        late: list[Outcome] = []
         if index is not None and extends:
             self._fragments.append(fragment)
             self.draft.lines[index] = line = self._line(self._open_text(), index)
@@ -420,14 +430,14 @@ class Dictation:
                 # "Validation du devis": nothing prescribed; held for a dose or posology that may follow
                 self._held = fragment
                 return [Warned(self._say("no_drug", said=fragment.strip(" .,;:")))]
+            late = self._late_warnings()  # of the line this one closes
             self._fragments, self._warned = [fragment], set()
             line = self._line(self._open_text())
             self.draft.lines.append(line)
             self.draft.open_line = index = len(self.draft.lines) - 1
             change = {"op": "add_line", "index": index, "line": line.model_dump(mode="json")}
         self._new_version_if_validated()
-        updated = self._updated(change)
-        return [updated, *self._news(index, line)]
+        return [*late, self._updated(change), *self._news(index, line)]
 
     def _news(self, index: int, line: Line) -> list[Outcome]:
         """The warnings of the open line not yet given; a drug name close to
@@ -436,8 +446,8 @@ class Dictation:
         kinds = getattr(line, "warning_kinds", [])
         out: list[Outcome] = []
         for i, warning in enumerate(line.warnings):
-            if warning in self._warned or (i < len(kinds) and kinds[i] == NO_DURATION):
-                continue  # a duration is often said last: shown on the line, asked for at validation
+            if warning in self._warned or (i < len(kinds) and kinds[i] in SAID_LATER):
+                continue  # shown on the line; given when the line closes still without it (or at validation)
             self._warned.add(warning)
             if i < len(kinds) and kinds[i] == NEAR_DRUG and isinstance(line, PrescriptionLine):
                 self._suggested = index
@@ -445,6 +455,18 @@ class Dictation:
             else:
                 out.append(Warned(warning))
         return out
+
+    def _late_warnings(self) -> list[Outcome]:
+        """What the open line, about to close, still lacks of what is often
+        said after a pause (its strength), and was not given yet: "Amoxicilline."
+        … "un gramme" is a whole line, not a line without its dose."""
+        index = self.draft.open_line if self.draft is not None else None
+        if index is None or not 0 <= index < len(self.draft.lines):
+            return []
+        line = self.draft.lines[index]
+        late = [w for w, k in zip(line.warnings, getattr(line, "warning_kinds", [])) if k == NO_STRENGTH and w not in self._warned]
+        self._warned.update(late)
+        return [Warned(w) for w in late]
 
     def accept_suggestion(self, index: int) -> list[Outcome]:
         """The dentist accepts the formulary drug suggested for line ``index``
