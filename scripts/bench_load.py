@@ -5,9 +5,12 @@ clients hammering /v1/stream meanwhile.
 
 Each dentist's session streams the French recordings of ``tests/data`` at
 real-time pace, one after another, with silence between them twice as long
-as the speech (speaking about a third of the time), for ``--seconds``.
-``--together`` makes every dentist speak at the same moments (the worst
-case: all utterances end together).  Each garbage client connects, sends
+as the speech (speaking about a third of the time), for ``--seconds`` from
+its first words.  Each begins at its own recording, and the dentists' starts
+are spread evenly over one duty cycle (``--spread``), as in a practice where
+they do not all begin talking in the same second; ``--together`` makes every
+dentist speak at the same moments (the worst case: all utterances end
+together).  Each garbage client connects, sends
 malformed messages and a start with a forged token, is thrown out, and
 starts again.
 
@@ -16,7 +19,8 @@ final that ends each utterance), partial lag p50/p95 (a partial's receipt
 time minus the wall time at which its ``audio_end`` was sent), finals lost
 (utterances whose speech_end came and whose final never did), sessions
 refused, garbage connections served, the server's CPU (s per s of wall
-time) and its peak memory.  Run with the project's venv:
+time), its peak memory, and the slowest finals (with their utterance's
+length and number in its session).  Run with the project's venv:
 
     .venv/bin/python scripts/bench_load.py --sessions 8 --garbage 50 --seconds 90
     .venv/bin/python scripts/bench_load.py --sessions 4 --together --seconds 60
@@ -62,6 +66,7 @@ async def dentist(url: str, token: str, speech: list[np.ndarray], seconds: float
     sent_at: dict[float, float] = {}  # stream time → wall time it was sent
     ends: dict[int, float] = {}
     finals: dict[int, float] = {}
+    spoken: dict[int, float] = {}  # utterance → its length (s), speech_start to speech_end
     lags: list[float] = []
     try:
         async with websockets.connect(url, max_size=None) as ws:
@@ -74,8 +79,11 @@ async def dentist(url: str, token: str, speech: list[np.ndarray], seconds: float
             async def receive() -> None:
                 async for message in ws:
                     event, now = json.loads(message), time.perf_counter()
-                    if event["type"] == "vad" and event["event"] == "speech_end":
+                    if event["type"] == "vad" and event["event"] == "speech_start":
+                        spoken[event["utterance"]] = -event["t"]
+                    elif event["type"] == "vad" and event["event"] == "speech_end":
                         ends[event["utterance"]] = now
+                        spoken[event["utterance"]] = round(spoken.get(event["utterance"], 0.0) + event["t"], 2)
                     elif event["type"] == "final" and event.get("end_of_utterance", True) and event["text"]:
                         finals.setdefault(event["utterance"], now)
                     elif event["type"] == "partial":
@@ -88,7 +96,7 @@ async def dentist(url: str, token: str, speech: list[np.ndarray], seconds: float
             started = time.perf_counter()
             await asyncio.sleep(offset)
             i = 0
-            while time.perf_counter() - started < seconds:
+            while time.perf_counter() - started < offset + seconds:
                 audio = speech[i % len(speech)]
                 i += 1
                 padded = np.concatenate([audio, np.zeros(2 * len(audio), dtype=np.float32)])  # a third of the time speaking
@@ -102,6 +110,7 @@ async def dentist(url: str, token: str, speech: list[np.ndarray], seconds: float
     except (websockets.ConnectionClosed, asyncio.TimeoutError) as exc:
         report["errors"].append(type(exc).__name__)
     report["final_after_end"] += [finals[u] - t for u, t in ends.items() if u in finals]
+    report["slowest"] += [(round(finals[u] - t, 3), spoken.get(u), u) for u, t in ends.items() if u in finals]
     report["finals_lost"] += sum(u not in finals for u in ends)
     report["utterances"] += len(ends)
     report["partial_lag"] += lags
@@ -129,6 +138,8 @@ def main() -> int:
     parser.add_argument("--garbage", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=90.0)
     parser.add_argument("--together", action="store_true", help="every dentist speaks at the same moments")
+    parser.add_argument("--spread", type=float, help="seconds over which the dentists' first words are spread "
+                        "(default: one duty cycle, three times the mean recording's length)")
     parser.add_argument("--busy-final-wait-s", type=float, default=0.5, help="the server's setting (its default; 0: never busy)")
     parser.add_argument("--json", type=Path, help="write the report here")
     args = parser.parse_args()
@@ -138,7 +149,7 @@ def main() -> int:
     server = start_server(Path(tempfile.mkdtemp(prefix="bench-load-")), max_sessions_per_user=str(args.sessions),
                           busy_final_wait_s=str(args.busy_final_wait_s))
     report = {"sessions": args.sessions, "garbage": args.garbage, "seconds": args.seconds, "together": args.together,
-              "refused": 0, "errors": [], "utterances": 0, "finals_lost": 0, "final_after_end": [], "partial_lag": [],
+              "refused": 0, "errors": [], "utterances": 0, "finals_lost": 0, "final_after_end": [], "slowest": [], "partial_lag": [],
               "garbage_connections": 0}
     try:
         token = create_practice(server).tokens["dentist"]
@@ -153,8 +164,10 @@ def main() -> int:
                     await asyncio.sleep(1)
 
             sampler = asyncio.create_task(sample())
-            spread = 0.0 if args.together else 3.0 / max(1, args.sessions)  # staggered starts, or all at once
-            await asyncio.gather(*(dentist(server.ws, token, speech[i:] + speech[:i], args.seconds, i * spread, report)
+            # Each dentist begins at a different point of the duty cycle (or all at once)
+            cycle = 3 * statistics.fmean(a.size for a in speech) / RATE if args.spread is None else args.spread
+            step = 0.0 if args.together else cycle / max(1, args.sessions)
+            await asyncio.gather(*(dentist(server.ws, token, speech[i:] + speech[:i], args.seconds, i * step, report)
                                    for i in range(args.sessions)),
                                  *(garbage(server.ws, args.seconds, report) for _ in range(args.garbage)))
             sampler.cancel()
@@ -170,6 +183,7 @@ def main() -> int:
     finally:
         stop_server(server)
     ends, lags = report.pop("final_after_end"), report.pop("partial_lag")
+    report["slowest"] = sorted(report["slowest"], reverse=True)[:8]  # (VAD speech_end → final s, utterance s, its number in the session)
     report.update({
         "final_after_vad_p50_s": pct(ends, 0.5), "final_after_vad_p95_s": pct(ends, 0.95), "final_after_vad_max_s": pct(ends, 1.0),
         "partial_lag_p50_s": pct(lags, 0.5), "partial_lag_p95_s": pct(lags, 0.95),
