@@ -6,6 +6,7 @@ never become words."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import numpy as np
@@ -170,6 +171,40 @@ def test_the_engine_knows_how_long_finals_wait(corpus):
 
     idle, busy = asyncio.run(run())
     assert idle == 0.0 and busy > 0.05, busy
+
+
+def test_no_partial_starts_while_a_final_decodes(corpus):
+    """Finals first: a partial asked for while a final decodes waits for it
+    (the final keeps its core), while a second final may run beside it."""
+    from chairside.asr.engine import PARTIAL, AsrEngine, DecodeRequest
+
+    audio = load_audio(corpus["fr_picovoice-cheetah_test_fr.wav"].path)
+    spans: list[tuple[int, float, float]] = []
+
+    def timed(self, request):
+        started = time.perf_counter()
+        try:
+            return AsrEngine.decode_sync(self, request)
+        finally:
+            spans.append((request.priority, started, time.perf_counter()))
+
+    async def run() -> None:
+        engine, _, _ = load_engine(Settings.from_env(asr_workers=2))
+        engine.decode_sync = timed.__get__(engine)
+        await engine.start()
+        try:
+            final = asyncio.ensure_future(engine.decode(DecodeRequest(audio=audio, language="fr", beam_size=5, priority=FINAL)))
+            await asyncio.sleep(0.05)  # the final is decoding on one decoder; the other one is free
+            await asyncio.gather(final, engine.decode(DecodeRequest(audio=audio[: SAMPLE_RATE], language="fr", priority=PARTIAL)),
+                                 engine.decode(DecodeRequest(audio=audio, language="fr", beam_size=5, priority=FINAL)))
+        finally:
+            await engine.close()
+
+    asyncio.run(run())
+    (_, f1, f1_end), (_, f2, f2_end) = sorted(s for s in spans if s[0] == FINAL)[:2]
+    (_, p, _), = [s for s in spans if s[0] == PARTIAL]
+    assert f2 < f1_end  # two finals side by side
+    assert p >= max(f1_end, f2_end) - 0.01, spans  # the partial after both
 
 
 def test_the_prompt_follows_the_document_being_dictated():

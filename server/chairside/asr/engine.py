@@ -1,5 +1,6 @@
 """The speech engine: one faster-whisper model per process, shared by every
-session, decoding off the event loop in priority order (finals first)."""
+session, decoding off the event loop in priority order (finals first, and no
+partial starts while a final decodes)."""
 
 from __future__ import annotations
 
@@ -122,6 +123,7 @@ class AsrEngine:
         self._counter = itertools.count()
         self._ready: asyncio.Event | None = None
         self._dispatchers: list[asyncio.Task] = []
+        self._finals_running = 0
         self.decodes = 0
         self.busy_s = 0.0
         self._stats_lock = threading.Lock()  # decodes finish on several threads
@@ -170,7 +172,9 @@ class AsrEngine:
         loop = asyncio.get_running_loop()
         assert self._ready is not None
         while True:
-            while not self._queue:
+            # A partial waits while a final decodes: the final keeps a core
+            # to itself (partials are only shown, a final's delay is felt).
+            while not self._queue or (self._queue[0][0] != FINAL and self._finals_running):
                 self._ready.clear()
                 await self._ready.wait()
             priority, _, queued_at, request, future = heapq.heappop(self._queue)
@@ -180,6 +184,7 @@ class AsrEngine:
             if priority == FINAL:
                 self._final_waits.append((time.perf_counter(), waited))
             metrics.DECODE_WAIT.labels(kind).observe(waited)
+            self._finals_running += priority == FINAL
             try:
                 result = await loop.run_in_executor(self._executor, self.decode_sync, request)
                 metrics.DECODES.labels(kind).inc()
@@ -193,6 +198,10 @@ class AsrEngine:
             else:
                 if not future.done():
                     future.set_result(result)
+            finally:
+                if priority == FINAL:
+                    self._finals_running -= 1
+                    self._ready.set()  # a partial may go now
 
     # -- worker thread side --------------------------------------------------
 
