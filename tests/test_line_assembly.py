@@ -150,6 +150,20 @@ def test_sequences_of_fragments_make_lines_by_meaning(inputs, texts, open_line):
     assert d.draft.open_line == open_line
 
 
+@pytest.mark.parametrize("bare", ["23,", "Vingt-trois.", "3"])
+def test_a_number_said_alone_in_a_lab_order_is_neither_a_tooth_nor_a_shade(bare):
+    """ "sur la 46" … "23": a second tooth, or "teinte A3" misheard (as the
+    synthetic voice's p15 is)?  Nothing is guessed: the line keeps its tooth,
+    and the dentist is told how to say either."""
+    d, outcomes = dictate(["Fiche de laboratoire.", "Couronne céramo-métallique", "sur la 46", bare, "livraison mardi prochain."])
+    crown, delivery = d.draft.lines
+    assert crown.text == "Couronne céramo-métallique sur la 46" and crown.teeth == [46] and "shade" not in crown.fields
+    assert delivery.fields == {"delivery_date": "2026-12-01"}  # the dictation goes on
+    number = bare.strip(",.") if bare[0].isdigit() else "23"
+    assert [o.message for o in outcomes if o.kind == "warning"] == [
+        f"« {number} » seul : rien n'est ajouté. Dites « sur la {number} » pour une dent, « teinte … » pour une teinte"]
+
+
 def test_a_report_line_is_filed_by_its_heading_once_grown():
     d, _ = dictate(["Compte rendu.", "Anestésie.", "Articaïne,", "deux cartouches."])
     line = d.draft.lines[0]

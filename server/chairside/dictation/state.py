@@ -66,6 +66,7 @@ MESSAGES = {
         "say_alone": "« {phrase} » n'est pris que dit seul : redites-le",
         "no_drug": "« {said} » : aucun médicament reconnu, rien n'est ajouté à l'ordonnance. "
                    "Dictez le médicament avec son dosage ou sa posologie",
+        "bare_number": "« {said} » seul : rien n'est ajouté. Dites « sur la {said} » pour une dent, « teinte … » pour une teinte",
     },
     "en": {
         "opened": "{title} opened", "paused": "Dictation paused: say “resume”", "resumed": "Dictation resumed",
@@ -93,6 +94,7 @@ MESSAGES = {
         "control": "Not dictated. To pause the dictation, say “pause dictation”", "not_content": "not dictated",
         "say_alone": "“{phrase}” is only taken on its own: say it again",
         "no_drug": "“{said}”: no drug recognised, nothing added to the prescription. Dictate the drug with its strength or dosage",
+        "bare_number": "“{said}” alone: nothing added. Say “on {said}” for a tooth, “shade …” for a shade",
     },
 }
 CONFIRM = {"oui", "oui oui", "oui confirme", "confirme", "je confirme", "oui je confirme", "oui signe", "oui merci",
@@ -106,6 +108,9 @@ REFUSE = {"non", "non merci", "annule", "annuler", "pas maintenant", "attends", 
 # shows them; a strength still missing is given when the line closes, a
 # duration is asked for at validation.
 SAID_LATER = frozenset({NO_DURATION, NO_STRENGTH})
+
+# A lab order's fragment that is only a number, said after a pause.
+_BARE_NUMBER = re.compile(r"\W*(\d{1,2})\W*")
 
 _CORRECTION = re.compile(r"^\W*non\W+(?:pas\s+)?(?:la\s+)?(\d{2})\W+(?:mais\s+)?la\s+(\d{2})\b", re.IGNORECASE)
 
@@ -415,6 +420,9 @@ class Dictation:
         index = self.draft.open_line
         if conversation(self.draft.kind, fragment):  # "ça va ?", "il faut bien manger": no line, nor part of one
             return [Ignored(self._say("not_content"))]
+        if self.draft.kind == "lab_order" and (bare := _BARE_NUMBER.fullmatch(spoken_numbers(fragment, self.language))):
+            # "sur la 46" … "23": a tooth, or a shade misheard ("teinte A3")?  Neither is guessed.
+            return [Warned(self._say("bare_number", said=bare[1]))]
         held, self._held = self._held, None
         if held is not None and continues(self.draft.kind, held, fragment):
             fragment, extends = join(held, fragment), False  # "Lamaline" … "deux gélules trois fois par jour": one new line
