@@ -12,15 +12,18 @@ from __future__ import annotations
 import csv
 import json
 import re
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from conftest import pdf_text
 from factories import context
 from pauses import draft_problems
 
 from chairside.dictation.lines import continues, join, sentences, split_ends, without_fillers
 from chairside.dictation.state import Dictation
+from chairside.documents.render import render_pdf
 
 PAUSES = Path(__file__).parent / "data" / "pauses"
 TODAY = date(2026, 11, 30)
@@ -159,6 +162,8 @@ def test_a_number_said_alone_in_a_lab_order_is_neither_a_tooth_nor_a_shade(bare)
     crown, delivery = d.draft.lines
     assert crown.text == "Couronne céramo-métallique sur la 46" and crown.teeth == [46] and "shade" not in crown.fields
     assert delivery.fields == {"delivery_date": "2026-12-01"}  # the dictation goes on
+    printed = " ".join(pdf_text(render_pdf(d.draft, d.context, datetime(2026, 11, 30, 10, tzinfo=ZoneInfo("Europe/Paris")), preview=True)).split())
+    assert "Précisions 1 46 couronne céramo- métallique" in printed, printed  # the order's row: tooth 46 alone
     number = bare.strip(",.") if bare[0].isdigit() else "23"
     assert [o.message for o in outcomes if o.kind == "warning"] == [
         f"« {number} » seul : rien n'est ajouté. Dites « sur la {number} » pour une dent, « teinte … » pour une teinte"]
