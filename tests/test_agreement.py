@@ -52,6 +52,10 @@ def test_a_decoding_loop_is_cut():
     assert trim_repetition("c'est bon c'est bon c'est bon".split()) == ["c'est", "bon"]
     # a phrase said twice is dictation, not a loop
     assert trim_repetition("un comprimé un comprimé".split()) == "un comprimé un comprimé".split()
+    # a loop inside one word (a greedy partial of fr_fleurs_006): the word goes, and what follows it
+    assert trim_repetition("avantage, le potropononononononononon set".split()) == ["avantage,", "le"]
+    assert trim_repetition("Hahahahaha !".split()) == []
+    assert trim_repetition("100000 euros, Mississippi".split()) == ["100000", "euros,", "Mississippi"]
 
 
 def test_a_looping_hypothesis_never_gets_committed():

@@ -13,15 +13,24 @@ docs/benchmarks.md), while what is *shown* is the same.
 
 from __future__ import annotations
 
+import re
+
 from ..text import strip_trailing_punctuation, word_key
 
 MAX_REPEATS = 2  # an n-gram said more than twice in a row is a decoding loop
+# A loop inside one word: 1-4 letters five times in a row ("potroponononononon…");
+# no French or English word has one (digits may: "100000").
+_LOOP_IN_WORD = re.compile(r"([^\W\d_]{1,4}?)\1{4,}")
 
 
 def trim_repetition(words: list[str], max_ngram: int = 4) -> list[str]:
     """Cut a hypothesis where it starts looping ("par par par par ...",
-    "C'est bon C'est bon C'est bon"), keeping the first occurrences."""
+    "C'est bon C'est bon C'est bon"), keeping the first occurrences; a word
+    that loops in itself ("potropononononon…") is cut with what follows."""
     keys = [word_key(w) for w in words]
+    looping = next((i for i, k in enumerate(keys) if _LOOP_IN_WORD.search(k)), None)
+    if looping is not None:
+        words, keys = words[:looping], keys[:looping]
     for i in range(len(keys)):
         for n in range(1, max_ngram + 1):
             gram = keys[i : i + n]
