@@ -3,27 +3,34 @@
 dentists dictating at once with a realistic duty cycle, and G garbage
 clients hammering /v1/stream meanwhile.
 
-Each dentist's session streams the French recordings of ``tests/data`` at
-real-time pace, one after another, with silence between them twice as long
-as the speech (speaking about a third of the time), for ``--seconds`` from
-its first words.  Each begins at its own recording, and the dentists' starts
-are spread evenly over one duty cycle (``--spread``), as in a practice where
-they do not all begin talking in the same second; ``--together`` makes every
-dentist speak at the same moments (the worst case: all utterances end
-together).  Each garbage client connects, sends
+Each dentist's session streams French recordings at real-time pace, one
+after another, with silence after each, for ``--seconds`` from its first
+words; the speech is about a third of the time.  ``--speech fleurs`` (the
+default) streams the read sentences of ``tests/data`` (FLEURS and others,
+3-20 s each, said without a break), each followed by twice its length of
+silence; ``--speech dictation`` streams the dental dictations of
+``tests/data/pauses`` as a dentist says them (pauses inside lines, 1.6 s
+between lines), each followed by the silence that makes the speech the VAD
+hears a third of the time.  Each begins at its own recording, and the
+dentists' starts are spread evenly over one duty cycle (``--spread``), as
+in a practice where they do not all begin talking in the same second;
+``--together`` makes every dentist speak at the same moments (the worst
+case: all utterances end together).  Each garbage client connects, sends
 malformed messages and a start with a forged token, is thrown out, and
 starts again.
 
 Reported (client side, receipt times): VAD speech_end → final p50/p95 (the
 final that ends each utterance), partial lag p50/p95 (a partial's receipt
 time minus the wall time at which its ``audio_end`` was sent), finals lost
-(utterances whose speech_end came and whose final never did), sessions
-refused, garbage connections served, the server's CPU (s per s of wall
-time), its peak memory, and the slowest finals (with their utterance's
-length and number in its session).  Run with the project's venv:
+(utterances whose speech_end came and whose final never did; a final
+with no words, for an "euh" alone, is counted as a final and as empty), sessions
+refused, garbage connections served, the share of the time the VAD heard
+speech, the server's CPU (s per s of wall time), its peak memory, and the
+slowest finals (with their utterance's length and number in its session).  Run with the project's venv:
 
     .venv/bin/python scripts/bench_load.py --sessions 8 --garbage 50 --seconds 90
     .venv/bin/python scripts/bench_load.py --sessions 4 --together --seconds 60
+    .venv/bin/python scripts/bench_load.py --sessions 8 --garbage 50 --seconds 120 --speech dictation
 """
 
 from __future__ import annotations
@@ -61,13 +68,15 @@ def pct(values: list[float], q: float) -> float | None:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
 
 
-async def dentist(url: str, token: str, speech: list[np.ndarray], seconds: float, offset: float, report: dict) -> None:
-    """One session: speech, then twice as much silence, again and again."""
+async def dentist(url: str, token: str, speech: list[tuple[np.ndarray, int]], seconds: float, offset: float, report: dict) -> None:
+    """One session: a recording, then its silence, again and again."""
     sent_at: dict[float, float] = {}  # stream time → wall time it was sent
     ends: dict[int, float] = {}
     finals: dict[int, float] = {}
     spoken: dict[int, float] = {}  # utterance → its length (s), speech_start to speech_end
     lags: list[float] = []
+    empty: set[int] = set()  # utterances whose final has no words
+    stream_t = 0.0  # audio sent (s)
     try:
         async with websockets.connect(url, max_size=None) as ws:
             await ws.send(json.dumps({"type": "start", "token": token, "sample_rate": RATE, "language": "fr"}))
@@ -84,22 +93,24 @@ async def dentist(url: str, token: str, speech: list[np.ndarray], seconds: float
                     elif event["type"] == "vad" and event["event"] == "speech_end":
                         ends[event["utterance"]] = now
                         spoken[event["utterance"]] = round(spoken.get(event["utterance"], 0.0) + event["t"], 2)
-                    elif event["type"] == "final" and event.get("end_of_utterance", True) and event["text"]:
-                        finals.setdefault(event["utterance"], now)
+                    elif event["type"] == "final" and event.get("end_of_utterance", True):
+                        finals.setdefault(event["utterance"], now)  # an empty one too: a breath, an "euh" alone
+                        if not event["text"]:
+                            empty.add(event["utterance"])
                     elif event["type"] == "partial":
                         sent = sent_at.get(round(event["audio_end"], 1))
                         if sent is not None:
                             lags.append(now - sent)
 
             receiver = asyncio.create_task(receive())
-            stream_t, chunk = 0.0, int(RATE * CHUNK_S)
+            chunk = int(RATE * CHUNK_S)
             started = time.perf_counter()
             await asyncio.sleep(offset)
             i = 0
             while time.perf_counter() - started < offset + seconds:
-                audio = speech[i % len(speech)]
+                audio, silence = speech[i % len(speech)]
                 i += 1
-                padded = np.concatenate([audio, np.zeros(2 * len(audio), dtype=np.float32)])  # a third of the time speaking
+                padded = np.concatenate([audio, np.zeros(silence, dtype=np.float32)])
                 for k in range(0, len(padded), chunk):
                     await ws.send(to_pcm(padded[k:k + chunk]))
                     stream_t += CHUNK_S
@@ -109,9 +120,12 @@ async def dentist(url: str, token: str, speech: list[np.ndarray], seconds: float
             await asyncio.wait_for(receiver, 60)
     except (websockets.ConnectionClosed, asyncio.TimeoutError) as exc:
         report["errors"].append(type(exc).__name__)
+    report["speaking_s"] += sum(v for u, v in spoken.items() if u in ends)
+    report["session_s"] += stream_t
     report["final_after_end"] += [finals[u] - t for u, t in ends.items() if u in finals]
     report["slowest"] += [(round(finals[u] - t, 3), spoken.get(u), u) for u, t in ends.items() if u in finals]
     report["finals_lost"] += sum(u not in finals for u in ends)
+    report["finals_empty"] += len(empty & ends.keys())
     report["utterances"] += len(ends)
     report["partial_lag"] += lags
 
@@ -132,6 +146,34 @@ async def garbage(url: str, seconds: float, report: dict) -> None:
         await asyncio.sleep(0.5)  # 50 clients: about 100 hostile connections a second
 
 
+def read_speech() -> list[tuple[np.ndarray, int]]:
+    """The French read sentences of tests/data, each followed by twice its length of silence."""
+    audio = [load_audio(r.path) for name, r in recordings().items()
+             if r.language == "fr" and not name.startswith(("noise", "silence", "dental"))]
+    return [(a, 2 * a.size) for a in audio]
+
+
+def dictation_speech() -> list[tuple[np.ndarray, int]]:
+    """The paused dental dictations of tests/data/pauses, as said (not their
+    twins), each followed by enough silence that the speech in it, as Silero
+    VAD hears it with the server's settings, is a third of the time."""
+    from chairside.asr.listener import vad_options
+    from chairside.audio.vad import Endpointer, SileroVad
+    from chairside.config import Settings
+
+    options = vad_options(Settings.from_env())
+    out = []
+    for path in sorted((ROOT / "tests" / "data" / "pauses").glob("pauses_p[0-9][0-9].ogg")):
+        audio = load_audio(path)
+        endpointer = Endpointer(SileroVad.shared().stream(), options)
+        events = endpointer.feed(np.concatenate([audio, np.zeros(RATE, np.float32)])) + endpointer.finish(audio.size + RATE)
+        starts = [e.sample for e in events if e.kind == "speech_start"]
+        ends = [e.sample for e in events if e.kind != "speech_start"]
+        voiced = sum(b - a for a, b in zip(starts, ends))
+        out.append((audio, max(RATE, 3 * voiced - audio.size)))
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sessions", type=int, default=8)
@@ -139,17 +181,19 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=90.0)
     parser.add_argument("--together", action="store_true", help="every dentist speaks at the same moments")
     parser.add_argument("--spread", type=float, help="seconds over which the dentists' first words are spread "
-                        "(default: one duty cycle, three times the mean recording's length)")
+                        "(default: one duty cycle, the mean recording with its silence)")
     parser.add_argument("--busy-final-wait-s", type=float, default=0.5, help="the server's setting (its default; 0: never busy)")
+    parser.add_argument("--speech", choices=("fleurs", "dictation"), default="fleurs",
+                        help="read sentences said without a break, or dental dictations with their pauses")
     parser.add_argument("--json", type=Path, help="write the report here")
     args = parser.parse_args()
 
-    speech = [load_audio(r.path) for name, r in recordings().items()
-              if r.language == "fr" and not name.startswith(("noise", "silence", "dental"))]
+    speech = read_speech() if args.speech == "fleurs" else dictation_speech()
     server = start_server(Path(tempfile.mkdtemp(prefix="bench-load-")), max_sessions_per_user=str(args.sessions),
                           busy_final_wait_s=str(args.busy_final_wait_s))
     report = {"sessions": args.sessions, "garbage": args.garbage, "seconds": args.seconds, "together": args.together,
-              "refused": 0, "errors": [], "utterances": 0, "finals_lost": 0, "final_after_end": [], "slowest": [], "partial_lag": [],
+              "speech": args.speech, "recordings": len(speech), "speaking_s": 0.0, "session_s": 0.0, "refused": 0, "errors": [],
+              "utterances": 0, "finals_lost": 0, "finals_empty": 0, "final_after_end": [], "slowest": [], "partial_lag": [],
               "garbage_connections": 0}
     try:
         token = create_practice(server).tokens["dentist"]
@@ -165,7 +209,7 @@ def main() -> int:
 
             sampler = asyncio.create_task(sample())
             # Each dentist begins at a different point of the duty cycle (or all at once)
-            cycle = 3 * statistics.fmean(a.size for a in speech) / RATE if args.spread is None else args.spread
+            cycle = statistics.fmean(a.size + silence for a, silence in speech) / RATE if args.spread is None else args.spread
             step = 0.0 if args.together else cycle / max(1, args.sessions)
             await asyncio.gather(*(dentist(server.ws, token, speech[i:] + speech[:i], args.seconds, i * step, report)
                                    for i in range(args.sessions)),
@@ -183,6 +227,8 @@ def main() -> int:
     finally:
         stop_server(server)
     ends, lags = report.pop("final_after_end"), report.pop("partial_lag")
+    # the share of each session's time the VAD heard speech in (about a third by design)
+    report["speaking_share"] = round(report.pop("speaking_s") / report.pop("session_s"), 3) if report["session_s"] else None
     report["slowest"] = sorted(report["slowest"], reverse=True)[:8]  # (VAD speech_end → final s, utterance s, its number in the session)
     report.update({
         "final_after_vad_p50_s": pct(ends, 0.5), "final_after_vad_p95_s": pct(ends, 0.95), "final_after_vad_max_s": pct(ends, 1.0),
