@@ -54,9 +54,10 @@ MIN_AGREEMENT_WINDOW_S = 1.5
 # A partial's tail is timed (and moved up past its stable words) once it
 # holds TAIL_TIMED_S of audio; its words ending TAIL_KEEP_S before its end are
 # settled; it keeps at least TAIL_MIN_S of audio (measured: docs/benchmarks.md,
-# "Issue 11: partials on a tail window").
+# "Issue 11: partials on a tail window"; 4 s rather than 2: "Partials: words
+# not agreed on settle after 4 s").
 TAIL_TIMED_S = 1.0
-TAIL_KEEP_S = 2.0
+TAIL_KEEP_S = 4.0
 TAIL_MIN_S = 0.5
 # A window cut keeps only words ending this long before the window's end
 # (the last ones may be cut mid-word).
