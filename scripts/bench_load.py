@@ -183,6 +183,7 @@ def main() -> int:
     parser.add_argument("--spread", type=float, help="seconds over which the dentists' first words are spread "
                         "(default: one duty cycle, the mean recording with its silence)")
     parser.add_argument("--busy-final-wait-s", type=float, default=0.5, help="the server's setting (its default; 0: never busy)")
+    parser.add_argument("--busy-final-delay-s", type=float, default=1.0, help="the server's setting (its default; 0: never busy)")
     parser.add_argument("--speech", choices=("fleurs", "dictation"), default="fleurs",
                         help="read sentences said without a break, or dental dictations with their pauses")
     parser.add_argument("--json", type=Path, help="write the report here")
@@ -190,8 +191,9 @@ def main() -> int:
 
     speech = read_speech() if args.speech == "fleurs" else dictation_speech()
     server = start_server(Path(tempfile.mkdtemp(prefix="bench-load-")), max_sessions_per_user=str(args.sessions),
-                          busy_final_wait_s=str(args.busy_final_wait_s))
+                          busy_final_wait_s=str(args.busy_final_wait_s), busy_final_delay_s=str(args.busy_final_delay_s))
     report = {"sessions": args.sessions, "garbage": args.garbage, "seconds": args.seconds, "together": args.together,
+              "busy_final_wait_s": args.busy_final_wait_s, "busy_final_delay_s": args.busy_final_delay_s,
               "speech": args.speech, "recordings": len(speech), "speaking_s": 0.0, "session_s": 0.0, "refused": 0, "errors": [],
               "utterances": 0, "finals_lost": 0, "finals_empty": 0, "final_after_end": [], "slowest": [], "partial_lag": [],
               "garbage_connections": 0}

@@ -154,13 +154,16 @@ def test_a_short_word_said_alone_is_kept():
 
 def test_the_engine_knows_how_long_finals_wait(corpus):
     """More finals asked at once than there are decoders: the later ones wait, and
-    final_wait_s says so (what admission reads to refuse new sessions)."""
+    final_wait_s says so; final_delay_s tells how late the sessions' finals
+    came, once there are five of them (what admission reads to refuse new
+    sessions)."""
     from chairside.asr.engine import DecodeRequest
 
     audio = load_audio(corpus["fr_picovoice-cheetah_test_fr.wav"].path)[: 16000 * 3]
 
+    engine, _, _ = load_engine(Settings.from_env())
+
     async def run() -> tuple[float, float]:
-        engine, _, _ = load_engine(Settings.from_env())
         await engine.start()
         try:
             idle = engine.final_wait_s()
@@ -171,6 +174,16 @@ def test_the_engine_knows_how_long_finals_wait(corpus):
 
     idle, busy = asyncio.run(run())
     assert idle == 0.0 and busy > 0.05, busy
+
+    for delay in (0.3, 0.4, 0.5, 2.5):
+        engine.note_final_delay(delay)
+    assert engine.final_delay_s() == 0.0  # four finals: too few to judge
+    for delay in (0.6, 0.4, 0.3, 0.5, 0.4, 0.6):
+        engine.note_final_delay(delay)
+    assert engine.final_delay_s() == 0.6  # the 9th of 10
+    engine.note_final_delay(3.0)
+    assert engine.final_delay_s() == 2.5
+    assert engine.final_delay_s(window_s=0.0) == 0.0  # none that recent
 
 
 def test_no_partial_starts_while_a_final_decodes(corpus):

@@ -89,6 +89,7 @@ class Settings:
     max_sessions: int = _setting(8, "Concurrent streaming sessions; more are refused with `server_busy`. A slot is taken only once the session's `start` is authenticated.")
     max_sessions_per_user: int = _setting(2, "Concurrent sessions of one dentist (a resumed session and the one it replaces count twice); more are refused with `too_many_sessions`.")
     busy_final_wait_s: float = _setting(0.5, "New sessions are refused with `server_busy` while finals wait longer than this for the recognizer (90th percentile of the last 30 s): open sessions' finals come first (0: never).")
+    busy_final_delay_s: float = _setting(1.0, "New sessions are refused with `server_busy` while finals come later than this after the end of speech (VAD speech_end → final, 90th percentile of the last 30 s, once 5 finals are in it): open sessions' finals come first (0: never).")
     max_sessions_per_practice: int = _setting(0, "Concurrent sessions of one practice on this server (0: only `max_sessions` bounds them); more are refused with `server_busy`.")
     database_check_s: float = _setting(5.0, "How often the server checks that PostgreSQL answers; the embedded one not answering three times in a row stops the server (exit code 3) rather than serving errors.")
     requests_per_s: float = _setting(10.0, "Typed `text`, `preview` and `accept` messages a session may send a second (a burst of three seconds' worth first); more are refused with `rate_limited`.")

@@ -221,7 +221,9 @@ class Session:
             if result.end_of_utterance:
                 self._awaiting_final.discard(utterance)
                 if (ended_at := self._speech_ended_at.pop(utterance, None)) is not None:
-                    metrics.FINAL_LATENCY.observe(time.perf_counter() - ended_at)
+                    delay = time.perf_counter() - ended_at
+                    metrics.FINAL_LATENCY.observe(delay)
+                    self.listener.engine.note_final_delay(delay)
                 await self._dictate(utterance, " ".join(self._fragments.pop(utterance, [])))
 
     def _close_line_after_silence(self) -> None:

@@ -103,6 +103,14 @@ class Decoded:
     compute_s: float = 0.0
 
 
+def _recent_p90(samples: collections.deque[tuple[float, float]], window_s: float, at_least: int = 1) -> float:
+    """The 90th percentile (nearest rank) of the values noted within the last
+    ``window_s``; 0 with fewer than ``at_least`` of them."""
+    now = time.perf_counter()
+    values = sorted(v for at, v in samples if now - at <= window_s)
+    return values[-(-9 * len(values) // 10) - 1] if len(values) >= max(1, at_least) else 0.0
+
+
 class AsrEngine:
     """Owns the model; ``await engine.decode(request)`` from any session."""
 
@@ -120,6 +128,7 @@ class AsrEngine:
         self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="asr")
         self._queue: list[tuple[int, int, float, DecodeRequest, asyncio.Future]] = []
         self._final_waits: collections.deque[tuple[float, float]] = collections.deque(maxlen=64)  # (when, how long a final waited)
+        self._final_delays: collections.deque[tuple[float, float]] = collections.deque(maxlen=64)  # (when, speech end → final)
         self._counter = itertools.count()
         self._ready: asyncio.Event | None = None
         self._dispatchers: list[asyncio.Task] = []
@@ -164,9 +173,19 @@ class AsrEngine:
         """How long finals waited for a decoder lately (the 90th percentile
         over the last ``window_s``; 0 when none did): the server is busy when
         it grows, as new sessions would make it grow more."""
-        now = time.perf_counter()
-        waits = sorted(w for at, w in self._final_waits if now - at <= window_s)
-        return waits[max(0, -(-9 * len(waits) // 10) - 1)] if waits else 0.0  # the nearest rank
+        return _recent_p90(self._final_waits, window_s)
+
+    def note_final_delay(self, seconds: float) -> None:
+        """A session's final came ``seconds`` after the VAD's speech_end."""
+        self._final_delays.append((time.perf_counter(), seconds))
+
+    def final_delay_s(self, window_s: float = 30.0, at_least: int = 5) -> float:
+        """How late finals came after the end of speech lately, as the
+        sessions felt it (the 90th percentile over the last ``window_s``; 0
+        with fewer than ``at_least`` finals in it).  Unlike the wait for a
+        decoder, it also grows when each session's finals queue behind its
+        own earlier ones, or when decodes slow down on a busy CPU."""
+        return _recent_p90(self._final_delays, window_s, at_least)
 
     async def _dispatch(self) -> None:
         loop = asyncio.get_running_loop()

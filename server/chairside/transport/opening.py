@@ -40,7 +40,10 @@ async def open_session(state: Services, start: ev.Start, token: str | None, *, c
     if who.role not in DICTATE:
         raise Refused(403, "forbidden", "only a dentist dictates; assistants watch rooms (/v1/rooms/{room}/events)")
     if connection is not None:  # a slot only now, for an authenticated dentist
-        busy = 0 < state.settings.busy_final_wait_s < state.engine.final_wait_s()  # finals already wait: a new session would slow them
+        # finals already wait, or come late: a new session would make them later
+        settings, engine = state.settings, state.engine
+        busy = (0 < settings.busy_final_wait_s < engine.final_wait_s()
+                or 0 < settings.busy_final_delay_s < engine.final_delay_s())
         refused = state.sessions.admit(connection, who.user_id, who.clinic_id, busy)
         if refused == "user":
             raise Refused(429, "too_many_sessions",
