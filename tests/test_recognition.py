@@ -95,7 +95,7 @@ def test_partials_of_a_long_utterance_decode_only_its_tail(corpus):
                 step = int(u.partial_interval * SAMPLE_RATE)
                 u.append(audio[fed : fed + step])
                 fed += step
-                partials.append((await u.partial())[0])
+                partials.append(await u.partial())
             u.close(audio.size)
             return windows, partials, await u.final()
         finally:
@@ -218,6 +218,52 @@ def test_no_partial_starts_while_a_final_decodes(corpus):
     (_, p, _), = [s for s in spans if s[0] == PARTIAL]
     assert f2 < f1_end  # two finals side by side
     assert p >= max(f1_end, f2_end) - 0.01, spans  # the partial after both
+
+
+def test_a_queued_partial_gives_way_to_its_final(corpus):
+    """Both decoders busy with other sessions' finals: a dictation's partial
+    waits in the queue.  When its speech ends, the partial is given up and
+    the final is decoded instead of it, not after it."""
+    from chairside.asr.engine import PARTIAL, AsrEngine, DecodeRequest
+    from chairside.asr.listener import Listener
+
+    audio = load_audio(corpus["fr_picovoice-cheetah_test_fr.wav"].path)
+    ran: list[int] = []  # the priorities of the decodes run, in order
+
+    def logged(self, request):
+        try:
+            return AsrEngine.decode_sync(self, request)
+        finally:
+            ran.append(request.priority)
+
+    async def run() -> Collected:
+        settings = Settings.from_env(asr_workers=2)
+        engine, vad, _ = load_engine(settings)
+        engine.decode_sync = logged.__get__(engine)
+        await engine.start()
+        results = Collected()
+        listener = Listener(engine=engine, vad=vad, settings=settings, results=results, options=StreamingOptions(language="fr"))
+        try:
+            others = [asyncio.ensure_future(engine.decode(DecodeRequest(audio=audio, language="fr", beam_size=5, priority=FINAL)))
+                      for _ in range(2)]
+            await asyncio.sleep(0.05)  # both decoders are busy
+            listener.start()
+            listener.feed(audio[: 2 * SAMPLE_RATE])  # speech: a partial is due ...
+            deadline = time.perf_counter() + 5
+            while engine.queued == 0:  # ... and waits
+                assert time.perf_counter() < deadline, "no partial was asked for"
+                await asyncio.sleep(0.005)
+            listener.feed(np.zeros(SAMPLE_RATE, np.float32))  # the speech ends
+            listener.finish()
+            await listener.drained()
+            await asyncio.gather(*others)
+        finally:
+            await engine.close()
+        return results
+
+    results = asyncio.run(run())
+    assert [f.text for f in results.finals if f.text], results.finals
+    assert PARTIAL not in ran, ran  # the partial was never decoded: the final went instead
 
 
 def test_the_prompt_follows_the_document_being_dictated():

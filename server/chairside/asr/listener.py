@@ -5,7 +5,9 @@ It owns the stream's recent audio (with a preroll before each utterance),
 the VAD, one :class:`UtteranceTranscriber` per utterance and the order in
 which they are decoded: finals of ended utterances first, then a final
 decoded ahead in the silence before the VAD confirms the end, then partials
-of the open utterance.  It knows nothing of the database, the dictation or
+of the open utterance (a partial still being decoded when a final becomes
+due is given up: on a busy server it would wait behind other sessions'
+finals, and this one's final behind it).  It knows nothing of the database, the dictation or
 the wire: results go to a :class:`Results` (the session), whose ``final``
 is awaited before the next decode, so results stay in order.
 """
@@ -92,6 +94,7 @@ class Listener:
         self._finished = False  # ... and the VAD has heard all of it
         self._worker: asyncio.Task | None = None
         self._vad_task: asyncio.Task | None = None
+        self._partial_job: asyncio.Task | None = None  # the open utterance's partial being decoded
 
     @property
     def audio_seconds(self) -> float:
@@ -176,6 +179,7 @@ class Listener:
                     self._pending_end = self.endpointer.pending_end
                     self._fill_open(self.samples)
                     self._trim_buffer()
+                    self._withdraw_partial()
                     self._wake.set()
                 if self._input_closed and not self._vad_queue:
                     for event in self.endpointer.finish(self._heard):
@@ -274,15 +278,35 @@ class Listener:
             return False
         if self._open[1].partial_due:
             uid, u = self._open
-            partial, cut = await u.partial()
-            if cut is not None:
+            if (cut := await u.cut_if_full()) is not None:
                 await self._final(uid, cut)
+                if self._closing or self._pending_end is not None:
+                    return True  # a final became due meanwhile: it goes first
+            job = self._partial_job = asyncio.create_task(u.partial())
+            try:
+                await asyncio.wait({job})
+            finally:
+                self._partial_job = None
+                job.cancel()  # the listener is cancelled: so is its partial
+            if job.cancelled():  # withdrawn: a final is due
+                return True
+            partial = job.result()
             shown = (partial.stable, partial.unstable)
             if any(shown) and self._last_partial.get(uid) != shown:
                 self._last_partial[uid] = shown
                 self.results.partial(uid, partial)
             return True
         return False
+
+    def _withdraw_partial(self) -> None:
+        """A final is due (the utterance ended, or the silence is long enough
+        to decode it ahead): the partial being decoded is given up, so that
+        the final does not wait for it.  Still queued, it is never decoded
+        (a busy server's partials wait behind other sessions' finals); a
+        decode already running ends on its thread, unread."""
+        job = self._partial_job
+        if job is not None and not job.done() and (self._closing or self._pending_end is not None):
+            job.cancel()
 
     def _give_context(self, u: UtteranceTranscriber) -> None:
         """The words of the finals before ``u`` that no pause longer than

@@ -199,14 +199,20 @@ class UtteranceTranscriber:
 
     # -- partials ---------------------------------------------------------------------
 
-    async def partial(self) -> tuple[PartialResult, FinalResult | None]:
-        """Re-decode the open utterance (greedy, the stable words forced).
-        Returns the partial and, when the window had to be cut, the final of
-        the part before the cut."""
+    async def cut_if_full(self) -> FinalResult | None:
+        """Before a partial: when the audio so far fills the decoding window,
+        cut it (see :meth:`_cut`) and return the final of the part before the
+        cut."""
         self.decoded_until = self.audio.size
-        cut = None
         if (self.decoded_until - self.window_start) / SAMPLE_RATE >= self.options.window_s:
-            cut = await self._cut()
+            return await self._cut()
+        return None
+
+    async def partial(self) -> PartialResult:
+        """Re-decode the open utterance (greedy, the stable words forced),
+        after :meth:`cut_if_full`.  Only shown: it may be given up halfway
+        (cancelled) without loss."""
+        self.decoded_until = self.audio.size
         committed = self.agreement.committed
         forced = committed[self.settled :]
         tail_s = (self.decoded_until - self.tail_start) / SAMPLE_RATE
@@ -230,7 +236,7 @@ class UtteranceTranscriber:
             unstable=" ".join(self.agreement.unstable),
             audio_end=(self.start + self.decoded_until) / SAMPLE_RATE,
         )
-        return partial, cut
+        return partial
 
     def _move_tail(self, words: list[str], timed: list[Word], tail_s: float) -> None:
         """Move the tail up past the stable words, and past the words that
