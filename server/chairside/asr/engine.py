@@ -133,6 +133,7 @@ class AsrEngine:
         self._ready: asyncio.Event | None = None
         self._dispatchers: list[asyncio.Task] = []
         self._finals_running = 0
+        self._decoding: set[asyncio.Future] = set()  # the requests on a decoder now
         self.decodes = 0
         self.busy_s = 0.0
         self._stats_lock = threading.Lock()  # decodes finish on several threads
@@ -163,7 +164,19 @@ class AsrEngine:
         heapq.heappush(self._queue, (request.priority, next(self._counter), time.perf_counter(), request, future))
         assert self._ready is not None
         self._ready.set()
-        return await future
+        if request.priority == FINAL:
+            return await future
+        # A partial may be given up (its task cancelled): still queued, it is
+        # never decoded; already decoding, it is waited for, as its thread
+        # cannot be stopped and would keep a core from the final that follows
+        # (measured: docs/benchmarks.md, "partials that give way").
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            if future in self._decoding:
+                await asyncio.wait({future})
+            future.cancel()
+            raise
 
     @property
     def queued(self) -> int:
@@ -204,6 +217,7 @@ class AsrEngine:
                 self._final_waits.append((time.perf_counter(), waited))
             metrics.DECODE_WAIT.labels(kind).observe(waited)
             self._finals_running += priority == FINAL
+            self._decoding.add(future)
             try:
                 result = await loop.run_in_executor(self._executor, self.decode_sync, request)
                 metrics.DECODES.labels(kind).inc()
@@ -218,6 +232,7 @@ class AsrEngine:
                 if not future.done():
                     future.set_result(result)
             finally:
+                self._decoding.discard(future)
                 if priority == FINAL:
                     self._finals_running -= 1
                     self._ready.set()  # a partial may go now

@@ -5,9 +5,9 @@ It owns the stream's recent audio (with a preroll before each utterance),
 the VAD, one :class:`UtteranceTranscriber` per utterance and the order in
 which they are decoded: finals of ended utterances first, then a final
 decoded ahead in the silence before the VAD confirms the end, then partials
-of the open utterance (a partial still being decoded when a final becomes
-due is given up: on a busy server it would wait behind other sessions'
-finals, and this one's final behind it).  It knows nothing of the database, the dictation or
+of the open utterance (a partial still waiting for a decoder when a final
+becomes due is given up: on a busy server it would wait behind other
+sessions' finals, and this one's final behind it).  It knows nothing of the database, the dictation or
 the wire: results go to a :class:`Results` (the session), whose ``final``
 is awaited before the next decode, so results stay in order.
 """
@@ -300,10 +300,10 @@ class Listener:
 
     def _withdraw_partial(self) -> None:
         """A final is due (the utterance ended, or the silence is long enough
-        to decode it ahead): the partial being decoded is given up, so that
-        the final does not wait for it.  Still queued, it is never decoded
-        (a busy server's partials wait behind other sessions' finals); a
-        decode already running ends on its thread, unread."""
+        to decode it ahead): the partial asked for is given up, so that the
+        final does not wait for it.  Still queued, it is never decoded (a
+        busy server's partials wait behind other sessions' finals); already
+        decoding, it ends first (:meth:`AsrEngine.decode`), unshown."""
         job = self._partial_job
         if job is not None and not job.done() and (self._closing or self._pending_end is not None):
             job.cancel()
