@@ -23,10 +23,11 @@ Reported (client side, receipt times): VAD speech_end → final p50/p95 (the
 final that ends each utterance), partial lag p50/p95 (a partial's receipt
 time minus the wall time at which its ``audio_end`` was sent), finals lost
 (utterances whose speech_end came and whose final never did; a final
-with no words, for an "euh" alone, is counted as a final and as empty), sessions
-refused, garbage connections served, the share of the time the VAD heard
-speech, the server's CPU (s per s of wall time), its peak memory, and the
-slowest finals (with their utterance's length and number in its session).  Run with the project's venv:
+with no words, for an "euh" alone, is counted as a final and as empty),
+sessions refused, garbage connections served, the share of the time the
+VAD heard speech, the server's CPU (s per s of wall time), its peak
+memory, and the slowest finals (with their utterance's length and number
+in its session).  Run with the project's venv:
 
     .venv/bin/python scripts/bench_load.py --sessions 8 --garbage 50 --seconds 90
     .venv/bin/python scripts/bench_load.py --sessions 4 --together --seconds 60
@@ -230,7 +231,8 @@ def main() -> int:
         stop_server(server)
     ends, lags = report.pop("final_after_end"), report.pop("partial_lag")
     # the share of each session's time the VAD heard speech in (about a third by design)
-    report["speaking_share"] = round(report.pop("speaking_s") / report.pop("session_s"), 3) if report["session_s"] else None
+    speaking, session = report.pop("speaking_s"), report.pop("session_s")
+    report["speaking_share"] = round(speaking / session, 3) if session else None
     report["slowest"] = sorted(report["slowest"], reverse=True)[:8]  # (VAD speech_end → final s, utterance s, its number in the session)
     report.update({
         "final_after_vad_p50_s": pct(ends, 0.5), "final_after_vad_p95_s": pct(ends, 0.95), "final_after_vad_max_s": pct(ends, 1.0),

@@ -7,9 +7,10 @@ which they are decoded: finals of ended utterances first, then a final
 decoded ahead in the silence before the VAD confirms the end, then partials
 of the open utterance (a partial still waiting for a decoder when a final
 becomes due is given up: on a busy server it would wait behind other
-sessions' finals, and this one's final behind it).  It knows nothing of the database, the dictation or
-the wire: results go to a :class:`Results` (the session), whose ``final``
-is awaited before the next decode, so results stay in order.
+sessions' finals, and this one's final behind it).  It knows nothing of
+the database, the dictation or the wire: results go to a :class:`Results`
+(the session), whose ``final`` is awaited before the next decode, so
+results stay in order.
 """
 
 from __future__ import annotations
