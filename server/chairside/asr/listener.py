@@ -281,7 +281,7 @@ class Listener:
             uid, u = self._open
             if (cut := await u.cut_if_full()) is not None:
                 await self._final(uid, cut)
-                if self._closing or self._pending_end is not None:
+                if self._final_due:
                     return True  # a final became due meanwhile: it goes first
             job = self._partial_job = asyncio.create_task(u.partial())
             try:
@@ -299,14 +299,19 @@ class Listener:
             return True
         return False
 
+    @property
+    def _final_due(self) -> bool:
+        """An utterance ended, or the silence is long enough to decode the
+        open one's final ahead."""
+        return bool(self._closing) or self._pending_end is not None
+
     def _withdraw_partial(self) -> None:
-        """A final is due (the utterance ended, or the silence is long enough
-        to decode it ahead): the partial asked for is given up, so that the
+        """A final is due: the partial asked for is given up, so that the
         final does not wait for it.  Still queued, it is never decoded (a
         busy server's partials wait behind other sessions' finals); already
         decoding, it ends first (:meth:`AsrEngine.decode`), unshown."""
         job = self._partial_job
-        if job is not None and not job.done() and (self._closing or self._pending_end is not None):
+        if job is not None and not job.done() and self._final_due:
             job.cancel()
 
     def _give_context(self, u: UtteranceTranscriber) -> None:
