@@ -26,8 +26,12 @@ time minus the wall time at which its ``audio_end`` was sent), finals lost
 with no words, for an "euh" alone, is counted as a final and as empty),
 sessions refused, garbage connections served, the share of the time the
 VAD heard speech, the server's CPU (s per s of wall time), its peak
-memory, and the slowest finals (with their utterance's length and number
-in its session).  Run with the project's venv:
+memory, the slowest finals (with their utterance's length and number
+in its session), and how the finals after a short pause were decoded
+(``final_contexts``: decoded with the phrase before, or without it as
+another final was already decoding or waiting), and the word error rate
+of the finals of each recording sent whole (fillers left out of the
+reference, numbers normalized, as ``bench_pauses.py`` scores them).  Run with the project's venv:
 
     .venv/bin/python scripts/bench_load.py --sessions 8 --garbage 50 --seconds 90
     .venv/bin/python scripts/bench_load.py --sessions 4 --together --seconds 60
@@ -38,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import json
 import statistics
 import sys
@@ -54,7 +59,8 @@ import psutil  # noqa: E402
 import websockets  # noqa: E402
 
 from chairside.client import load_audio, to_pcm  # noqa: E402
-from bench_stream import histogram_quantile, scrape_histogram  # noqa: E402
+from bench_pauses import score  # noqa: E402  (word errors, fillers left out of the reference)
+from bench_stream import histogram_quantile, scrape_counter, scrape_histogram  # noqa: E402
 from conftest import create_practice, recordings, start_server, stop_server  # noqa: E402
 
 CHUNK_S = 0.1
@@ -69,7 +75,7 @@ def pct(values: list[float], q: float) -> float | None:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
 
 
-async def dentist(url: str, token: str, speech: list[tuple[np.ndarray, int]], seconds: float, offset: float, report: dict) -> None:
+async def dentist(url: str, token: str, speech: list[tuple[np.ndarray, int, str]], seconds: float, offset: float, report: dict) -> None:
     """One session: a recording, then its silence, again and again."""
     sent_at: dict[float, float] = {}  # stream time → wall time it was sent
     ends: dict[int, float] = {}
@@ -77,6 +83,8 @@ async def dentist(url: str, token: str, speech: list[tuple[np.ndarray, int]], se
     spoken: dict[int, float] = {}  # utterance → its length (s), speech_start to speech_end
     lags: list[float] = []
     empty: set[int] = set()  # utterances whose final has no words
+    texts: list[tuple[float, str]] = []  # (end in the stream, text) of each final
+    spans: list[tuple[float, float, str]] = []  # (first s, last s, transcript) of each recording sent whole
     stream_t = 0.0  # audio sent (s)
     try:
         async with websockets.connect(url, max_size=None) as ws:
@@ -102,6 +110,8 @@ async def dentist(url: str, token: str, speech: list[tuple[np.ndarray, int]], se
                         sent = sent_at.get(round(event["audio_end"], 1))
                         if sent is not None:
                             lags.append(now - sent)
+                    if event["type"] == "final" and event["text"]:  # a window's cut too: all that was recognized
+                        texts.append((event["end"], event["text"]))  # its start may be in the silence before (preroll)
 
             receiver = asyncio.create_task(receive())
             chunk = int(RATE * CHUNK_S)
@@ -109,14 +119,16 @@ async def dentist(url: str, token: str, speech: list[tuple[np.ndarray, int]], se
             await asyncio.sleep(offset)
             i = 0
             while time.perf_counter() - started < offset + seconds:
-                audio, silence = speech[i % len(speech)]
+                audio, silence, transcript = speech[i % len(speech)]
                 i += 1
+                first = stream_t
                 padded = np.concatenate([audio, np.zeros(silence, dtype=np.float32)])
                 for k in range(0, len(padded), chunk):
                     await ws.send(to_pcm(padded[k:k + chunk]))
                     stream_t += CHUNK_S
                     sent_at[round(stream_t, 1)] = time.perf_counter()
                     await asyncio.sleep(max(0.0, started + offset + stream_t - time.perf_counter()))
+                spans.append((first, stream_t, transcript))
             await ws.send(json.dumps({"type": "stop"}))
             await asyncio.wait_for(receiver, 60)
     except (websockets.ConnectionClosed, asyncio.TimeoutError) as exc:
@@ -129,6 +141,8 @@ async def dentist(url: str, token: str, speech: list[tuple[np.ndarray, int]], se
     report["finals_empty"] += len(empty & ends.keys())
     report["utterances"] += len(ends)
     report["partial_lag"] += lags
+    # what was recognized of each recording sent whole, for the word error rate under load
+    report["scored"] += [(transcript, " ".join(text for t, text in texts if a <= t < b)) for a, b, transcript in spans]
 
 
 async def garbage(url: str, seconds: float, report: dict) -> None:
@@ -147,14 +161,15 @@ async def garbage(url: str, seconds: float, report: dict) -> None:
         await asyncio.sleep(0.5)  # 50 clients: about 100 hostile connections a second
 
 
-def read_speech() -> list[tuple[np.ndarray, int]]:
-    """The French read sentences of tests/data, each followed by twice its length of silence."""
-    audio = [load_audio(r.path) for name, r in recordings().items()
-             if r.language == "fr" and not name.startswith(("noise", "silence", "dental"))]
-    return [(a, 2 * a.size) for a in audio]
+def read_speech() -> list[tuple[np.ndarray, int, str]]:
+    """The French read sentences of tests/data, each followed by twice its
+    length of silence: (audio, silence in samples, transcript)."""
+    said = [(load_audio(r.path), r.transcript) for name, r in recordings().items()
+            if r.language == "fr" and not name.startswith(("noise", "silence", "dental"))]
+    return [(a, 2 * a.size, transcript) for a, transcript in said]
 
 
-def dictation_speech() -> list[tuple[np.ndarray, int]]:
+def dictation_speech() -> list[tuple[np.ndarray, int, str]]:
     """The paused dental dictations of tests/data/pauses, as said (not their
     twins), each followed by enough silence that the speech in it, as Silero
     VAD hears it with the server's settings, is a third of the time."""
@@ -163,15 +178,18 @@ def dictation_speech() -> list[tuple[np.ndarray, int]]:
     from chairside.config import Settings
 
     options = vad_options(Settings.from_env())
+    folder = ROOT / "tests" / "data" / "pauses"
+    with (folder / "manifest.tsv").open(encoding="utf-8") as f:
+        transcripts = {row["file"]: row["transcript"] for row in csv.DictReader(f, delimiter="\t")}
     out = []
-    for path in sorted((ROOT / "tests" / "data" / "pauses").glob("pauses_p[0-9][0-9].ogg")):
+    for path in sorted(folder.glob("pauses_p[0-9][0-9].ogg")):
         audio = load_audio(path)
         endpointer = Endpointer(SileroVad.shared().stream(), options)
         events = endpointer.feed(np.concatenate([audio, np.zeros(RATE, np.float32)])) + endpointer.finish(audio.size + RATE)
         starts = [e.sample for e in events if e.kind == "speech_start"]
         ends = [e.sample for e in events if e.kind != "speech_start"]
         voiced = sum(b - a for a, b in zip(starts, ends))
-        out.append((audio, max(RATE, 3 * voiced - audio.size)))
+        out.append((audio, max(RATE, 3 * voiced - audio.size), transcripts[path.name]))
     return out
 
 
@@ -197,7 +215,7 @@ def main() -> int:
               "busy_final_wait_s": args.busy_final_wait_s, "busy_final_delay_s": args.busy_final_delay_s,
               "speech": args.speech, "recordings": len(speech), "speaking_s": 0.0, "session_s": 0.0, "refused": 0, "errors": [],
               "utterances": 0, "finals_lost": 0, "finals_empty": 0, "final_after_end": [], "slowest": [], "partial_lag": [],
-              "garbage_connections": 0}
+              "scored": [], "garbage_connections": 0}
     try:
         token = create_practice(server).tokens["dentist"]
         proc = psutil.Process(server.process.pid)
@@ -212,7 +230,7 @@ def main() -> int:
 
             sampler = asyncio.create_task(sample())
             # Each dentist begins at a different point of the duty cycle (or all at once)
-            cycle = statistics.fmean(a.size + silence for a, silence in speech) / RATE if args.spread is None else args.spread
+            cycle = statistics.fmean(a.size + silence for a, silence, _ in speech) / RATE if args.spread is None else args.spread
             step = 0.0 if args.together else cycle / max(1, args.sessions)
             await asyncio.gather(*(dentist(server.ws, token, speech[i:] + speech[:i], args.seconds, i * step, report)
                                    for i in range(args.sessions)),
@@ -227,9 +245,15 @@ def main() -> int:
             report[f"{what}_mean_s"] = round(total / count, 3) if count else None
             report[f"{what}_p95_s"] = round(histogram_quantile(0.95, buckets) or 0, 3)
             report[f"{what}_count"] = count
+        # final decodes after a short pause: with the phrase before (whole) or without it (busy)
+        report["final_contexts"] = scrape_counter(server, "chairside_final_contexts", "context")
     finally:
         stop_server(server)
     ends, lags = report.pop("final_after_end"), report.pop("partial_lag")
+    scores = [score(transcript, said) for transcript, said in report.pop("scored")]
+    reference_words = sum(s["reference_words"] for s in scores)
+    report["recordings_scored"] = len(scores)
+    report["wer"] = round(sum(s["errors"] for s in scores) / reference_words, 4) if reference_words else None
     # the share of each session's time the VAD heard speech in (about a third by design)
     speaking, session = report.pop("speaking_s"), report.pop("session_s")
     report["speaking_share"] = round(speaking / session, 3) if session else None

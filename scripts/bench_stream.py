@@ -159,6 +159,16 @@ def scrape_histogram(server, name: str, **labels: str) -> tuple[list[tuple[float
     return sorted(buckets), total, count
 
 
+def scrape_counter(server, name: str, label: str) -> dict[str, float]:
+    """A counter of the server's /metrics, by the value of ``label``."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(server.http + "/metrics", timeout=10).text
+    return {s.labels.get(label, ""): s.value for family in text_string_to_metric_families(text) if family.name == name
+            for s in family.samples if s.name.endswith("_total")}
+
+
 def bucketed(values: list[float], like: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """``values`` as a cumulative histogram with the bounds of ``like``."""
     return [(le, float(sum(v <= le for v in values))) for le, _ in like]
