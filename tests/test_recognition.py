@@ -113,15 +113,24 @@ def test_partials_of_a_long_utterance_decode_only_its_tail(corpus):
     assert wer([rec.transcript], [" ".join(f.text for f in finals)], "fr") < 0.3
 
 
+def contexts(kind: str) -> float:
+    """Final decodes after a short pause so far, by what they were decoded with (/metrics)."""
+    from chairside.metrics import REGISTRY
+
+    return REGISTRY.get_sample_value("chairside_final_contexts_total", {"context": kind}) or 0.0
+
+
 def test_a_fragment_after_a_short_pause_is_decoded_with_the_phrase_before():
     # "Nouvelle ordonnance. Amoxicilline un gramme, un comprimé matin et soir
     # pendant sept jours." said in five pieces, 0.4 to 2 s apart
     transcript = "Nouvelle ordonnance. Amoxicilline un gramme, un comprimé matin et soir pendant sept jours."
+    busy_before = contexts("busy")
     results, decodes = asyncio.run(listen(load_audio(PAUSES / "pauses_p01.ogg"), Settings.from_env(partial_interval_s=1000.0)))
     finals = [f for f in results.finals if f.text]
     assert len(finals) >= 4, [f.text for f in finals]
     continued = [(r, d) for r, d in decodes if r.prefix]
     assert len(continued) >= 3  # the fragments after the first
+    assert contexts("busy") == busy_before  # an idle server: every one with the phrase before
     said = " ".join(f.text for f in finals)
     for request, _ in continued:
         assert said.replace("  ", " ").find(request.prefix) >= 0, request.prefix  # the finals' own text, forced
@@ -130,6 +139,57 @@ def test_a_fragment_after_a_short_pause_is_decoded_with_the_phrase_before():
     assert not short.text.lower().startswith("amoxicilline"), short.text  # only the fragment's own words
     assert short.words and all(short.start - 0.05 <= w.start <= w.end <= short.end + 0.05 for w in short.words), short.words
     assert wer([transcript], [said], "fr") < 0.25, said
+
+
+def test_on_a_busy_server_a_fragment_is_decoded_without_the_phrase_before():
+    """Another dentist's finals keep the recognizer busy: the fragments after
+    a pause are decoded alone (the phrase before would make each final
+    several times dearer, and the other dentist would wait), and are still
+    recognized."""
+    from chairside.asr.engine import DecodeRequest
+
+    audio = load_audio(PAUSES / "pauses_p01.ogg")
+    busy_before, whole_before = contexts("busy"), contexts("whole")
+
+    async def run() -> tuple[Collected, list]:
+        settings = Settings.from_env(partial_interval_s=1000.0, asr_workers=2)
+        engine, vad, _ = load_engine(settings)
+        await engine.start()
+        decode, decodes = engine.decode, []
+
+        async def spy(request):
+            decoded = await decode(request)
+            if request.priority == FINAL:
+                decodes.append(request)
+            return decoded
+
+        async def other_dentist() -> None:  # always a final decoding or queued: the next sent before the last ends
+            request = DecodeRequest(audio=audio[: int(1.5 * SAMPLE_RATE)], language="fr", beam_size=5, priority=FINAL)
+            pending = asyncio.ensure_future(decode(request))
+            while not done.is_set():
+                following = asyncio.ensure_future(decode(request))
+                await pending
+                pending = following
+            await pending
+
+        done = asyncio.Event()
+        other = asyncio.create_task(other_dentist())
+        engine.decode = spy
+        try:
+            return await run_listener(engine, vad, settings, audio), decodes
+        finally:
+            done.set()
+            await other
+            await engine.close()
+
+    results, decodes = asyncio.run(run())
+    finals = [f for f in results.finals if f.text]
+    assert len(finals) >= 4, [f.text for f in finals]
+    assert not any(r.prefix for r in decodes), [r.prefix for r in decodes]  # no fragment with the phrase before
+    assert contexts("busy") - busy_before >= 3 and contexts("whole") == whole_before
+    said = " ".join(f.text for f in finals)
+    transcript = "Nouvelle ordonnance. Amoxicilline un gramme, un comprimé matin et soir pendant sept jours."
+    assert wer([transcript], [said], "fr") < 0.35, said
 
 
 def test_a_lone_filler_gives_no_words():

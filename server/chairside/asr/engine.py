@@ -182,6 +182,12 @@ class AsrEngine:
     def queued(self) -> int:
         return len(self._queue)
 
+    @property
+    def finals_ahead(self) -> int:
+        """Finals decoding or waiting for a decoder now: a final sent now
+        starts at once only while there are fewer than ``workers``."""
+        return self._finals_running + sum(1 for p, *_, f in self._queue if p == FINAL and not f.cancelled())
+
     def final_wait_s(self, window_s: float = 30.0) -> float:
         """How long finals waited for a decoder lately (the 90th percentile
         over the last ``window_s``; 0 when none did): the server is busy when

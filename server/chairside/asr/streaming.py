@@ -41,6 +41,7 @@ from itertools import pairwise
 
 import numpy as np
 
+from .. import metrics
 from ..audio import SAMPLE_RATE
 from ..text import word_key
 from .agreement import LocalAgreement, trim_repetition
@@ -300,7 +301,10 @@ class UtteranceTranscriber:
         before = self.before
         if before is None or self.window_start > 0 or self.options.context_s <= 0 or not before.words:
             return np.zeros(0, np.float32), [], self.start
-        first_allowed = max(before.start, self.start - int(self.options.context_s * SAMPLE_RATE),
+        context_s = self._context_budget()
+        if context_s <= 0:
+            return np.zeros(0, np.float32), [], self.start
+        first_allowed = max(before.start, self.start - int(context_s * SAMPLE_RATE),
                             self.start + end - int((self.options.window_s - 0.5) * SAMPLE_RATE))
         words = list(before.words)
         for i, w in enumerate(words):
@@ -318,6 +322,17 @@ class UtteranceTranscriber:
                                         before.audio[pause_from - before.start : self.start - before.start]])
                 return audio, words[i:], self.start - audio.size
         return np.zeros(0, np.float32), [], self.start
+
+    def _context_budget(self) -> float:
+        """Seconds of the phrase before that this final may be decoded with:
+        ``context_s``, or none while another final is decoding or waiting.
+        The context makes a final two to four times dearer to decode (the
+        lead's audio is encoded, its text forced token by token); on an idle
+        server that buys accuracy, on a busy one it is another dentist's
+        wait (measured: docs/benchmarks.md, "Context that gives way")."""
+        busy = self.engine.finals_ahead > 0
+        metrics.FINAL_CONTEXTS.labels("busy" if busy else "whole").inc()
+        return 0.0 if busy else self.options.context_s
 
     async def _decode_final(self, end: int) -> FinalResult:
         lead_audio, lead_words, lead_start = self._lead(end)
