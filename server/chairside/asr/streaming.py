@@ -327,7 +327,7 @@ class UtteranceTranscriber:
         """Seconds of the phrase before that this final may be decoded with:
         ``context_s``, or none while another final is decoding or waiting.
         The context makes a final two to four times dearer to decode (the
-        lead's audio is encoded, its text forced token by token); on an idle
+        beam search runs over the lead's audio too); on an idle
         server that buys accuracy, on a busy one it is another dentist's
         wait (measured: docs/benchmarks.md, "Context that gives way")."""
         busy = self.engine.finals_ahead > 0
