@@ -10,8 +10,8 @@ Latencies are those a dentist feels, measured where they happen:
 - ``chairside_decode_wait_seconds`` / ``chairside_decode_seconds``: a decode's
   wait for a recognizer thread, and its run, by kind (final or partial);
 - ``chairside_final_contexts_total{context}``: finals after a short pause,
-  decoded with the phrase before (``whole``) or alone as another final was
-  decoding or waiting (``busy``);
+  decoded with the phrase before (``whole``) or alone as finals came late
+  and another was decoding or waiting (``busy``);
 - ``chairside_document_render_seconds``: one PDF;
 - ``chairside_room_fanout_lag_seconds``: from a room event's write in
   PostgreSQL (by any replica) to its offer to this replica's screens;
@@ -49,7 +49,7 @@ DECODE_WAIT = Histogram("chairside_decode_wait_seconds", "A decode's wait for a 
 DECODE_SECONDS = Histogram("chairside_decode_seconds", "One decode on a recognizer thread", ["kind"],
                            buckets=LATENCY_BUCKETS, registry=REGISTRY)
 FINAL_CONTEXTS = Counter("chairside_final_contexts", "Final decodes after a short pause: decoded with the phrase before "
-                         "(whole) or alone as another final was decoding or waiting (busy)", ["context"], registry=REGISTRY)
+                         "(whole) or alone as finals came late and another was decoding or waiting (busy)", ["context"], registry=REGISTRY)
 DECODES = Counter("chairside_decodes", "Decodes run, by kind", ["kind"], registry=REGISTRY)
 DOCUMENT_RENDER = Histogram("chairside_document_render_seconds", "One PDF rendered", buckets=LATENCY_BUCKETS, registry=REGISTRY)
 ROOM_FANOUT_LAG = Histogram("chairside_room_fanout_lag_seconds", "A room event's write in PostgreSQL → offered to this replica's screens",

@@ -94,6 +94,7 @@ class StreamingOptions:
     context_s: float = 10.0  # audio of the phrase before a pause decoded with a final (0: none)
     context_pause_s: float = 3.0  # longest pause the context spans
     partial_cpu_share: float = 0.2  # partial decode seconds per second of audio, at most (0: no bound)
+    context_late_s: float = 1.0  # finals later than this lately: one that competes with another gives up its context (0: never)
 
 
 @dataclass(frozen=True)
@@ -325,12 +326,15 @@ class UtteranceTranscriber:
 
     def _context_budget(self) -> float:
         """Seconds of the phrase before that this final may be decoded with:
-        ``context_s``, or none while another final is decoding or waiting.
-        The context makes a final two to four times dearer to decode (the
-        beam search runs over the lead's audio too); on an idle
-        server that buys accuracy, on a busy one it is another dentist's
-        wait (measured: docs/benchmarks.md, "Context that gives way")."""
-        busy = self.engine.finals_ahead > 0
+        ``context_s``, or none while finals come late (the 90th percentile
+        of VAD speech_end → final lately above ``context_late_s``, as
+        admission reads it) and another final is decoding or waiting.  The
+        context makes a final two to four times dearer to decode (the beam
+        search runs over the lead's audio too): it buys accuracy while the
+        server keeps up, and is another dentist's wait once it does not
+        (measured: docs/benchmarks.md, "Context that gives way")."""
+        late = 0 < self.options.context_late_s < self.engine.final_delay_s()
+        busy = late and self.engine.finals_ahead > 0
         metrics.FINAL_CONTEXTS.labels("busy" if busy else "whole").inc()
         return 0.0 if busy else self.options.context_s
 
