@@ -29,7 +29,7 @@ VAD heard speech, the server's CPU (s per s of wall time), its peak
 memory, the slowest finals (with their utterance's length and number
 in its session), and how the finals after a short pause were decoded
 (``final_contexts``: decoded with the phrase before, or without it as
-another final was already decoding or waiting), and the word error rate
+finals came late and another was decoding or waiting), and the word error rate
 of the finals of each recording sent whole (fillers left out of the
 reference, numbers normalized, as ``bench_pauses.py`` scores them).  Run with the project's venv:
 
@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import json
 import statistics
 import sys
@@ -59,7 +58,7 @@ import psutil  # noqa: E402
 import websockets  # noqa: E402
 
 from chairside.client import load_audio, to_pcm  # noqa: E402
-from bench_pauses import score  # noqa: E402  (word errors, fillers left out of the reference)
+from bench_pauses import manifest, score  # noqa: E402  (score: word errors, fillers left out of the reference)
 from bench_stream import histogram_quantile, scrape_counter, scrape_histogram  # noqa: E402
 from conftest import create_practice, recordings, start_server, stop_server  # noqa: E402
 
@@ -179,8 +178,7 @@ def dictation_speech() -> list[tuple[np.ndarray, int, str]]:
 
     options = vad_options(Settings.from_env())
     folder = ROOT / "tests" / "data" / "pauses"
-    with (folder / "manifest.tsv").open(encoding="utf-8") as f:
-        transcripts = {row["file"]: row["transcript"] for row in csv.DictReader(f, delimiter="\t")}
+    transcripts = {row["file"]: row["transcript"] for row in manifest(folder)}
     out = []
     for path in sorted(folder.glob("pauses_p[0-9][0-9].ogg")):
         audio = load_audio(path)

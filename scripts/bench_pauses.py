@@ -113,6 +113,12 @@ def run_one(practice, folder: Path, row: dict) -> dict:
             "warnings": [e["message"] for _, e in received if e["type"] == "warning"]}
 
 
+def manifest(folder: Path) -> list[dict]:
+    """The rows of ``folder``/manifest.tsv (file, transcript, expected draft, …)."""
+    with open(folder / "manifest.tsv", newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh, delimiter="\t"))
+
+
 def twin_of(name: str) -> str:
     """pauses_s1.wav → pauses_s1n.wav (the same words without mid-line pauses)."""
     stem, _, ext = name.rpartition(".")
@@ -183,8 +189,7 @@ def main() -> int:
     parser.add_argument("--offline", action="store_true", help="in-process listener, faster than real time, finals only")
     parser.add_argument("--french", action="store_true", help="with --offline: also the French recordings of tests/data")
     args = parser.parse_args()
-    with open(args.audio / "manifest.tsv", newline="") as fh:
-        rows = list(csv.DictReader(fh, delimiter="\t"))
+    rows = manifest(args.audio)
     twins = {r["file"]: r for r in rows if re.search(r"n\.(?:wav|ogg)$", r["file"])}
     paused = [r for r in rows if r["file"] not in twins and twin_of(r["file"]) in twins]
 

@@ -137,36 +137,34 @@ def final_histogram(server) -> tuple[list[tuple[float, float]], float, float]:
     return scrape_histogram(server, "chairside_final_latency_seconds")
 
 
-def scrape_histogram(server, name: str, **labels: str) -> tuple[list[tuple[float, float]], float, float]:
-    """A histogram of the server's /metrics (scraped from loopback), the
-    series with ``labels``: cumulative buckets (le, count), sum, count."""
+def scrape_samples(server, name: str) -> list:
+    """The samples of one metric family of the server's /metrics (scraped from loopback)."""
     import httpx
     from prometheus_client.parser import text_string_to_metric_families
 
     text = httpx.get(server.http + "/metrics", timeout=10).text
+    return [s for family in text_string_to_metric_families(text) if family.name == name for s in family.samples]
+
+
+def scrape_histogram(server, name: str, **labels: str) -> tuple[list[tuple[float, float]], float, float]:
+    """A histogram of the server's /metrics, the series with ``labels``:
+    cumulative buckets (le, count), sum, count."""
     buckets, total, count = [], 0.0, 0.0
-    for family in text_string_to_metric_families(text):
-        if family.name == name:
-            for s in family.samples:
-                if any(s.labels.get(k) != v for k, v in labels.items()):
-                    continue
-                if s.name.endswith("_bucket"):
-                    buckets.append((float(s.labels["le"]), s.value))
-                elif s.name.endswith("_sum"):
-                    total = s.value
-                elif s.name.endswith("_count"):
-                    count = s.value
+    for s in scrape_samples(server, name):
+        if any(s.labels.get(k) != v for k, v in labels.items()):
+            continue
+        if s.name.endswith("_bucket"):
+            buckets.append((float(s.labels["le"]), s.value))
+        elif s.name.endswith("_sum"):
+            total = s.value
+        elif s.name.endswith("_count"):
+            count = s.value
     return sorted(buckets), total, count
 
 
 def scrape_counter(server, name: str, label: str) -> dict[str, float]:
     """A counter of the server's /metrics, by the value of ``label``."""
-    import httpx
-    from prometheus_client.parser import text_string_to_metric_families
-
-    text = httpx.get(server.http + "/metrics", timeout=10).text
-    return {s.labels.get(label, ""): s.value for family in text_string_to_metric_families(text) if family.name == name
-            for s in family.samples if s.name.endswith("_total")}
+    return {s.labels.get(label, ""): s.value for s in scrape_samples(server, name) if s.name.endswith("_total")}
 
 
 def bucketed(values: list[float], like: list[tuple[float, float]]) -> list[tuple[float, float]]:

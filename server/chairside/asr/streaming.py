@@ -302,10 +302,9 @@ class UtteranceTranscriber:
         before = self.before
         if before is None or self.window_start > 0 or self.options.context_s <= 0 or not before.words:
             return np.zeros(0, np.float32), [], self.start
-        context_s = self._context_budget()
-        if context_s <= 0:
+        if self._context_shed():
             return np.zeros(0, np.float32), [], self.start
-        first_allowed = max(before.start, self.start - int(context_s * SAMPLE_RATE),
+        first_allowed = max(before.start, self.start - int(self.options.context_s * SAMPLE_RATE),
                             self.start + end - int((self.options.window_s - 0.5) * SAMPLE_RATE))
         words = list(before.words)
         for i, w in enumerate(words):
@@ -324,11 +323,11 @@ class UtteranceTranscriber:
                 return audio, words[i:], self.start - audio.size
         return np.zeros(0, np.float32), [], self.start
 
-    def _context_budget(self) -> float:
-        """Seconds of the phrase before that this final may be decoded with:
-        ``context_s``, or none while finals come late (the 90th percentile
-        of VAD speech_end → final lately above ``context_late_s``, as
-        admission reads it) and another final is decoding or waiting.  The
+    def _context_shed(self) -> bool:
+        """Is this final decoded without the phrase before?  Only while
+        finals come late (the 90th percentile of VAD speech_end → final
+        lately above ``context_late_s``, as admission reads it) and another
+        final is decoding or waiting.  The
         context makes a final two to four times dearer to decode (the beam
         search runs over the lead's audio too): it buys accuracy while the
         server keeps up, and is another dentist's wait once it does not
@@ -336,7 +335,7 @@ class UtteranceTranscriber:
         late = 0 < self.options.context_late_s < self.engine.final_delay_s()
         busy = late and self.engine.finals_ahead > 0
         metrics.FINAL_CONTEXTS.labels("busy" if busy else "whole").inc()
-        return 0.0 if busy else self.options.context_s
+        return busy
 
     async def _decode_final(self, end: int) -> FinalResult:
         lead_audio, lead_words, lead_start = self._lead(end)
