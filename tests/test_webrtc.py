@@ -21,7 +21,9 @@ from chairside.evaluation import wer
 
 class WebRtcDictation:
     """A dentist's browser, as aiortc: one audio track from a file, a data
-    channel named "events"."""
+    channel named "events".  Use it with ``async with``: however the test
+    ends, the player stops and the connection closes (a peer left open
+    kept aiortc's tasks, and the test, alive until pytest's timeout)."""
 
     def __init__(self, server, token: str, recording, start: dict | None = None) -> None:
         self.server, self.token, self.recording, self.start = server, token, recording, start or {}
@@ -33,11 +35,33 @@ class WebRtcDictation:
         self.player = MediaPlayer(str(recording))
         self.ended = asyncio.Event()
 
+    async def __aenter__(self) -> WebRtcDictation:
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop the player and close the connection, within seconds."""
+        if self.player.audio is not None:
+            self.player.audio.stop()
+        await asyncio.wait_for(self.pc.close(), 10)
+
     def _on_message(self, message: str) -> None:
         event = json.loads(message)
         self.events.append(event)
         if event["type"] == "closed" or (event["type"] == "error" and event["fatal"]):
             self.closed.set()
+
+    def _state(self) -> str:
+        return (f"connection {self.pc.connectionState}, ICE {self.pc.iceConnectionState}, "
+                f"data channel {self.channel.readyState}, {len(self.events)} events")
+
+    async def _until(self, event: asyncio.Event, what: str, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except asyncio.TimeoutError:
+            raise AssertionError(f"{what} not within {timeout} s: {self._state()}") from None
 
     async def offer(self) -> httpx.Response:
         track = self.player.audio
@@ -52,8 +76,11 @@ class WebRtcDictation:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type=answer["type"]))
         return response
 
-    async def wait_open(self) -> None:
+    async def wait_open(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
         while self.channel.readyState != "open":
+            if time.monotonic() > deadline:
+                raise AssertionError(f"data channel not open within {timeout} s: {self._state()}")
             await asyncio.sleep(0.02)
 
     async def send(self, message: dict) -> None:
@@ -62,11 +89,11 @@ class WebRtcDictation:
 
     async def finish(self, timeout: float = 60) -> list[dict]:
         """Wait for the recording to end, then stop and wait for `closed`."""
-        await asyncio.wait_for(self.ended.wait(), timeout)
+        await self._until(self.ended, "the recording's end", timeout)
         await asyncio.sleep(0.5)
         await self.send({"type": "stop"})
-        await asyncio.wait_for(self.closed.wait(), timeout)
-        await self.pc.close()
+        await self._until(self.closed, "`closed` after stop", timeout)
+        await self.close()
         return self.events
 
 
@@ -90,12 +117,12 @@ def test_webrtc_dictation_into_a_room(practice, corpus):
         screen = await websockets.connect(f"ws://127.0.0.1:{practice.server.port}/v1/rooms/{room}/events")
         await screen.send(json.dumps({"type": "hello", "token": practice.tokens["assistant"]}))
         await screen.recv()
-        dentist = WebRtcDictation(practice.server, practice.tokens["dentist"], rec.path,
-                                  {"room": room, "patient": practice.patient["id"], "language": "fr"})
-        response = await dentist.offer()
-        assert response.status_code == 200, response.text
-        await dentist.send({"type": "text", "text": "Nouvelle ordonnance."})
-        events = await dentist.finish()
+        async with WebRtcDictation(practice.server, practice.tokens["dentist"], rec.path,
+                                   {"room": room, "patient": practice.patient["id"], "language": "fr"}) as dentist:
+            response = await dentist.offer()
+            assert response.status_code == 200, response.text
+            await dentist.send({"type": "text", "text": "Nouvelle ordonnance."})
+            events = await dentist.finish()
         shown = []
         while not shown or shown[-1]["type"] != "session.ended":
             shown.append(json.loads(await asyncio.wait_for(screen.recv(), 20)))
@@ -118,15 +145,12 @@ def test_webrtc_offers_are_refused_with_the_reason(practice, corpus):
     rec = corpus["dental_06.wav"].path
 
     async def offer(token, start=None, sdp=None):
-        peer = WebRtcDictation(practice.server, token, rec, start)
-        if sdp is not None:
-            async with httpx.AsyncClient() as client:
-                response = await client.post(practice.server.http + "/v1/webrtc/offer", headers=bearer(token),
+        async with WebRtcDictation(practice.server, token, rec, start) as peer:
+            if sdp is not None:
+                async with httpx.AsyncClient() as client:
+                    return await client.post(practice.server.http + "/v1/webrtc/offer", headers=bearer(token),
                                              json={"type": "offer", "sdp": sdp, "start": start or {}})
-        else:
-            response = await peer.offer()
-        await peer.pc.close()
-        return response
+            return await peer.offer()
 
     assert asyncio.run(offer("not a token")).status_code == 401
     assert asyncio.run(offer(practice.tokens["assistant"])).json()["error"]["code"] == "forbidden"
@@ -142,12 +166,12 @@ def test_a_vanished_peer_is_released(practice, corpus):
     """The browser tab is closed mid-dictation: no stop, the connection just
     goes. The server releases the session within seconds."""
     async def scenario():
-        peer = WebRtcDictation(practice.server, practice.tokens["dentist"], corpus["fr_fleurs_001.wav"].path)
-        assert (await peer.offer()).status_code == 200
-        await peer.wait_open()
-        await asyncio.sleep(2.0)
-        assert practice.server.load()["sessions_active"] == 1
-        await peer.pc.close()
+        async with WebRtcDictation(practice.server, practice.tokens["dentist"], corpus["fr_fleurs_001.wav"].path) as peer:
+            assert (await peer.offer()).status_code == 200
+            await peer.wait_open()
+            await asyncio.sleep(2.0)
+            assert practice.server.load()["sessions_active"] == 1
+        # closed without a stop, as a tab that goes
 
     asyncio.run(scenario())
     assert wait_no_sessions(practice.server) < 10
@@ -158,9 +182,12 @@ def test_several_peers_at_once(practice, corpus):
 
     async def scenario():
         peers = [WebRtcDictation(practice.server, practice.tokens["dentist"], corpus[n].path) for n in names]
-        for peer in peers:
-            assert (await peer.offer()).status_code == 200
-        return await asyncio.gather(*(peer.finish() for peer in peers))
+        try:
+            for peer in peers:
+                assert (await peer.offer()).status_code == 200
+            return await asyncio.gather(*(peer.finish() for peer in peers))
+        finally:
+            await asyncio.gather(*(peer.close() for peer in peers))
 
     results = asyncio.run(scenario())
     for name, events in zip(names, results):
