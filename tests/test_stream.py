@@ -43,12 +43,13 @@ def french_whole_file(french_whole_file_job, french_passes):
     return french_whole_file_job.result()
 
 
-PASSES = 1  # two sessions at once: a final may wait for the other's decode; its text does not depend on timing
+PASSES = 1
+LANES = 3  # sessions at once: a final may wait for another's decode; its text does not depend on timing
 
 
 @pytest.fixture(scope="module")
 def french_passes(server, corpus, french_whole_file_job) -> list[dict[str, StreamResult]]:
-    """The French recordings streamed in real time, two sessions at once."""
+    """The French recordings streamed in real time, ``LANES`` sessions at once."""
 
     async def run() -> dict[str, StreamResult]:
         queue = list(FRENCH)
@@ -60,7 +61,7 @@ def french_passes(server, corpus, french_whole_file_job) -> list[dict[str, Strea
                 # no prompt, as in the whole-file reference: like for like
                 results[name] = await stream_file(server.ws, corpus[name].path, language="fr", trailing_silence_s=1.0, vocabulary=[], token=server.token)
 
-        await asyncio.gather(lane(), lane())
+        await asyncio.gather(*(lane() for _ in range(LANES)))
         return results
 
     return [asyncio.run(run()) for _ in range(PASSES)]
