@@ -216,8 +216,8 @@ def main() -> int:
               "scored": [], "garbage_connections": 0}
     try:
         token = create_practice(server).tokens["dentist"]
-        proc = psutil.Process(server.process.pid)
-        cpu0, wall0 = proc.cpu_times(), time.perf_counter()
+        proc, me = psutil.Process(server.process.pid), psutil.Process()
+        cpu0, mine0, wall0 = proc.cpu_times(), me.cpu_times(), time.perf_counter()
         peak = [proc.memory_info().rss]
 
         async def run() -> None:
@@ -236,7 +236,7 @@ def main() -> int:
             sampler.cancel()
 
         asyncio.run(run())
-        cpu1, wall = proc.cpu_times(), time.perf_counter() - wall0
+        cpu1, mine1, wall = proc.cpu_times(), me.cpu_times(), time.perf_counter() - wall0
         # where a final's time goes, as the server's /metrics saw it: waiting for a decoder, then decoding
         for what, metric in (("final_decode_wait", "chairside_decode_wait_seconds"), ("final_decode", "chairside_decode_seconds")):
             buckets, total, count = scrape_histogram(server, metric, kind="final")
@@ -260,6 +260,8 @@ def main() -> int:
         "final_after_vad_p50_s": pct(ends, 0.5), "final_after_vad_p95_s": pct(ends, 0.95), "final_after_vad_max_s": pct(ends, 1.0),
         "partial_lag_p50_s": pct(lags, 0.5), "partial_lag_p95_s": pct(lags, 0.95),
         "server_cpu_s_per_s": round((cpu1.user + cpu1.system - cpu0.user - cpu0.system) / wall, 3),
+        # the benchmark's own clients share the two cores with the server
+        "clients_cpu_s_per_s": round((mine1.user + mine1.system - mine0.user - mine0.system) / wall, 3),
         "server_peak_rss_mb": round(peak[0] / 2**20, 1), "finals": len(ends),
         "final_after_vad_mean_s": round(statistics.fmean(ends), 3) if ends else None,
     })
