@@ -26,8 +26,9 @@ time minus the wall time at which its ``audio_end`` was sent), finals lost
 with no words, for an "euh" alone, is counted as a final and as empty),
 sessions refused, garbage connections served, the share of the time the
 VAD heard speech, the server's CPU (s per s of wall time) and this
-process's own (its clients share the machine), the server's peak memory, the slowest finals (with their utterance's length and number
-in its session), and how the finals after a short pause were decoded
+process's own (its clients share the machine), the server's peak memory,
+the slowest finals (with their utterance's length and number in its
+session), and how the finals after a short pause were decoded
 (``final_contexts``: decoded with the phrase before, or without it as
 finals came late and another was decoding or waiting), and the word error rate
 of the finals of each recording sent whole (fillers left out of the

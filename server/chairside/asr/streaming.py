@@ -327,12 +327,12 @@ class UtteranceTranscriber:
         """Is this final decoded without the phrase before?  Only while
         finals come late (the 90th percentile of VAD speech_end → final
         lately above ``context_late_s``, as admission reads it) and another
-        final is decoding or waiting.  The
-        context makes a final two to four times dearer to decode (the
-        lead's audio is encoded, and each of its words' tokens is one more
-        step of the decoder): it buys accuracy while the
-        server keeps up, and is another dentist's wait once it does not
-        (measured: docs/benchmarks.md, "Context that gives way")."""
+        final is decoding or waiting.  The context makes a final two to
+        four times dearer to decode (the lead's audio is encoded, and each
+        of its words' tokens is one more step of the decoder): it buys
+        accuracy while the server keeps up, and is another dentist's wait
+        once it does not (measured: docs/benchmarks.md, "Context that gives
+        way")."""
         late = 0 < self.options.context_late_s < self.engine.final_delay_s()
         busy = late and self.engine.finals_ahead > 0
         metrics.FINAL_CONTEXTS.labels("busy" if busy else "whole").inc()
