@@ -32,6 +32,8 @@ class WebRtcDictation:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.channel = self.pc.createDataChannel("events")
         self.channel.on("message", self._on_message)
+        self.opened = asyncio.Event()
+        self.channel.on("open", self.opened.set)
         self.player = MediaPlayer(str(recording))
         self.ended = asyncio.Event()
 
@@ -77,11 +79,7 @@ class WebRtcDictation:
         return response
 
     async def wait_open(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while self.channel.readyState != "open":
-            if time.monotonic() > deadline:
-                raise AssertionError(f"data channel not open within {timeout} s: {self._state()}")
-            await asyncio.sleep(0.02)
+        await self._until(self.opened, "the data channel's opening", timeout)
 
     async def send(self, message: dict) -> None:
         await self.wait_open()
