@@ -40,6 +40,7 @@ def french_whole_file_job(corpus):
 
 @pytest.fixture(scope="module")
 def french_whole_file(french_whole_file_job, french_passes):
+    # after the passes: waiting for the reference never holds the streaming back
     return french_whole_file_job.result()
 
 
