@@ -60,7 +60,7 @@ import websockets  # noqa: E402
 
 from chairside.client import load_audio, to_pcm  # noqa: E402
 from bench_pauses import manifest, score  # noqa: E402  (score: word errors, fillers left out of the reference)
-from bench_stream import histogram_quantile, scrape_counter, scrape_histogram  # noqa: E402
+from bench_stream import cpu_s, histogram_quantile, scrape_counter, scrape_histogram  # noqa: E402
 from conftest import create_practice, recordings, start_server, stop_server  # noqa: E402
 
 CHUNK_S = 0.1
@@ -260,9 +260,9 @@ def main() -> int:
     report.update({
         "final_after_vad_p50_s": pct(ends, 0.5), "final_after_vad_p95_s": pct(ends, 0.95), "final_after_vad_max_s": pct(ends, 1.0),
         "partial_lag_p50_s": pct(lags, 0.5), "partial_lag_p95_s": pct(lags, 0.95),
-        "server_cpu_s_per_s": round((cpu1.user + cpu1.system - cpu0.user - cpu0.system) / wall, 3),
+        "server_cpu_s_per_s": round(cpu_s(cpu0, cpu1) / wall, 3),
         # the benchmark's own clients share the two cores with the server
-        "clients_cpu_s_per_s": round((mine1.user + mine1.system - mine0.user - mine0.system) / wall, 3),
+        "clients_cpu_s_per_s": round(cpu_s(mine0, mine1) / wall, 3),
         "server_peak_rss_mb": round(peak[0] / 2**20, 1), "finals": len(ends),
         "final_after_vad_mean_s": round(statistics.fmean(ends), 3) if ends else None,
     })

@@ -47,6 +47,11 @@ DENTAL_VOCABULARY = [
 ]
 
 
+def cpu_s(before, after) -> float:
+    """CPU seconds (user and system) between two psutil ``cpu_times()``."""
+    return after.user + after.system - before.user - before.system
+
+
 def pct(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -231,7 +236,7 @@ def main() -> int:
                 **{f"{k}_p50": _r(pct(v, 0.5)) for k, v in figures.items()},
                 **{f"{k}_p95": _r(pct(v, 0.95)) for k, v in figures.items()},
                 "rtf": round((busy1["asr_busy_s"] - busy0["asr_busy_s"]) / audio, 3),
-                "cpu_s_per_audio_s": round(((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)) / audio, 3),
+                "cpu_s_per_audio_s": round(cpu_s(cpu0, cpu1) / audio, 3),
                 "final_after_vad_mean": _r(sum(figures["final_after_vad"]) / len(figures["final_after_vad"])) if figures.get("final_after_vad") else None,
                 # the same, as the server's /metrics saw it (issue 16: within 10 %)
                 "metrics_final_count": hist1[2] - hist0[2],
