@@ -29,8 +29,9 @@ VAD heard speech, the server's CPU (s per s of wall time) and this
 process's own (its clients share the machine), the server's peak memory,
 the slowest finals (with their utterance's length and number in its
 session), and how the finals after a short pause were decoded
-(``final_contexts``: decoded with the phrase before, or without it as
-finals came late and another was decoding or waiting), and the word error rate
+(``final_contexts``: decoded with the phrase before; once finals came
+late, with a shorter one, or without it while another final was decoding
+or waiting), and the word error rate
 of the finals of each recording sent whole (fillers left out of the
 reference, numbers normalized, as ``bench_pauses.py`` scores them).  Run with the project's venv:
 
@@ -202,6 +203,8 @@ def main() -> int:
                         "(default: one duty cycle, the mean recording with its silence)")
     parser.add_argument("--busy-final-wait-s", type=float, default=0.5, help="the server's setting (its default; 0: never busy)")
     parser.add_argument("--busy-final-delay-s", type=float, default=1.0, help="the server's setting (its default; 0: never busy)")
+    parser.add_argument("--asr-context-late-s", type=float, default=0.6,
+                        help="the server's setting (its default): finals later than this shrink the context (0: never)")
     parser.add_argument("--speech", choices=("fleurs", "dictation"), default="fleurs",
                         help="read sentences said without a break, or dental dictations with their pauses")
     parser.add_argument("--json", type=Path, help="write the report here")
@@ -209,9 +212,11 @@ def main() -> int:
 
     speech = read_speech() if args.speech == "fleurs" else dictation_speech()
     server = start_server(Path(tempfile.mkdtemp(prefix="bench-load-")), max_sessions_per_user=str(args.sessions),
-                          busy_final_wait_s=str(args.busy_final_wait_s), busy_final_delay_s=str(args.busy_final_delay_s))
+                          busy_final_wait_s=str(args.busy_final_wait_s), busy_final_delay_s=str(args.busy_final_delay_s),
+                          asr_context_late_s=str(args.asr_context_late_s))
     report = {"sessions": args.sessions, "garbage": args.garbage, "seconds": args.seconds, "together": args.together,
               "busy_final_wait_s": args.busy_final_wait_s, "busy_final_delay_s": args.busy_final_delay_s,
+              "asr_context_late_s": args.asr_context_late_s,
               "speech": args.speech, "recordings": len(speech), "speaking_s": 0.0, "session_s": 0.0, "refused": 0, "errors": [],
               "utterances": 0, "finals_lost": 0, "finals_empty": 0, "final_after_end": [], "slowest": [], "partial_lag": [],
               "scored": [], "garbage_connections": 0}
@@ -244,7 +249,7 @@ def main() -> int:
             report[f"{what}_mean_s"] = round(total / count, 3) if count else None
             report[f"{what}_p95_s"] = round(histogram_quantile(0.95, buckets) or 0, 3)
             report[f"{what}_count"] = count
-        # final decodes after a short pause: with the phrase before (whole) or without it (busy)
+        # final decodes after a short pause: with the phrase before (whole), a shorter one (short) or none (busy)
         report["final_contexts"] = scrape_counter(server, "chairside_final_contexts", "context")
     finally:
         stop_server(server)

@@ -197,11 +197,13 @@ def start_server(tmp: Path, **env_settings: str) -> ServerProcess:
     # cap per dentist (2 by default) is tested on the strict server. They also
     # open sessions while others decode on a loaded machine: the refusal of new
     # sessions while finals wait or come late (busy_final_wait_s,
-    # busy_final_delay_s) is measured by scripts/bench_load.py, not left to
-    # chance in the tests.
+    # busy_final_delay_s), and the context a final gives up meanwhile
+    # (asr_context_late_s), are measured by scripts/bench_load.py and tested
+    # directly in test_recognition.py, not left to chance in the tests.
     # Most tests stream recordings faster than real time: the pace limit is
     # tested on the strict server.
     env_settings = {"max_sessions_per_user": "8", "busy_final_wait_s": "0", "busy_final_delay_s": "0",
+                    "asr_context_late_s": "0",
                     "max_audio_speed": "0", **env_settings}
     env.update({f"CHAIRSIDE_{k.upper()}": str(v) for k, v in env_settings.items()})
     log_path = tmp / f"server-{port}.log"

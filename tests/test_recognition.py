@@ -11,13 +11,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from chairside import events as ev
 from chairside.asr.engine import FINAL
+from chairside.asr.listener import Listener
 from chairside.asr.streaming import StreamingOptions, UtteranceTranscriber
 from chairside.audio import SAMPLE_RATE
 from chairside.client import load_audio
 from chairside.config import Settings
 from chairside.evaluation import wer
 from chairside.runtime import load_engine
+from chairside.session import streaming_options
 from pauses import Collected
 from pauses import listen as run_listener
 
@@ -142,20 +145,29 @@ def test_a_fragment_after_a_short_pause_is_decoded_with_the_phrase_before():
     assert wer([transcript], [said], "fr") < 0.25, said
 
 
-@pytest.mark.parametrize("late", [False, True])
-def test_on_a_busy_server_a_fragment_gives_up_the_phrase_before_only_once_finals_come_late(late):
-    """Another dentist's finals keep the recognizer busy.  While finals still
-    come in time, the fragments after a pause keep the phrase before (it is
-    worth drafts); once they come late (as admission reads it), they are
-    decoded alone (the phrase before would make each final several times
-    dearer, and the other dentist would wait), and are still recognized."""
+@pytest.mark.parametrize("late, others, expect", [
+    (False, "dictating", "whole"),  # finals on time: the phrase before, whoever else decodes
+    (True, "dictating", "busy"),  # late, another final decoding or waiting: none of it
+    (True, "silent", "short"),  # late, another dentist's stream open, no other final: its last 4 s
+    (True, "none", "whole"),  # late, a dentist alone: their finals wait for no one else's
+])
+def test_once_finals_come_late_a_fragment_decodes_less_of_the_phrase_before(late, others, expect):
+    """While finals come in time, the fragments after a pause keep the phrase
+    before (it is worth drafts), even while another dentist's finals keep
+    the recognizer busy.  Once finals come late (as admission reads it) and
+    another dentist is being recognised, a fragment is decoded with at most
+    the last ``asr_context_late_cap_s`` of it, and alone while another final
+    is decoding or waiting (the phrase before makes a final several times
+    dearer, and the other dentist would wait); either way it is still
+    recognized."""
     from chairside.asr.engine import DecodeRequest
 
     audio = load_audio(PAUSES / "pauses_p01.ogg")
-    busy_before, whole_before = contexts("busy"), contexts("whole")
+    before = {kind: contexts(kind) for kind in ("whole", "short", "busy")}
 
     async def run() -> tuple[Collected, list]:
         settings = Settings.from_env(partial_interval_s=1000.0, asr_workers=2)
+        assert (settings.asr_context_s, settings.asr_context_late_cap_s) == (10.0, 4.0)
         engine, vad, _ = load_engine(settings)
         await engine.start()
         if late:
@@ -169,7 +181,7 @@ def test_on_a_busy_server_a_fragment_gives_up_the_phrase_before_only_once_finals
                 decodes.append(request)
             return decoded
 
-        async def other_dentist() -> None:  # always a final decoding or queued: the next sent before the last ends
+        async def other_finals() -> None:  # always a final decoding or queued: the next sent before the last ends
             request = DecodeRequest(audio=audio[: int(1.5 * SAMPLE_RATE)], language="fr", beam_size=5, priority=FINAL)
             pending = asyncio.ensure_future(decode(request))
             while not done.is_set():
@@ -179,24 +191,38 @@ def test_on_a_busy_server_a_fragment_gives_up_the_phrase_before_only_once_finals
             await pending
 
         done = asyncio.Event()
-        other = asyncio.create_task(other_dentist())
+        other = None
+        if others != "none":  # another dentist's stream, open (silent: it asks for no decode)
+            other = Listener(engine=engine, vad=vad, settings=settings, results=Collected(),
+                             options=streaming_options(ev.Start(type="start", encoding="pcm_f32le", language="fr"), settings))
+            other.start()
+        dictating = asyncio.create_task(other_finals()) if others == "dictating" else None
         engine.decode = spy
         try:
             return await run_listener(engine, vad, settings, audio), decodes
         finally:
             done.set()
-            await other
+            if dictating is not None:
+                await dictating
+            if other is not None:
+                other.finish()
+                await other.drained()
+            assert engine.listeners == 0
             await engine.close()
 
     results, decodes = asyncio.run(run())
     finals = [f for f in results.finals if f.text]
     assert len(finals) >= 4, [f.text for f in finals]
-    if late:
-        assert not any(r.prefix for r in decodes), [r.prefix for r in decodes]  # no fragment with the phrase before
-        assert contexts("busy") - busy_before >= 3 and contexts("whole") == whole_before
+    grown = {kind: contexts(kind) - before[kind] for kind in before}
+    assert grown[expect] >= 3 and sum(grown.values()) == grown[expect], grown
+    # the fragments after a pause ("un gramme", "pendant sept jours") last under 3 s
+    seconds = [r.audio.size / SAMPLE_RATE for r in decodes if r.prefix]
+    if expect == "whole":
+        assert len(seconds) >= 3 and max(seconds) > 7.0, seconds  # up to 10 s of the phrase before
+    elif expect == "short":
+        assert len(seconds) >= 3 and max(seconds) <= 7.0, seconds  # at most 4 s of it
     else:
-        assert sum(bool(r.prefix) for r in decodes) >= 3
-        assert contexts("whole") - whole_before >= 3 and contexts("busy") == busy_before
+        assert seconds == [], [r.prefix for r in decodes]  # no fragment with the phrase before
     said = " ".join(f.text for f in finals)
     transcript = "Nouvelle ordonnance. Amoxicilline un gramme, un comprimé matin et soir pendant sept jours."
     assert wer([transcript], [said], "fr") < 0.35, said

@@ -75,6 +75,8 @@ class Settings:
     asr_window_s: float = _setting(15.0, "Longest audio decoded at once; a longer utterance is cut at a word boundary while it is said, so that its final decodes only the rest (must stay under Whisper's 30 s; 15 s measured against 25 s in docs/benchmarks.md).")
     asr_context_s: float = _setting(10.0, "An utterance that follows a short pause is decoded with up to this much audio of the phrase before it, whose text is forced as the decoder's prefix (0 = each utterance alone).")
     asr_context_pause_s: float = _setting(3.0, "Longest pause (between VAD speech_end and speech_start) across which the phrase before is decoded with an utterance.")
+    asr_context_late_s: float = _setting(0.6, "While finals come later than this after the end of speech (VAD speech_end → final, 90th percentile of the last 30 s, once 5 finals are in it), the phrase before decoded with a final after a short pause shrinks to `asr_context_late_cap_s`, and to none when another final is decoding or waiting (0: never). Below the 1-s goal for finals, so that their 95th percentile stays near it on a loaded server.")
+    asr_context_late_cap_s: float = _setting(4.0, "The most audio of the phrase before decoded with a final while finals come late (see `asr_context_late_s`).")
     partial_cpu_share: float = _setting(0.2, "Partials wait until their decodes take at most this share of a decoder per second of audio: slow or busy decodes mean fewer partials (0 = every partial_interval_s).")
     # Voice activity detection
     vad_threshold: float = _setting(0.5, "Silero speech probability that starts speech (speech ends below threshold - 0.15).")
@@ -89,7 +91,7 @@ class Settings:
     max_sessions: int = _setting(8, "Concurrent streaming sessions; more are refused with `server_busy`. A slot is taken only once the session's `start` is authenticated.")
     max_sessions_per_user: int = _setting(2, "Concurrent sessions of one dentist (a resumed session and the one it replaces count twice); more are refused with `too_many_sessions`.")
     busy_final_wait_s: float = _setting(0.5, "New sessions are refused with `server_busy` while finals wait longer than this for the recognizer (90th percentile of the last 30 s): open sessions' finals come first (0: never).")
-    busy_final_delay_s: float = _setting(1.0, "New sessions are refused with `server_busy` while finals come later than this after the end of speech (VAD speech_end → final, 90th percentile of the last 30 s, once 5 finals are in it): open sessions' finals come first; meanwhile a final after a short pause is decoded without the phrase before when another final is decoding (0: never).")
+    busy_final_delay_s: float = _setting(1.0, "New sessions are refused with `server_busy` while finals come later than this after the end of speech (VAD speech_end → final, 90th percentile of the last 30 s, once 5 finals are in it): open sessions' finals come first (0: never).")
     max_sessions_per_practice: int = _setting(0, "Concurrent sessions of one practice on this server (0: only `max_sessions` bounds them); more are refused with `server_busy`.")
     database_check_s: float = _setting(5.0, "How often the server checks that PostgreSQL answers; the embedded one not answering three times in a row stops the server (exit code 3) rather than serving errors.")
     requests_per_s: float = _setting(10.0, "Typed `text`, `preview` and `accept` messages a session may send a second (a burst of three seconds' worth first); more are refused with `rate_limited`.")

@@ -49,7 +49,7 @@ DECODE_WAIT = Histogram("chairside_decode_wait_seconds", "A decode's wait for a 
 DECODE_SECONDS = Histogram("chairside_decode_seconds", "One decode on a recognizer thread", ["kind"],
                            buckets=LATENCY_BUCKETS, registry=REGISTRY)
 FINAL_CONTEXTS = Counter("chairside_final_contexts", "Final decodes after a short pause: decoded with the phrase before "
-                         "(whole) or alone as finals came late and another was decoding or waiting (busy)", ["context"], registry=REGISTRY)
+                         "(whole), with a shorter one as finals came late (short), or alone as finals came late and another was decoding or waiting (busy)", ["context"], registry=REGISTRY)
 DECODES = Counter("chairside_decodes", "Decodes run, by kind", ["kind"], registry=REGISTRY)
 DOCUMENT_RENDER = Histogram("chairside_document_render_seconds", "One PDF rendered", buckets=LATENCY_BUCKETS, registry=REGISTRY)
 ROOM_FANOUT_LAG = Histogram("chairside_room_fanout_lag_seconds", "A room event's write in PostgreSQL → offered to this replica's screens",

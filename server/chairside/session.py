@@ -67,7 +67,8 @@ def streaming_options(start: ev.Start, settings: Settings) -> StreamingOptions:
         context_s=settings.asr_context_s,
         context_pause_s=settings.asr_context_pause_s,
         partial_cpu_share=settings.partial_cpu_share,
-        context_late_s=settings.busy_final_delay_s,
+        context_late_s=settings.asr_context_late_s,
+        context_late_cap_s=settings.asr_context_late_cap_s,
     )
 
 

@@ -133,6 +133,7 @@ class AsrEngine:
         self._ready: asyncio.Event | None = None
         self._dispatchers: list[asyncio.Task] = []
         self._finals_running = 0
+        self.listeners = 0  # streams being recognised now (Listener.start .. its end)
         self._decoding: set[asyncio.Future] = set()  # the requests on a decoder now
         self.decodes = 0
         self.busy_s = 0.0

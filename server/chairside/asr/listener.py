@@ -105,6 +105,11 @@ class Listener:
         """Start listening (the VAD task) and recognising (the decoding task)."""
         self._vad_task = asyncio.create_task(self._listen(), name=f"{self.name}-vad")
         self._worker = asyncio.create_task(self._run(), name=self.name)
+        self.engine.listeners += 1
+        self._worker.add_done_callback(self._ended)
+
+    def _ended(self, _task: asyncio.Task) -> None:
+        self.engine.listeners -= 1
 
     @property
     def vocabulary(self) -> tuple[str, ...]:

@@ -94,7 +94,8 @@ class StreamingOptions:
     context_s: float = 10.0  # audio of the phrase before a pause decoded with a final (0: none)
     context_pause_s: float = 3.0  # longest pause the context spans
     partial_cpu_share: float = 0.2  # partial decode seconds per second of audio, at most (0: no bound)
-    context_late_s: float = 1.0  # finals later than this lately: one that competes with another gives up its context (0: never)
+    context_late_s: float = 0.6  # finals later than this lately: the context shrinks (0: never)
+    context_late_cap_s: float = 4.0  # the most context once finals come late (none for a final that competes with another)
 
 
 @dataclass(frozen=True)
@@ -302,9 +303,10 @@ class UtteranceTranscriber:
         before = self.before
         if before is None or self.window_start > 0 or self.options.context_s <= 0 or not before.words:
             return np.zeros(0, np.float32), [], self.start
-        if self._context_shed():
+        context_s = self._context_budget()
+        if context_s <= 0:
             return np.zeros(0, np.float32), [], self.start
-        first_allowed = max(before.start, self.start - int(self.options.context_s * SAMPLE_RATE),
+        first_allowed = max(before.start, self.start - int(context_s * SAMPLE_RATE),
                             self.start + end - int((self.options.window_s - 0.5) * SAMPLE_RATE))
         words = list(before.words)
         for i, w in enumerate(words):
@@ -323,20 +325,29 @@ class UtteranceTranscriber:
                 return audio, words[i:], self.start - audio.size
         return np.zeros(0, np.float32), [], self.start
 
-    def _context_shed(self) -> bool:
-        """Is this final decoded without the phrase before?  Only while
-        finals come late (the 90th percentile of VAD speech_end → final
-        lately above ``context_late_s``, as admission reads it) and another
-        final is decoding or waiting.  The context makes a final two to
-        four times dearer to decode (the lead's audio is encoded, and each
-        of its words' tokens is one more step of the decoder): it buys
-        accuracy while the server keeps up, and is another dentist's wait
-        once it does not (measured: docs/benchmarks.md, "Context that gives
-        way")."""
-        late = 0 < self.options.context_late_s < self.engine.final_delay_s()
-        busy = late and self.engine.finals_ahead > 0
-        metrics.FINAL_CONTEXTS.labels("busy" if busy else "whole").inc()
-        return busy
+    def _context_budget(self) -> float:
+        """Seconds of the phrase before decoded with this final.  All of
+        ``context_s``, unless finals come late (the 90th percentile of VAD
+        speech_end → final lately above ``context_late_s``) while another
+        stream is being recognised: then at most ``context_late_cap_s``, and
+        none while another final is decoding or waiting.  The context makes
+        a final two to four times dearer to decode (the lead's audio is
+        encoded, and each of its words' tokens is one more step of the
+        decoder): it buys accuracy while the server keeps up, and is another
+        dentist's wait once it does not; a short one keeps most of its worth
+        for a fraction of its cost.  A dentist alone keeps it all: their
+        finals wait for no one else's (measured: docs/benchmarks.md,
+        "Context that gives way" and "A shorter context once finals come
+        late")."""
+        late = 0 < self.options.context_late_s < self.engine.final_delay_s() and self.engine.listeners > 1
+        if not late:
+            kind, seconds = "whole", self.options.context_s
+        elif self.engine.finals_ahead > 0:
+            kind, seconds = "busy", 0.0
+        else:
+            kind, seconds = "short", min(self.options.context_s, self.options.context_late_cap_s)
+        metrics.FINAL_CONTEXTS.labels(kind).inc()
+        return seconds
 
     async def _decode_final(self, end: int) -> FinalResult:
         lead_audio, lead_words, lead_start = self._lead(end)
