@@ -153,6 +153,71 @@ def test_sequences_of_fragments_make_lines_by_meaning(inputs, texts, open_line):
     assert d.draft.open_line == open_line
 
 
+# (the document's opening, one utterance said in one breath, the lines' texts)
+ONE_BREATH = [
+    # a drug after a comma begins a line, once the line before says more than a name
+    ("Nouvelle ordonnance.", "Paracétamol un gramme, un comprimé toutes les six heures si douleur, pendant trois jours, "
+     "ibuprofène 400 mg, un comprimé trois fois par jour pendant trois jours.",
+     ["Paracétamol 1 g, un comprimé toutes les 6 heures si douleur, pendant 3 jours", "Ibuprofène 400 mg, un comprimé 3 fois par jour pendant 3 jours"]),
+    ("Nouvelle ordonnance.", "Métronidazole 500 mg, un comprimé trois fois par jour pendant sept jours, bain de bouche à la chlorhexidine, "
+     "deux fois par jour pendant dix jours.",
+     ["Métronidazole 500 mg, un comprimé 3 fois par jour pendant 7 jours", "Bain de bouche à la chlorhexidine, deux fois par jour pendant 10 jours"]),
+    ("Nouvelle ordonnance.", "Augmentin un gramme, un sachet matin et soir, pendant sept jours, Doliprane 1000, si douleur.",
+     ["Augmentin 1 g, un sachet matin et soir, pendant 7 jours", "Doliprane 1000, si douleur"]),
+    ("Nouvelle ordonnance.", "Amoxicilline, acide clavulanique, un gramme matin et soir pendant sept jours.",  # one drug
+     ["Amoxicilline, acide clavulanique, 1 g matin et soir pendant 7 jours"]),
+    ("Nouvelle ordonnance.", "Ibuprofène 400 mg, un comprimé trois fois par jour, au cours des repas, pendant trois jours.",
+     ["Ibuprofène 400 mg, un comprimé 3 fois par jour, au cours des repas, pendant 3 jours"]),
+    # a heading, or a finding after a heading's line, begins a line
+    ("Certificat médical initial.", "Le patient déclare avoir été victime d'une agression ce soir, fracture coronaire de la douze "
+     "avec exposition pulpaire, ITT de six jours sous réserve de complications.",
+     ["Le patient déclare avoir été victime d'une agression ce soir", "Fracture coronaire de la 12 avec exposition pulpaire",
+      "ITT de 6 jours sous réserve de complications."]),
+    ("Compte rendu.", "Motif, douleur sur la trente-six depuis deux jours, anesthésie articaïne, deux cartouches, pulpectomie sur la trente-six.",
+     ["Motif, douleur sur la 36 depuis deux jours", "Anesthésie articaïne, deux cartouches", "Pulpectomie sur la 36."]),
+    ("Compte rendu.", "Motif, contrôle, détartrage réalisé, prochain rendez-vous dans six mois.",
+     ["Motif, contrôle", "Détartrage réalisé", "Prochain rendez-vous dans 6 mois."]),
+    # what stays one line: acts and findings after each other, history, a lab item and its delivery
+    ("Compte rendu.", "Extraction de la quarante-huit, suture résorbable, deux points, pas d'incident.",
+     ["Extraction de la 48, suture résorbable, deux points, pas d'incident."]),
+    ("Certificat médical initial.", "Luxation latérale de la vingt-deux, mobilité de la vingt et un.",
+     ["Luxation latérale de la 22, mobilité de la 21."]),
+    ("Compte rendu.", "Antécédents : diabète de type deux, traitement par metformine.",
+     ["Antécédents : diabète de type deux, traitement par metformine."]),
+    ("Fiche de laboratoire.", "Couronne zircone sur la trente-six, teinte A deux, livraison jeudi prochain.",
+     ["Couronne zircone sur la 36, teinte A deux, livraison jeudi prochain."]),
+    # a new lab item does begin one
+    ("Fiche de laboratoire.", "Couronne zircone sur la trente-six, teinte A deux, inlay-core sur la trente-cinq.",
+     ["Couronne zircone sur la 36, teinte A deux", "Inlay-core sur la 35."]),
+    ("New prescription.", "Amoxicillin 500 mg, one capsule three times a day for seven days, ibuprofen 400 mg, one tablet three times a day for three days.",
+     ["Amoxicillin 500 mg, one capsule three times a day for seven days", "Ibuprofen 400 mg, one tablet three times a day for three days"]),
+]
+
+
+@pytest.mark.parametrize(("opening", "said", "texts"), ONE_BREATH, ids=[s[1][:50] for s in ONE_BREATH])
+def test_lines_said_in_one_breath_are_lines_by_meaning_too(opening, said, texts):
+    """A recognizer writes two lines said in one breath with a comma between
+    them ("… pendant trois jours, ibuprofène …"): they are two lines, as when
+    a pause parts them; a comma before anything that does not open a line
+    keeps the line whole."""
+    d, _ = dictate([opening, said], "en" if opening.startswith("New") else "fr")
+    assert d.draft is not None
+    assert [line.text for line in d.draft.lines] == texts
+    assert d.draft.open_line == len(texts) - 1
+
+
+@pytest.mark.parametrize("row", [r for r in source_rows() if json.loads(r["expect"])["kind"] == "prescription"], ids=lambda r: r["id"])
+def test_the_prescriptions_of_the_data_set_said_in_one_breath_make_their_lines(row):
+    """Each paused prescription of tests/data/pauses said with no pause at
+    all, its lines parted by commas as a recognizer writes one breath: the
+    draft its manifest expects."""
+    opening, *lines = [f.strip() for f in row["text"].split("//")]
+    body = ", ".join(re.sub(r"\s*\[p[\d.]+\]\s*", " ", line).rstrip(".") for line in lines) + "."
+    d, _ = dictate([opening, body])
+    assert d.draft is not None
+    assert draft_problems(d.draft.as_dict(), json.loads(row["expect"])) == [], [line.text for line in d.draft.lines]
+
+
 @pytest.mark.parametrize("bare", ["23,", "Vingt-trois.", "3"])
 def test_a_number_said_alone_in_a_lab_order_is_neither_a_tooth_nor_a_shade(bare):
     """ "sur la 46" … "23": a second tooth, or "teinte A3" misheard (as the

@@ -96,6 +96,8 @@ _ANAESTHESIA_DETAILS = re.compile(
 _WORK = "|".join(said for said, _ in WORK_TYPES)
 _LAB_OPENS = re.compile(rf"^{_ARTICLE}(?:{_WORK}s?|livraison|delivery|a livrer|pour le|empreintes?|envoi|joints?|"
                         rf"remarques?|notes?|observations?|commentaires?|modeles?|photos?|mordu|arc facial)\b")
+_LAB_ITEM = re.compile(rf"^{_ARTICLE}(?:{_WORK}s?)\b")
+_HISTORY = re.compile(rf"^{_ARTICLE}(?:antecedents?|allergies?|traitement en cours|medical history)\b")
 _LAB_DETAILS = re.compile(rf"^(?:{'|'.join(said for said, _ in MATERIALS)}|teintes?|moignon|shade|stump|"
                           r"monolithique|stratifiee?|scelle|transvisse|vissee?|provisoire|definitive?|elements?)\b")
 
@@ -126,6 +128,45 @@ def sentences(text: str) -> list[str]:
     """A final cut into its sentences: each is a fragment of its own."""
     parts = re.split(r"(?<=[.!?…])\s+(?=\S)", text.strip())
     return [p for p in (part.strip() for part in parts) if p.strip(" ,.;:!?…")]
+
+
+def clauses(kind: str, sentence: str) -> list[str]:
+    """A sentence of a ``kind`` document cut where, after a comma, words
+    begin a line of their own: two lines said in one breath ("… pendant
+    trois jours, ibuprofène 400 mg, …"; "… de la 12, ITT de six jours")
+    are two lines, as they are when a pause parts them.  Only before what
+    opens a line (a drug after a line that says more than a drug's name; a
+    work type; a heading; in a certificate or report, a finding or an act
+    after a heading's line, history aside): a comma before anything else
+    stays inside the line."""
+    parts = re.split(r"(?<=[,;])\s+", sentence.strip())
+    out = [parts[0]]
+    for part in parts[1:]:
+        if _begins_within(kind, out[-1], part):
+            out[-1] = out[-1].rstrip(" ,;")
+            out.append(part)
+        else:
+            out[-1] = f"{out[-1]} {part}"
+    return out
+
+
+def _begins_within(kind: str, before: str, clause: str) -> bool:
+    """Do the words after a comma begin a line, ``before`` being what the
+    sentence said since its last line began?"""
+    if continues(kind, before, clause):
+        return False
+    if kind == "prescription":  # "Amoxicilline, acide clavulanique": one drug
+        folded = fold(before)
+        return opens_line(kind, clause) and _name_part(folded) != folded.strip()
+    if kind == "lab_order":  # a new item; "…, livraison jeudi" is said of the order, in the same breath
+        return bool(_LAB_ITEM.match(fold(clause)))
+    if opens_line(kind, clause):
+        return True
+    # "Le patient déclare …, fracture de la 12": a finding after a heading's
+    # line begins its own; "Extraction de la 48, suture …", "Luxation de la
+    # 22, mobilité de la 21", "Antécédents : …, traitement par …" stay one
+    folded = fold(before)
+    return bool(_REPORT_OPENS_WEAK.match(fold(clause)) and _REPORT_OPENS.match(folded) and not _HISTORY.match(folded))
 
 
 def opens_line(kind: str, fragment: str) -> bool:

@@ -26,7 +26,7 @@ from ..record.mentions import missing
 from .clinical import parse_certificate_line, parse_report_line
 from .commands import SAFETY_CLASS, CommandMatch, Hint, fold, line_number, match
 from .lab import read_lab_line
-from .lines import continues, control, conversation, join, prescribes, sentences, split_ends, talk, without_fillers
+from .lines import clauses, continues, control, conversation, join, prescribes, sentences, split_ends, talk, without_fillers
 from .normalize import find_teeth, spoken_numbers
 from .outcomes import CommandDone, DocumentAsked, DraftChanged, HintGiven, Ignored, Outcome, ReadBack, Warned
 from .prescription import NEAR_DRUG, NO_DURATION, NO_STRENGTH, parse_line
@@ -407,7 +407,7 @@ class Dictation:
         if correction:
             return self._correct_tooth(int(correction[1]), int(correction[2]))
         outcomes: list[Outcome] = []
-        for fragment in sentences(text):
+        for fragment in (clause for sentence in sentences(text) for clause in clauses(self.draft.kind, sentence)):
             if talk(fragment, self.language):  # "ouvrez grand", "merci": the transcript keeps it, not the document
                 outcomes.append(Ignored(self._say("not_content")))
                 continue
