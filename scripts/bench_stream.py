@@ -11,9 +11,10 @@ Definitions (per utterance, wall clock on the client; audio is sent in real
 time so audio time and wall time run together):
 - first partial: first non-empty partial − start of the first word spoken
 - partial interval: time between consecutive partials of an utterance
-- partial lag: for each word of the final, first time it is shown (in a
-  partial, matched to the final's words by sequence alignment, or else the
-  final) − end of that word in the audio
+- partial lag: for each word of the utterance's finals, first time it is
+  shown (in a partial whose audio reached the word's start, matched to the
+  finals' words by sequence alignment, or else its final) − end of that word
+  in the audio
 - final latency: final − end of the last word; and final − VAD speech_end event
 - RTF: server decode time / audio time; CPU s per audio s: server process CPU
 """
@@ -66,11 +67,13 @@ def analyse(result: StreamResult) -> dict:
     for r in result.events:
         e = r.event
         if e["type"] in ("partial", "final", "vad"):
-            u = by_utt.setdefault(e["utterance"], {"partials": [], "final": None, "vad_end": None})
+            u = by_utt.setdefault(e["utterance"], {"partials": [], "finals": [], "final": None, "vad_end": None})
             if e["type"] == "partial":
                 u["partials"].append(r)
-            elif e["type"] == "final" and e.get("end_of_utterance", True):
-                u["final"] = r
+            elif e["type"] == "final":
+                u["finals"].append(r)  # the parts of a cut utterance, then its end
+                if e.get("end_of_utterance", True):
+                    u["final"] = r
             elif e["type"] == "vad" and e["event"] == "speech_end":
                 u["vad_end"] = r
     for u in by_utt.values():
@@ -79,18 +82,20 @@ def analyse(result: StreamResult) -> dict:
             continue
         words = final.event["words"]
         partials = [p for p in u["partials"] if (p.event["stable"] + p.event["unstable"]).strip()]
+        said = [(w, f.wall) for f in u["finals"] for w in f.event["words"]]
         if partials:
-            out["first_partial"].append(partials[0].wall - words[0]["start"])
+            out["first_partial"].append(partials[0].wall - said[0][0]["start"])
             out["partial_interval"] += [b.wall - a.wall for a, b in zip(partials, partials[1:])]
-        final_keys = [word_key(w["word"]) for w in words]
-        first_shown = [final.wall] * len(words)
-        for p in reversed(partials):  # earliest partial wins
+        said_keys = [word_key(w["word"]) for w, _ in said]
+        first_shown = [wall for _, wall in said]
+        for p in partials:
             shown = [word_key(w) for w in (p.event["stable"] + " " + p.event["unstable"]).split()]
-            matcher = difflib.SequenceMatcher(None, shown, final_keys, autojunk=False)
+            matcher = difflib.SequenceMatcher(None, shown, said_keys, autojunk=False)
             for block in matcher.get_matching_blocks():
                 for j in range(block.b, block.b + block.size):
-                    first_shown[j] = min(first_shown[j], p.wall)
-        out["partial_lag"] += [first - w["end"] for first, w in zip(first_shown, words)]
+                    if said[j][0]["start"] <= p.event["audio_end"]:  # a partial cannot show a word not yet said
+                        first_shown[j] = min(first_shown[j], p.wall)
+        out["partial_lag"] += [first - w["end"] for first, (w, _) in zip(first_shown, said)]
         out["final_after_speech"].append(final.wall - words[-1]["end"])
         if u["vad_end"] is not None:
             out["final_after_vad"].append(final.wall - u["vad_end"].wall)
