@@ -32,6 +32,8 @@ the drafts (no latencies).  Finals do not depend on partials or timing, so this
 gives the finals of the real-time run; the real-time mode stays the
 reference for recorded numbers.  ``--offline --french`` also scores the 12
 French recordings of ``tests/data`` (bench_stream.py's set) the same way.
+``--offline --phrases S`` measures issue 11's other design, the utterance
+kept open across pauses shorter than S (see :func:`phrase_dictation`).
 """
 
 from __future__ import annotations
@@ -147,7 +149,61 @@ async def offline_dictation(engine, vad, settings, path: Path) -> tuple[list[str
     return [f.text for f in collected.finals if f.text], draft.model_dump(mode="json") if draft is not None else None
 
 
-def run_offline(folder: Path, paused: list[dict], twins: dict, french: bool) -> dict:
+async def phrase_dictation(engine, vad, settings, path: Path, join_s: float) -> tuple[list[str], dict | None]:
+    """The other design of issue 11, the utterance kept open across short
+    pauses, as its finals would read: the recording goes through the real
+    Listener (as :func:`offline_dictation`) for its fragments; consecutive
+    fragments less than ``join_s`` apart (between the VAD's padded bounds), neither of them a voice command, make
+    one phrase, whose audio (pauses included) is decoded whole, as its final
+    would be at the long pause (beam search, the open document's prompt, no
+    context before).  Commands keep their own final.  The phrases are then
+    dictated in order."""
+    from chairside.asr.engine import FINAL, DecodeRequest
+    from chairside.asr.streaming import drop_fillers
+    from chairside.audio import SAMPLE_RATE
+    from chairside.client import load_audio
+    from chairside.dictation.commands import CommandMatch, match
+    from chairside.dictation.state import Dictation
+    from chairside.dictation.vocabulary import draft_vocabulary
+
+    audio = load_audio(path)
+    fragments = [f for f in (await listen(engine, vad, settings, audio, Dictation("fr"))).finals if f.text]
+    dictation, texts, phrase = Dictation("fr"), [], []
+
+    def is_command(text: str) -> bool:
+        return isinstance(match(text, "fr"), CommandMatch)
+
+    async def close() -> None:
+        if not phrase:
+            return
+        if len(phrase) == 1:
+            text = phrase[0].text
+        else:  # the phrase heard whole, as one open utterance's final
+            kind = dictation.draft.kind if dictation.draft is not None else None
+            span = audio[int(phrase[0].start * SAMPLE_RATE) : int(phrase[-1].end * SAMPLE_RATE)]  # the VAD's padded bounds
+            decoded = await engine.decode(DecodeRequest(
+                audio=span, language="fr", vocabulary=", ".join(draft_vocabulary("fr", kind)) + ".",
+                beam_size=settings.final_beam_size, word_timestamps=True, priority=FINAL))
+            text = " ".join(w.word for w in drop_fillers(decoded.words))
+        phrase.clear()
+        texts.append(text)
+        dictation.handle(text)
+
+    for fragment in fragments:
+        if is_command(fragment.text):
+            await close()
+            phrase.append(fragment)
+            await close()
+        else:
+            if phrase and fragment.start - phrase[-1].end >= join_s:
+                await close()
+            phrase.append(fragment)
+    await close()
+    draft = dictation.draft
+    return texts, draft.model_dump(mode="json") if draft is not None else None
+
+
+def run_offline(folder: Path, paused: list[dict], twins: dict, french: bool, phrases_s: float = 0.0) -> dict:
     from chairside.config import Settings
     from chairside.evaluation import wer
     from chairside.runtime import load_engine
@@ -161,7 +217,10 @@ def run_offline(folder: Path, paused: list[dict], twins: dict, french: bool) -> 
             out = {"paused": [], "twins": []}
             for kind, rows in (("paused", paused), ("twins", [twins[twin_of(r["file"])] for r in paused])):
                 for row in rows:
-                    finals, draft = await offline_dictation(engine, vad, settings, folder / row["file"])
+                    if phrases_s > 0:
+                        finals, draft = await phrase_dictation(engine, vad, settings, folder / row["file"], phrases_s)
+                    else:
+                        finals, draft = await offline_dictation(engine, vad, settings, folder / row["file"])
                     problems = draft_problems(draft, json.loads(row["expect"]))
                     out[kind].append({"file": row["file"], "finals": finals, "draft_right": not problems,
                                       "draft_problems": problems, **score(row["transcript"], " ".join(finals))})
@@ -188,13 +247,16 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="write the report here")
     parser.add_argument("--offline", action="store_true", help="in-process listener, faster than real time, finals only")
     parser.add_argument("--french", action="store_true", help="with --offline: also the French recordings of tests/data")
+    parser.add_argument("--phrases", type=float, default=0.0, metavar="S",
+                        help="with --offline: the utterance kept open across pauses shorter than S seconds, "
+                             "its final decoded whole at the end (issue 11's other design)")
     args = parser.parse_args()
     rows = manifest(args.audio)
     twins = {r["file"]: r for r in rows if re.search(r"n\.(?:wav|ogg)$", r["file"])}
     paused = [r for r in rows if r["file"] not in twins and twin_of(r["file"]) in twins]
 
     if args.offline:
-        results = run_offline(args.audio, paused, twins, args.french)
+        results = run_offline(args.audio, paused, twins, args.french, args.phrases)
         report = {kind: {"wer": round(sum(r["errors"] for r in results[kind]) / sum(r["reference_words"] for r in results[kind]), 4),
                          "filler_made_words": sum(r["filler_made_words"] for r in results[kind]),
                          "drafts_right": sum(r["draft_right"] for r in results[kind])} for kind in ("paused", "twins")}
