@@ -175,6 +175,10 @@ ONE_BREATH = [
       "ITT de 6 jours sous réserve de complications."]),
     ("Compte rendu.", "Motif, douleur sur la trente-six depuis deux jours, anesthésie articaïne, deux cartouches, pulpectomie sur la trente-six.",
      ["Motif, douleur sur la 36 depuis deux jours", "Anesthésie articaïne, deux cartouches", "Pulpectomie sur la 36."]),
+    ("Certificat médical initial.", "La patiente déclare être tombée dans l'escalier hier, expulsion de la onze, "
+     "réimplantation et contention réalisées, ITT de quatre jours.",  # care after a finding, in a certificate
+     ["La patiente déclare être tombée dans l'escalier hier", "Expulsion de la 11", "Réimplantation et contention réalisées",
+      "ITT de 4 jours."]),
     ("Compte rendu.", "Motif, contrôle, détartrage réalisé, prochain rendez-vous dans six mois.",
      ["Motif, contrôle", "Détartrage réalisé", "Prochain rendez-vous dans 6 mois."]),
     # what stays one line: acts and findings after each other, history, a lab item and its delivery
@@ -206,16 +210,24 @@ def test_lines_said_in_one_breath_are_lines_by_meaning_too(opening, said, texts)
     assert d.draft.open_line == len(texts) - 1
 
 
-@pytest.mark.parametrize("row", [r for r in source_rows() if json.loads(r["expect"])["kind"] == "prescription"], ids=lambda r: r["id"])
-def test_the_prescriptions_of_the_data_set_said_in_one_breath_make_their_lines(row):
-    """Each paused prescription of tests/data/pauses said with no pause at
-    all, its lines parted by commas as a recognizer writes one breath: the
-    draft its manifest expects."""
+# In one breath, an act after an act stays on its line ("Extraction de la 48,
+# suture et consignes données"): p31 makes two lines, not the three its pauses part.
+ONE_BREATH_LINES = {"p31": 2}
+
+
+@pytest.mark.parametrize("row", source_rows(), ids=lambda r: r["id"])
+def test_the_dictations_of_the_data_set_said_in_one_breath_make_their_lines(row):
+    """Each paused dictation of tests/data/pauses said with no pause at all
+    after its opening command, its lines parted by commas as a recognizer
+    writes one breath: the draft its manifest expects."""
     opening, *lines = [f.strip() for f in row["text"].split("//")]
     body = ", ".join(re.sub(r"\s*\[p[\d.]+\]\s*", " ", line).rstrip(".") for line in lines) + "."
     d, _ = dictate([opening, body])
     assert d.draft is not None
-    assert draft_problems(d.draft.as_dict(), json.loads(row["expect"])) == [], [line.text for line in d.draft.lines]
+    expect = json.loads(row["expect"])
+    if row["id"] in ONE_BREATH_LINES:
+        expect["lines"] = ONE_BREATH_LINES[row["id"]]
+    assert draft_problems(d.draft.as_dict(), expect) == [], [line.text for line in d.draft.lines]
 
 
 @pytest.mark.parametrize("bare", ["23,", "Vingt-trois.", "3"])

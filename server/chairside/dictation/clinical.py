@@ -237,6 +237,11 @@ _CERTIFICATE_OPENS = [
 ]
 
 
+def finding_or_care(folded: str) -> str | None:
+    """ "findings" or "care" for a certificate's line of either (folded), by its words."""
+    return _by_words(folded, [(_FINDINGS, "findings"), (_CARE, "care")])
+
+
 def parse_certificate_line(dictated: str, today: date, language: str = "fr", previous: str | None = None) -> dict:
     """One line of an initial medical certificate: its section, its text as
     it will be printed, document fields (ITT and its qualifier, date of the
@@ -267,7 +272,7 @@ def parse_certificate_line(dictated: str, today: date, language: str = "fr", pre
     if section is None and fields:
         section = "statement"  # the examination's time, who came with the patient: printed in the opening sentence
     if section is None:
-        section = _by_words(folded, [(_FINDINGS, "findings"), (_CARE, "care")])
+        section = finding_or_care(folded)
     if section is None and (_AUXILIARY.search(text) or _days_ago(folded, today) is not None):
         section = "circumstances"  # what happened to the patient, told in the past ("il a glissé hier soir")
     if section is None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 
+from .clinical import finding_or_care
 from .commands import fold
 from .lab import MATERIALS, WORK_TYPES
 from ..record.draft import PrescriptionLine
@@ -137,7 +138,8 @@ def clauses(kind: str, sentence: str) -> list[str]:
     are two lines, as they are when a pause parts them.  Only before what
     opens a line (a drug after a line that says more than a drug's name; a
     work type; a heading; in a certificate or report, a finding or an act
-    after a heading's line, history aside): a comma before anything else
+    after a heading's line, history aside, or care after a finding in a
+    certificate): a comma before anything else
     stays inside the line."""
     parts = re.split(r"(?<=[,;])\s+", sentence.strip())
     out = [parts[0]]
@@ -165,8 +167,13 @@ def _begins_within(kind: str, before: str, clause: str) -> bool:
     # "Le patient déclare …, fracture de la 12": a finding after a heading's
     # line begins its own; "Extraction de la 48, suture …", "Luxation de la
     # 22, mobilité de la 21", "Antécédents : …, traitement par …" stay one
-    folded = fold(before)
-    return bool(_REPORT_OPENS_WEAK.match(fold(clause)) and _REPORT_OPENS.match(folded) and not _HISTORY.match(folded))
+    # certificate, care after a finding: "Expulsion de la 11, réimplantation et contention réalisées"
+    folded, clause_folded = fold(before), fold(clause)
+    if not _REPORT_OPENS_WEAK.match(clause_folded):
+        return False
+    if kind == "medical_certificate" and (said := finding_or_care(clause_folded)) and finding_or_care(folded) not in (None, said):
+        return True
+    return bool(_REPORT_OPENS.match(folded) and not _HISTORY.match(folded))
 
 
 def opens_line(kind: str, fragment: str) -> bool:
