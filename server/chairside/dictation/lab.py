@@ -116,9 +116,16 @@ _NUMBER_WORD = r"z[ée]ro|une?|deux|trois|quatre|cinq"
 _DIGIT = {"zero": "0", "zéro": "0", "un": "1", "une": "1", "deux": "2", "trois": "3", "quatre": "4", "cinq": "5"}
 
 
+# The letter A of a shade written as the preposition ("teinte à deux" for
+# "teinte A deux": the two sound the same), only right after the cue.
+_SHADE_A = re.compile(rf"\b(teintes?|couleur)\s+[àÀ](?=\s*(?:[1-4]\b|(?:{_NUMBER_WORD})\b))", re.IGNORECASE)
+
+
 def _shade_digits(text: str) -> str:
     """Number words of a shade as digits ("A trois et demi" → "A 3 et demi",
-    "deux M deux" → "2 M 2", "BL deux" → "BL 2"), other words as said."""
+    "deux M deux" → "2 M 2", "BL deux" → "BL 2"; "teinte à deux" → "teinte A 2"),
+    other words as said."""
+    text = _SHADE_A.sub(r"\1 A", text)
     pattern = (rf"(?:(?<=\b[A-DLMR] )|(?<=BL )|(?<=bl )|(?<=\b[a-dlmr] )(?=(?:{_NUMBER_WORD})\b\s*(?:et demi|[,.]|$))|(?<=teinte )|(?<=Teinte )|(?<=ND ))"
                rf"({_NUMBER_WORD})\b|\b({_NUMBER_WORD})(?=\s*[LMR]\s*(?:\d|{_NUMBER_WORD})\b)")
     text = re.sub(pattern, lambda m: _DIGIT[(m[1] or m[2]).lower()], text)
