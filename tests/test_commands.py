@@ -55,6 +55,9 @@ def test_commands_are_recognised(said, command):
         "Valider ça avec le labo.",
         "Il faut valider.",
         "Efface le tableau.",
+        "Réalisé.",  # "Pulpotomie" … "réalisé": a report's word, not "relis" misheard
+        "Réalisées.",
+        "Effectué.",  # not "efface"
         "",
     ],
 )

@@ -217,6 +217,8 @@ def _fuzzy(utterance: str, words: list[str], language: str) -> CommandMatch | Hi
             continue
         if takes_argument and not _SEPARATORS.intersection(tail):
             continue  # "remplace X par Y": without "par" it is dictation
+        if n == 1 and abs(len(words[0]) - len(phrase_words[0])) > 1 and not words[0].startswith(phrase_words[0]):
+            continue  # "réalisé" is no "relis" misheard, nor "effectué" an "efface" ("relisez" is "relis")
         score = fuzz.ratio(" ".join(words[:n]), " ".join(phrase_words))
         if phrase_language != language:
             score -= 5  # the other language's phrases count, a little less
