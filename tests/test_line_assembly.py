@@ -132,6 +132,8 @@ SEQUENCES = [
     (["Compte rendu.", "Diagnostic,", "pulpite irréversible.", "Pulpotomie", "réalisée."],
      ["Diagnostic, pulpite irréversible.", "Pulpotomie réalisée."], 1),
     (["Compte rendu.", "Motif,", "Diagnostic, carie."], ["Motif", "Diagnostic, carie."], 1),
+    (["Compte rendu.", "Diagnostique,", "pulpite irréversible", "sur la 46,", "pulpotomie,", "réalisé."],  # the heading as it sounds
+     ["Diagnostique, pulpite irréversible sur la 46", "Pulpotomie, réalisé."], 1),  # "réalisé" alone is no "relis"
     (["Compte rendu.", "Prochain rendez-vous", "jeudi prochain."], ["Prochain rendez-vous jeudi prochain."], 0),
     (["Compte rendu.", "Extraction de la 48.", "Suture", "et consignes données."],
      ["Extraction de la 48.", "Suture et consignes données."], 1),

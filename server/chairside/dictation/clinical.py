@@ -27,7 +27,7 @@ _HEADINGS = {
     "motive": r"motif|consulte pour|vient pour|se presente pour|reason for",
     "history": r"antecedents?|allergi\w*|traitement en cours|medical history|history",
     "examination": r"examen|a l examen|on examination|examination",
-    "diagnosis": r"diagnostic|diagnosis",
+    "diagnosis": r"diagnosti(?:c|que)|diagnosis",
     "anaesthesia": r"anesth?esie|anaesthesia|anesthesia",  # "anestésie": the h is silent, often not written
     "prescriptions": r"prescription|prescrit|ordonnance",
     "instructions": r"consignes?|conseils?|instructions?|recommandations?",
@@ -181,7 +181,7 @@ def _without_heading(text: str, section: str | None) -> str:
     """"Motif : douleur sur la 36" → "douleur sur la 36" (the section title says it)."""
     if section not in ("motive", "history", "examination", "diagnosis", "instructions"):
         return ""
-    m = re.match(r"^\s*(?:motif|ant[ée]c[ée]dents?|examen(?: clinique)?|diagnostic|consignes?|reason for visit|"
+    m = re.match(r"^\s*(?:motif|ant[ée]c[ée]dents?|examen(?: clinique)?|diagnosti(?:c|que)|consignes?|reason for visit|"
                  r"medical history|examination|diagnosis|instructions?)\s*(?:[:,-]\s*|\s+)", text, re.IGNORECASE)
     if not m or not text[m.end():].strip():
         return ""

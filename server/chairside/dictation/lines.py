@@ -73,7 +73,7 @@ _CONTINUES_RE = re.compile(rf"^(?:\d|(?:{_CONTINUES}|{_NUMBER_WORDS})\b)")  # "4
 # an article allowed before the noun).
 _ARTICLE = r"(?:(?:un|une|des|le|la|les|l|a|an|the)\s+)?"
 _HEADINGS = (r"motif|consulte pour|vient pour|antecedents?|allergies?|traitement en cours|examen(?: clinique)?|"
-             r"a l examen|diagnostic|anesth?esie|prescriptions?|ordonnance|consignes?|conseils?|"
+             r"a l examen|diagnosti(?:c|que)|anesth?esie|prescriptions?|ordonnance|consignes?|conseils?|"
              r"prochain rendez vous|prochaine seance|prochain rdv|a revoir|itt|i t t|pas d itt|sans itt|"
              r"incapacite totale de travail|(?:le |la )?patiente? (?:declare|dit|rapporte|affirme|indique|explique)|"
              r"selon (?:ses|les) dires|reason for visit|medical history|examination|diagnosis|anaesthesia|anesthesia|"
