@@ -138,9 +138,8 @@ def clauses(kind: str, sentence: str) -> list[str]:
     are two lines, as they are when a pause parts them.  Only before what
     opens a line (a drug after a line that says more than a drug's name; a
     work type; a heading; in a certificate or report, a finding or an act
-    after a heading's line, history aside, or care after a finding in a
-    certificate): a comma before anything else
-    stays inside the line."""
+    after a heading's line, or care after a finding in a certificate): a
+    comma before anything else stays inside the line."""
     parts = re.split(r"(?<=[,;])\s+", sentence.strip())
     out = [parts[0]]
     for part in parts[1:]:
@@ -164,10 +163,12 @@ def _begins_within(kind: str, before: str, clause: str) -> bool:
         return bool(_LAB_ITEM.match(fold(clause)))
     if opens_line(kind, clause):
         return True
-    # "Le patient déclare …, fracture de la 12": a finding after a heading's
-    # line begins its own; "Extraction de la 48, suture …", "Luxation de la
-    # 22, mobilité de la 21", "Antécédents : …, traitement par …" stay one
-    # certificate, care after a finding: "Expulsion de la 11, réimplantation et contention réalisées"
+    # A finding or an act after a heading's line begins its own ("Le patient
+    # déclare …, fracture de la 12"), as does care after a finding in a
+    # certificate ("Expulsion de la 11, réimplantation et contention
+    # réalisées"); acts and findings after each other stay one line
+    # ("Extraction de la 48, suture …", "Luxation de la 22, mobilité de la
+    # 21"), as do a history heading's treatments ("Antécédents : …, traitement par …").
     folded, clause_folded = fold(before), fold(clause)
     if not _REPORT_OPENS_WEAK.match(clause_folded):
         return False
