@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from chairside import events as ev
-from chairside.asr.engine import FINAL
+from chairside.asr.engine import FINAL, Word
 from chairside.asr.listener import Listener
-from chairside.asr.streaming import StreamingOptions, UtteranceTranscriber
+from chairside.asr.streaming import StreamingOptions, UtteranceTranscriber, drop_fillers
 from chairside.audio import SAMPLE_RATE
 from chairside.client import load_audio
 from chairside.config import Settings
@@ -226,6 +226,19 @@ def test_once_finals_come_late_a_fragment_decodes_less_of_the_phrase_before(late
     said = " ".join(f.text for f in finals)
     transcript = "Nouvelle ordonnance. Amoxicilline un gramme, un comprimé matin et soir pendant sept jours."
     assert wer([transcript], [said], "fr") < 0.35, said
+
+
+@pytest.mark.parametrize(("words", "kept"), [
+    (["Bain", "de", "bouche", "à", "la", "chlorhexidine,", "e", "deux", "fois"], ["Bain", "de", "bouche", "à", "la", "chlorhexidine,", "deux", "fois"]),
+    (["Euf", "paracétamol", "un", "gramme,"], ["paracétamol", "un", "gramme,"]),
+    (["Euh,", "motif", "hum", "contrôle."], ["motif", "contrôle."]),
+    (["Toco", "vitamine", "E,", "un", "comprimé"], ["Toco", "vitamine", "E,", "un", "comprimé"]),  # a capital E is a word
+    (["Bain", "de", "bouche"], ["Bain", "de", "bouche"]),
+])
+def test_hesitations_are_no_words_of_a_final(words, kept):
+    """How Whisper writes an "euh" inside a phrase ("Euh", "Euf", a lone
+    "e"): dropped from every final, never a word of the dictation."""
+    assert [w.word for w in drop_fillers([Word(w, 0.0, 0.0, 0.9) for w in words])] == kept
 
 
 def test_a_lone_filler_gives_no_words():

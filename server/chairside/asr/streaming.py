@@ -75,11 +75,14 @@ LONE_SOUND_MAX_P = 0.35
 # What Whisper writes for a hesitation heard without a prompt.
 INTERJECTIONS = frozenset({"et", "eh", "ah", "oh", "euh", "heu", "hein", "hum", "hmm", "mmh", "bah", "ben", "pff", "uh", "um"})
 # Hesitations: never words of the dictation, whatever Whisper writes.
-FILLERS = frozenset({"euh", "euhm", "heu", "hein", "hum", "hmm", "hm", "mmh", "mhm", "bah", "ben", "pff"})
+FILLERS = frozenset({"euh", "euhm", "euf", "heu", "hein", "hum", "hmm", "hm", "mmh", "mhm", "bah", "ben", "pff"})
 
 
 def is_filler(word: str) -> bool:
-    return word_key(word) in FILLERS
+    """A hesitation: one of FILLERS, or a lone lower-case "e" (an "euh"
+    written as a letter: "chlorhexidine, e deux fois par jour"; a capital E,
+    "vitamine E", is a word)."""
+    return word_key(word) in FILLERS or word.strip(" ,.;:!?…") == "e"
 
 
 @dataclass(frozen=True)
