@@ -4,7 +4,8 @@ fragments (each one final utterance, as a pause leaves them).
 Two tables: the 32 paused dictations of tests/data/pauses cut at their pauses
 (the words as written, so that only the assembly is judged), and sequences
 written for each rule: each document kind, each explicit end, commands
-between fragments, corrections, a long silence, fillers, English.
+between fragments, corrections, a long silence, fillers, English.  Then
+the same without pauses: lines said in one breath, parted by commas.
 """
 
 from __future__ import annotations
