@@ -154,15 +154,15 @@ def clauses(kind: str, sentence: str) -> list[str]:
 def _begins_within(kind: str, before: str, clause: str) -> bool:
     """Do the words after a comma begin a line, ``before`` being what the
     sentence said since its last line began?"""
-    if continues(kind, before, clause):
-        return False
-    if kind == "prescription":  # "Amoxicilline, acide clavulanique": one drug
-        folded = fold(before)
-        return opens_line(kind, clause) and _name_part(folded) != folded.strip()
-    if kind == "lab_order":  # a new item; "…, livraison jeudi" is said of the order, in the same breath
-        return bool(_LAB_ITEM.match(fold(clause)))
     if opens_line(kind, clause):
+        if kind == "prescription":  # "Amoxicilline, acide clavulanique": one drug
+            folded = fold(before)
+            return _name_part(folded) != folded.strip()
+        if kind == "lab_order":  # a new item; "…, livraison jeudi" is said of the order, in the same breath
+            return bool(_LAB_ITEM.match(fold(clause)))
         return True
+    if kind in ("prescription", "lab_order") or continues(kind, before, clause):
+        return False
     # A finding or an act after a heading's line begins its own ("Le patient
     # déclare …, fracture de la 12"), as does care after a finding in a
     # certificate ("Expulsion de la 11, réimplantation et contention
