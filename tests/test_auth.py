@@ -303,7 +303,11 @@ def test_open_connections_honour_their_tokens(tmp_path_factory):
     """On a server whose tokens last 4 s: a dictation whose token is not
     renewed is closed (token_expired, 4401); one that sends a fresh token
     ({"type": "token"}) goes on; a screen whose user is disabled is closed
-    within seconds (invalid_token, 4401)."""
+    within seconds (invalid_token, 4401).
+
+    The three run together on one event loop, so every blocking HTTP call
+    (a login hashes with argon2) goes to a thread: one scenario's logins
+    must not delay another's token renewal past the token's end."""
     from conftest import start_server, stop_server
 
     server = start_server(tmp_path_factory.mktemp("short-tokens"), token_ttl_s="4", token_check_s="0.5")
@@ -313,16 +317,18 @@ def test_open_connections_honour_their_tokens(tmp_path_factory):
         room = f"ws://127.0.0.1:{server.port}/v1/rooms/{practice.rooms[0]}/events"
 
         async def dictation(renew: bool) -> tuple[list[dict], int, float]:
-            token = login(http, practice.emails["dentist"], PASSWORD)
+            token = await asyncio.to_thread(login, http, practice.emails["dentist"], PASSWORD)
             started = time.monotonic()
             events = []
             async with websockets.connect(server.ws) as ws:
                 await ws.send(json.dumps({"type": "start", "token": token}))
                 if renew:
-                    await asyncio.sleep(2)
-                    fresh = httpx.post(http + "/v1/auth/refresh", headers=bearer(token)).json()["token"]
-                    await ws.send(json.dumps({"type": "token", "token": fresh}))
-                    await asyncio.sleep(3)  # past the first token's end
+                    fresh = token
+                    while time.monotonic() < started + 5:  # past the first token's end, renewing as a client does
+                        await asyncio.sleep(1.5)
+                        refreshed = await asyncio.to_thread(httpx.post, http + "/v1/auth/refresh", headers=bearer(fresh))
+                        fresh = refreshed.json()["token"]
+                        await ws.send(json.dumps({"type": "token", "token": fresh}))
                     await ws.send(json.dumps({"type": "text", "text": "Bonjour."}))
                     await ws.send(json.dumps({"type": "stop"}))
                 try:
@@ -333,13 +339,14 @@ def test_open_connections_honour_their_tokens(tmp_path_factory):
                 return events, ws.close_code, time.monotonic() - started
 
         async def screen_of_a_disabled_user() -> tuple[dict, int, float]:
-            token = login(http, practice.emails["assistant"], PASSWORD)
+            token = await asyncio.to_thread(login, http, practice.emails["assistant"], PASSWORD)
+            assistant = (await asyncio.to_thread(practice.get, "/v1/me", "assistant")).json()["id"]
+            admin = bearer(await asyncio.to_thread(login, http, practice.emails["admin"], PASSWORD))
             async with websockets.connect(room) as ws:
                 await ws.send(json.dumps({"type": "hello", "token": token}))
                 await asyncio.sleep(0.5)
-                assistant = practice.get("/v1/me", "assistant").json()["id"]
-                admin = bearer(login(http, practice.emails["admin"], PASSWORD))
-                assert httpx.delete(f"{http}/v1/users/{assistant}", headers=admin).status_code == 204
+                deleted = await asyncio.to_thread(httpx.delete, f"{http}/v1/users/{assistant}", headers=admin)
+                assert deleted.status_code == 204
                 disabled = time.monotonic()
                 last = await last_message(ws)
                 return last, ws.close_code, time.monotonic() - disabled
@@ -348,7 +355,8 @@ def test_open_connections_honour_their_tokens(tmp_path_factory):
             token = login(http, practice.emails["dentist"], PASSWORD)
             async with websockets.connect(server.ws) as ws:
                 await ws.send(json.dumps({"type": "start", "token": token}))
-                assert json.loads(await ws.recv())["type"] == "ready"
+                first = json.loads(await ws.recv())
+                assert first["type"] == "ready", first
                 assert httpx.post(http + "/v1/auth/logout", headers=bearer(token)).status_code == 204
                 last = await last_message(ws)
                 return last, ws.close_code
